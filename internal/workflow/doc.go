@@ -1,0 +1,9 @@
+// Package workflow is the domain of mla-flow: the kinds of request, their
+// states and events, the one transition table, refusal grounds, and the
+// Service that creates, edits and moves requests.
+//
+// It imports no other package of the project. What it needs from the outside
+// (a transactional store, an access policy) it declares as small interfaces
+// that internal/store and internal/auth implement, so that the rules here can
+// be read, and tested, without HTTP or SQL.
+package workflow

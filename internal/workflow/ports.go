@@ -1,0 +1,169 @@
+package workflow
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the workflow needs from persistence. internal/store
+// implements it on SQLite and PostgreSQL.
+type Store interface {
+	// WithTx runs fn in one write transaction and commits when fn returns
+	// nil. Every change and its audit record go through one call, so they
+	// commit together or not at all.
+	WithTx(ctx context.Context, fn func(Tx) error) error
+
+	// Request reads one request; an *Error with ErrNotFound when none.
+	Request(ctx context.Context, id string) (Request, error)
+	// ListRequests returns one page of requests, newest first, and the
+	// cursor of the next page ("" on the last).
+	ListRequests(ctx context.Context, f ListFilter) ([]Request, string, error)
+	// History returns the transitions of a request, oldest first.
+	History(ctx context.Context, requestID string) ([]HistoryEntry, error)
+	// Authorities lists the central authorities by code.
+	Authorities(ctx context.Context) ([]Authority, error)
+	// AuditEntries returns one page of audit entries, newest first.
+	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error)
+	// VerifyAudit recomputes the whole audit chain.
+	VerifyAudit(ctx context.Context) (AuditVerification, error)
+}
+
+// Tx is what a command needs inside its write transaction.
+type Tx interface {
+	// Request reads a request for update (locked on PostgreSQL).
+	Request(ctx context.Context, id string) (Request, error)
+	// Authority reads one authority; ErrNotFound when none.
+	Authority(ctx context.Context, code string) (Authority, error)
+	// NextSerial returns the next number of the authority's references of
+	// that kind and year, starting at 1.
+	NextSerial(ctx context.Context, authority string, kind Kind, year int) (int64, error)
+	CreateRequest(ctx context.Context, r Request) error
+	// UpdateRequest writes r if the stored version is still oldVersion, and
+	// fails with ErrVersionConflict otherwise.
+	UpdateRequest(ctx context.Context, r Request, oldVersion int) error
+	AppendHistory(ctx context.Context, h HistoryEntry) error
+	// AppendAudit chains the record to the audit log. If it fails the
+	// whole transaction fails: nothing happens without its record.
+	AppendAudit(ctx context.Context, rec AuditRecord) error
+}
+
+// Policy decides who may see and do what. internal/auth implements it; the
+// rules live there, once.
+type Policy interface {
+	// Scope tells which requests the actor may see.
+	Scope(a Actor) Scope
+	// MayCreate tells whether the actor may draft requests.
+	MayCreate(a Actor) bool
+	// MayEdit tells whether the actor may edit r (while it is a draft).
+	MayEdit(a Actor, r Request) bool
+	// MayFire tells whether the actor's role and side of r allow transition t.
+	MayFire(a Actor, r Request, t Transition) bool
+	// AuditScope tells which audit entries the actor may read: all of them,
+	// those of one authority, or (ok false) none.
+	AuditScope(a Actor) (authority string, all bool, ok bool)
+}
+
+// Scope is the set of requests an actor may see: those its authority
+// requests in one of RequestingStates, and those it is asked for in one of
+// RequestedStates. An empty Authority sees nothing; an empty list none of
+// that side.
+type Scope struct {
+	Authority        string
+	RequestingStates []State
+	RequestedStates  []State
+}
+
+// Includes reports whether r is in the scope.
+func (s Scope) Includes(r Request) bool {
+	if s.Authority == "" {
+		return false
+	}
+	switch r.SideOf(s.Authority) {
+	case SideRequesting:
+		return containsState(s.RequestingStates, r.State)
+	case SideRequested:
+		return containsState(s.RequestedStates, r.State)
+	}
+	return false
+}
+
+func containsState(list []State, s State) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Direction narrows a list to one side of the caller's requests.
+type Direction string
+
+// The directions.
+const (
+	DirectionAny      Direction = ""
+	DirectionIncoming Direction = "incoming" // the caller's authority is requested
+	DirectionOutgoing Direction = "outgoing" // the caller's authority is requesting
+)
+
+// ListFilter selects a page of requests. Scope already includes the
+// caller's visibility and direction; States and Kind narrow it further.
+type ListFilter struct {
+	Scope  Scope
+	States []State // any when empty
+	Kind   Kind    // any when empty
+	Limit  int
+	Cursor string // opaque, from the previous page
+}
+
+// AuditRecord is what a command asks to be written to the audit log; the
+// store adds the sequence number and chains it.
+type AuditRecord struct {
+	At        time.Time
+	Actor     string // username, or the name tried at a failed log-in
+	Authority string
+	Action    string // auth.login, request.create, request.send, ...
+	RequestID string
+	Outcome   string // OutcomeOK or OutcomeDenied
+	Details   map[string]any
+}
+
+// The outcomes of an audited action.
+const (
+	OutcomeOK     = "ok"
+	OutcomeDenied = "denied"
+)
+
+// AuditEntry is a stored, chained audit record.
+type AuditEntry struct {
+	Seq       int64
+	At        time.Time
+	Actor     string
+	Authority string
+	Action    string
+	RequestID string
+	Outcome   string
+	Details   string // canonical JSON, exactly as hashed
+	PrevHash  string
+	Hash      string
+}
+
+// AuditFilter selects a page of audit entries.
+type AuditFilter struct {
+	Authority string // only entries of this authority; all when empty
+	RequestID string
+	Action    string
+	Actor     string
+	Outcome   string
+	Limit     int
+	Cursor    string
+}
+
+// AuditVerification is the result of recomputing the chain.
+type AuditVerification struct {
+	OK       bool
+	Entries  int64
+	Head     string
+	BrokenAt int64  // sequence number of the first bad entry, 0 when OK
+	Problem  string // what is wrong there
+}

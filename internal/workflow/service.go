@@ -1,0 +1,446 @@
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Service creates, edits, moves and reads requests on behalf of an actor.
+// The REST API, the web pages and the command line all go through it, so
+// every rule is applied the same way whichever door a user comes in by.
+type Service struct {
+	store  Store
+	policy Policy
+	now    func() time.Time
+	newID  func() string
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock makes the service read time from now; tests and training
+// exercises control the clock this way.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// NewService returns a service over the store, deciding access with policy.
+func NewService(store Store, policy Policy, opts ...Option) *Service {
+	s := &Service{store: store, policy: policy, now: time.Now, newID: NewID}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Policy returns the access policy the service applies, so that views can
+// ask the same questions (which buttons to show) without a second rule.
+func (s *Service) Policy() Policy { return s.policy }
+
+var errRequestNotFound = Errorf(ErrNotFound, "request not found")
+
+// Create drafts a new request of the actor's authority.
+func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error) {
+	now := s.now().UTC()
+	r := Request{
+		ID: s.newID(), Kind: d.Kind, State: StateDrafted, Version: 1,
+		RequestingAuthority: a.Authority, RequestedAuthority: d.RequestedAuthority,
+		Title: d.Title, Summary: d.Summary, LegalBasis: d.LegalBasis,
+		Offences: d.Offences, Measures: d.Measures, Urgency: d.Urgency, DueDate: d.DueDate,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if r.Urgency == "" {
+		r.Urgency = UrgencyNormal
+	}
+	const action = "request.create"
+	if !s.policy.MayCreate(a) {
+		err := Errorf(ErrForbidden, "your role may not draft requests")
+		s.recordDenied(ctx, a, action, "", err, nil)
+		return Request{}, err
+	}
+	err := s.store.WithTx(ctx, func(tx Tx) error {
+		if err := s.checkContent(ctx, tx, r); err != nil {
+			return err
+		}
+		serial, err := tx.NextSerial(ctx, r.RequestingAuthority, r.Kind, now.Year())
+		if err != nil {
+			return fmt.Errorf("next reference: %w", err)
+		}
+		r.Reference = fmt.Sprintf("%s-%s-%d-%06d", r.RequestingAuthority, r.Kind.referenceCode(), now.Year(), serial)
+		if err := tx.CreateRequest(ctx, r); err != nil {
+			return fmt.Errorf("create request: %w", err)
+		}
+		return tx.AppendAudit(ctx, AuditRecord{
+			At: now, Actor: a.Username, Authority: a.Authority, Action: action,
+			RequestID: r.ID, Outcome: OutcomeOK,
+			Details: map[string]any{
+				"reference": r.Reference, "kind": r.Kind, "requested_authority": r.RequestedAuthority,
+				"content_sha256": contentDigest(r),
+			},
+		})
+	})
+	if err != nil {
+		s.recordDenied(ctx, a, action, "", err, map[string]any{"kind": truncate(string(d.Kind), 40)})
+		return Request{}, err
+	}
+	return r, nil
+}
+
+// Update edits a draft. version, when given, must be the current one.
+func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, version *int) (Request, error) {
+	const action = "request.update"
+	var out Request
+	var seen bool
+	err := s.store.WithTx(ctx, func(tx Tx) error {
+		r, err := s.visible(ctx, tx.Request, a, id)
+		if err != nil {
+			return err
+		}
+		seen = true
+		if !s.policy.MayEdit(a, r) {
+			return Errorf(ErrForbidden, "you may not edit this request")
+		}
+		if r.State != StateDrafted {
+			return Errorf(ErrInvalidTransition, "only drafts can be edited; this request is %s", r.State)
+		}
+		if version != nil && *version != r.Version {
+			return Errorf(ErrVersionConflict, "the request is at version %d, not %d", r.Version, *version)
+		}
+		if ch.Empty() {
+			out = r
+			return nil
+		}
+		next := ch.apply(r)
+		if err := s.checkContent(ctx, tx, next); err != nil {
+			return err
+		}
+		next.Version = r.Version + 1
+		next.UpdatedAt = s.now().UTC()
+		if err := tx.UpdateRequest(ctx, next, r.Version); err != nil {
+			return err
+		}
+		out = next
+		return tx.AppendAudit(ctx, AuditRecord{
+			At: next.UpdatedAt, Actor: a.Username, Authority: a.Authority, Action: action,
+			RequestID: r.ID, Outcome: OutcomeOK,
+			Details: map[string]any{
+				"fields": ch.fieldNames(), "version": next.Version, "content_sha256": contentDigest(next),
+			},
+		})
+	})
+	if err != nil && seen {
+		s.recordDenied(ctx, a, action, id, err, nil)
+	}
+	return out, err
+}
+
+// EventInput is an event fired at a request with its payload.
+type EventInput struct {
+	Event   Event
+	Comment string
+	Grounds []string
+	Version *int // when given, must be the request's current version
+}
+
+// Fire moves a request through the workflow. The checks run in the order
+// the API documents: visibility (404), a known event (422), the state (409),
+// the actor's side and role (403), the version (409), the payload (422).
+// Refused attempts are audited too, in their own transaction.
+func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (Request, error) {
+	var out Request
+	var seen bool
+	var from State
+	err := s.store.WithTx(ctx, func(tx Tx) error {
+		r, err := s.visible(ctx, tx.Request, a, id)
+		if err != nil {
+			return err
+		}
+		seen, from = true, r.State
+		t, known := Lookup(in.Event)
+		if !known {
+			return Invalid("event", "unknown event")
+		}
+		to, err := Advance(ctx, r.State, in.Event)
+		if err != nil {
+			return err
+		}
+		if !s.policy.MayFire(a, r, t) {
+			return Errorf(ErrForbidden, "%s is for the %s side's %s", t.Event, t.Side, joinRoles(t.Roles))
+		}
+		if in.Version != nil && *in.Version != r.Version {
+			return Errorf(ErrVersionConflict, "the request is at version %d, not %d", r.Version, *in.Version)
+		}
+		if err := validatePayload(t, r.Kind, in); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		next := r
+		next.State, next.Version, next.UpdatedAt = to, r.Version+1, now
+		if err := tx.UpdateRequest(ctx, next, r.Version); err != nil {
+			return err
+		}
+		if err := tx.AppendHistory(ctx, HistoryEntry{
+			RequestID: r.ID, Event: t.Event, From: r.State, To: to, Actor: a.Username,
+			Authority: a.Authority, At: now, Comment: in.Comment, Grounds: in.Grounds,
+		}); err != nil {
+			return fmt.Errorf("append history: %w", err)
+		}
+		details := map[string]any{"event": t.Event, "from": r.State, "to": to, "version": next.Version}
+		if in.Comment != "" {
+			// The comment is case content: the chain binds it by digest
+			// without copying it into the log the administrator reads.
+			details["comment_sha256"] = digest(in.Comment)
+		}
+		if len(in.Grounds) > 0 {
+			details["grounds"] = in.Grounds
+		}
+		out = next
+		return tx.AppendAudit(ctx, AuditRecord{
+			At: now, Actor: a.Username, Authority: a.Authority, Action: "request." + string(t.Event),
+			RequestID: r.ID, Outcome: OutcomeOK, Details: details,
+		})
+	})
+	if err != nil && seen {
+		action := "request.event"
+		if _, known := Lookup(in.Event); known {
+			action = "request." + string(in.Event)
+		}
+		s.recordDenied(ctx, a, action, id, err, map[string]any{
+			"event": truncate(string(in.Event), 64), "state": from,
+		})
+	}
+	return out, err
+}
+
+// validatePayload checks what the event carries against what its table row
+// requires; grounds must apply to the kind of request.
+func validatePayload(t Transition, k Kind, in EventInput) error {
+	errs := fieldErrors{}
+	if t.NeedsField(FieldComment) && strings.TrimSpace(in.Comment) == "" {
+		errs.add("comment", "is required for "+string(t.Event))
+	}
+	if utf8.RuneCountInString(in.Comment) > MaxComment {
+		errs.add("comment", fmt.Sprintf("must be at most %d characters", MaxComment))
+	}
+	switch {
+	case t.NeedsField(FieldGrounds) && len(in.Grounds) == 0:
+		errs.add("grounds", "at least one refusal ground is required")
+	case !t.NeedsField(FieldGrounds) && len(in.Grounds) > 0:
+		errs.add("grounds", "only a refusal carries grounds")
+	case len(in.Grounds) > MaxGrounds:
+		errs.add("grounds", fmt.Sprintf("at most %d grounds", MaxGrounds))
+	default:
+		seen := map[string]bool{}
+		for _, g := range in.Grounds {
+			applies, known := GroundApplies(g, k)
+			switch {
+			case !known:
+				errs.add("grounds", fmt.Sprintf("unknown ground %q", truncate(g, 40)))
+			case !applies:
+				errs.add("grounds", fmt.Sprintf("%s does not apply to %s requests", g, k))
+			case seen[g]:
+				errs.add("grounds", fmt.Sprintf("%s is listed twice", g))
+			}
+			seen[g] = true
+		}
+	}
+	return errs.err()
+}
+
+// checkContent validates a request's content and that its requested
+// authority exists.
+func (s *Service) checkContent(ctx context.Context, tx Tx, r Request) error {
+	errs := validateContent(r)
+	if _, bad := errs["requested_authority"]; !bad {
+		if _, err := tx.Authority(ctx, r.RequestedAuthority); err != nil {
+			if ErrorCode(err) != ErrNotFound {
+				return fmt.Errorf("load authority: %w", err)
+			}
+			errs.add("requested_authority", "no such authority")
+		}
+	}
+	return errs.err()
+}
+
+// visible loads a request and hides it, as not found, from an actor who may
+// not see it: a 404 for a hidden request is the same as for a missing one.
+func (s *Service) visible(ctx context.Context, load func(context.Context, string) (Request, error), a Actor, id string) (Request, error) {
+	r, err := load(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == ErrNotFound {
+			return Request{}, errRequestNotFound
+		}
+		return Request{}, fmt.Errorf("load request: %w", err)
+	}
+	if !s.policy.Scope(a).Includes(r) {
+		return Request{}, errRequestNotFound
+	}
+	return r, nil
+}
+
+// recordDenied writes the audit entry of a refused attempt (403, 409, 422)
+// in its own short transaction. Failing to record it does not change the
+// answer, which is already a refusal.
+func (s *Service) recordDenied(ctx context.Context, a Actor, action, requestID string, cause error, details map[string]any) {
+	code := ErrorCode(cause)
+	switch code {
+	case ErrForbidden, ErrInvalidTransition, ErrVersionConflict, ErrValidation:
+	default:
+		return
+	}
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["error"] = code
+	rec := AuditRecord{
+		At: s.now().UTC(), Actor: a.Username, Authority: a.Authority, Action: action,
+		RequestID: requestID, Outcome: OutcomeDenied, Details: details,
+	}
+	ctx = context.WithoutCancel(ctx) // the refusal is recorded even if the client has gone
+	_ = s.store.WithTx(ctx, func(tx Tx) error { return tx.AppendAudit(ctx, rec) })
+}
+
+// Get returns one request the actor may see.
+func (s *Service) Get(ctx context.Context, a Actor, id string) (Request, error) {
+	return s.visible(ctx, s.store.Request, a, id)
+}
+
+// ListQuery is what a caller asks of the request list.
+type ListQuery struct {
+	States    []State
+	Kind      Kind
+	Direction Direction
+	Limit     int
+	Cursor    string
+}
+
+// DefaultLimit and MaxLimit bound list pages.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// List returns the requests the actor may see, newest first.
+func (s *Service) List(ctx context.Context, a Actor, q ListQuery) ([]Request, string, error) {
+	scope := s.policy.Scope(a)
+	switch q.Direction {
+	case DirectionIncoming:
+		scope.RequestingStates = nil
+	case DirectionOutgoing:
+		scope.RequestedStates = nil
+	}
+	if q.Limit <= 0 {
+		q.Limit = DefaultLimit
+	}
+	q.Limit = min(q.Limit, MaxLimit)
+	if scope.Authority == "" {
+		return []Request{}, "", nil
+	}
+	return s.store.ListRequests(ctx, ListFilter{
+		Scope: scope, States: q.States, Kind: q.Kind, Limit: q.Limit, Cursor: q.Cursor,
+	})
+}
+
+// History returns the transitions of a request the actor may see.
+func (s *Service) History(ctx context.Context, a Actor, id string) ([]HistoryEntry, error) {
+	if _, err := s.Get(ctx, a, id); err != nil {
+		return nil, err
+	}
+	return s.store.History(ctx, id)
+}
+
+// AllowedEvents lists the events the actor may fire at r now, in table
+// order: those that leave r's state and that the policy grants.
+func (s *Service) AllowedEvents(a Actor, r Request) []Event {
+	out := []Event{}
+	for _, t := range Table {
+		if t.Leaves(r.State) && s.policy.MayFire(a, r, t) {
+			out = append(out, t.Event)
+		}
+	}
+	return out
+}
+
+// Authorities lists the central authorities.
+func (s *Service) Authorities(ctx context.Context) ([]Authority, error) {
+	return s.store.Authorities(ctx)
+}
+
+// Audit returns a page of the audit entries the actor may read.
+func (s *Service) Audit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEntry, string, error) {
+	authority, all, ok := s.policy.AuditScope(a)
+	if !ok {
+		return nil, "", Errorf(ErrForbidden, "only auditors and the administrator read the audit log")
+	}
+	if !all {
+		f.Authority = authority
+	}
+	if f.Limit <= 0 {
+		f.Limit = DefaultLimit
+	}
+	f.Limit = min(f.Limit, MaxLimit)
+	return s.store.AuditEntries(ctx, f)
+}
+
+// VerifyAudit recomputes the audit chain. It reveals no case content, only
+// whether the log is intact, so every signed-in user may ask.
+func (s *Service) VerifyAudit(ctx context.Context) (AuditVerification, error) {
+	return s.store.VerifyAudit(ctx)
+}
+
+func joinRoles(roles []Role) string {
+	parts := make([]string, len(roles))
+	for i, r := range roles {
+		parts[i] = string(r)
+	}
+	return strings.Join(parts, " or ")
+}
+
+// contentDigest fingerprints what a client wrote in a request, so that the
+// audit chain binds the content without holding it.
+func contentDigest(r Request) string {
+	b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
+		r.Offences, r.Measures, r.Urgency, r.DueDate})
+	return digest(string(b))
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewID returns a new opaque identifier: 26 characters of Crockford base32,
+// a millisecond timestamp then 80 random bits, so identifiers sort roughly by
+// creation and cannot be guessed.
+func NewID() string {
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+	var b [16]byte
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(errors.New("no randomness: " + err.Error()))
+	}
+	// 128 bits → 26 base32 digits (the first carries 3 bits).
+	out := make([]byte, 26)
+	var acc uint64
+	hi := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+	lo := uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 |
+		uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15])
+	for i := 25; i >= 0; i-- {
+		acc = lo & 31
+		out[i] = alphabet[acc]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out)
+}
