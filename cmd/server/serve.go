@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mla-flow/mla-flow/config"
+	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/httpapi"
+	"github.com/mla-flow/mla-flow/internal/store"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// app is the wired program: the store and the services over it.
+type app struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	store    *store.Store
+	workflow *workflow.Service
+	auth     *auth.Authenticator
+}
+
+// open wires the program from its settings: audit key, store, services.
+// It is the only place where concrete implementations meet.
+func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+	key, err := audit.LoadOrCreateKey(cfg.AuditKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	st, err := store.Open(ctx, store.Options{DSN: cfg.DB, AuditKey: key, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	secret := cfg.JWTSecret
+	if secret == "" {
+		// Generated once and kept in the database, so that tokens survive a
+		// restart and every server on one database accepts them.
+		secret, err = st.EnsureSetting(ctx, "jwt_secret", randomHex(32))
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("jwt secret: %w", err)
+		}
+	}
+	tokens, err := auth.NewTokens([]byte(secret), cfg.TokenTTL, time.Now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	policy := auth.NewPolicy()
+	return &app{
+		cfg:      cfg,
+		logger:   logger,
+		store:    st,
+		workflow: workflow.NewService(st, policy),
+		auth:     auth.NewAuthenticator(st, tokens, auth.NewHasher(0), time.Now, logger),
+	}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	cfg, help, err := loadConfig(fs, args, getenv, stdout, stderr)
+	if help || err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	logger.Info("starting", "config", cfg.String())
+
+	a, err := open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	if cfg.Demo {
+		if err := seedDemo(ctx, a, stdout); err != nil {
+			return err
+		}
+	}
+
+	handler := httpapi.New(httpapi.Deps{
+		Workflow: a.workflow,
+		Auth:     a.auth,
+		Ready:    a.store.Ping,
+		Logger:   logger,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "mla-flow listening on %s\n", publicURL(ln.Addr()))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	// In-flight requests finish; new connections are refused at once.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// seedDemo fills an empty database with the demo world and prints its
+// log-ins; a database that has users already is left alone.
+func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
+	n, err := a.store.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintln(stdout, "demo: the database has users already; nothing seeded")
+		return nil
+	}
+	logins, err := demo.Seed(ctx, a.auth)
+	if err != nil {
+		return fmt.Errorf("seed demo world: %w", err)
+	}
+	fmt.Fprintln(stdout, "demo world seeded; log in as any of these users:")
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  USERNAME\tPASSWORD\tROLE\tAUTHORITY")
+	for _, l := range logins {
+		authority := l.Authority
+		if authority == "" {
+			authority = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", l.Username, l.Password, l.Role, authority)
+	}
+	return tw.Flush()
+}
+
+// publicURL turns a listening address into a URL a person can open: an
+// unspecified host (":8080") is reachable as localhost.
+func publicURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

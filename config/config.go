@@ -1,0 +1,235 @@
+// Package config is the server's settings: one struct with defaults, loaded
+// from command-line flags, environment variables and an optional YAML file
+// (a flag wins over the environment, which wins over the file), and checked
+// at start so that a bad setting stops the server before it serves.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of the server.
+type Config struct {
+	// Addr is where the server listens, host:port.
+	Addr string `yaml:"addr"`
+	// DB is a SQLite file path, or a postgres:// URL selecting PostgreSQL.
+	DB string `yaml:"db"`
+	// JWTSecret signs access tokens; when empty a random one is generated
+	// once and kept in the database.
+	JWTSecret string `yaml:"jwt_secret"`
+	// AuditKeyFile holds the key of the audit chain's HMAC. It lives outside
+	// the database so that someone who can write the database cannot
+	// recompute the chain after tampering with it.
+	AuditKeyFile string `yaml:"audit_key_file"`
+	// Demo seeds the demo world into an empty database.
+	Demo bool `yaml:"demo"`
+	// TokenTTL is the lifetime of an access token.
+	TokenTTL time.Duration `yaml:"-"` // token_ttl in YAML, as a duration string
+	// LogFormat is "text" or "json".
+	LogFormat string `yaml:"log_format"`
+}
+
+// Defaults returns the settings used when nothing else is given.
+func Defaults() Config {
+	return Config{
+		Addr:      ":8080",
+		DB:        filepath.Join("data", "mla.db"),
+		TokenTTL:  15 * time.Minute,
+		LogFormat: "text",
+	}
+}
+
+// IsPostgres reports whether the database is PostgreSQL.
+func (c Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
+}
+
+// setting ties one field to its flag and environment variable, so that the
+// table below is the only list of settings.
+type setting struct {
+	flag, env, usage string
+	set              func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"addr", "MLA_ADDR", "listen address, host:port", func(c *Config, v string) error { c.Addr = v; return nil }},
+	{"db", "MLA_DB", "SQLite database path, or a postgres:// URL", func(c *Config, v string) error { c.DB = v; return nil }},
+	{"jwt-secret", "MLA_JWT_SECRET", "secret that signs access tokens (default: generated once, kept in the database)", func(c *Config, v string) error { c.JWTSecret = v; return nil }},
+	{"audit-key-file", "MLA_AUDIT_KEY_FILE", "file with the audit chain key (default: audit.key beside the SQLite database, data/audit.key with PostgreSQL)", func(c *Config, v string) error { c.AuditKeyFile = v; return nil }},
+	{"demo", "MLA_DEMO", "seed the demo world into an empty database", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.Demo = b
+		return err
+	}},
+	{"token-ttl", "MLA_TOKEN_TTL", "lifetime of access tokens, e.g. 15m", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		c.TokenTTL = d
+		return err
+	}},
+	{"log-format", "MLA_LOG_FORMAT", "log format: text or json", func(c *Config, v string) error { c.LogFormat = v; return nil }},
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "", "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a yes/no value", v)
+}
+
+// boolFlag lets --demo be given without a value, as usual for switches.
+type boolFlag struct{ value *string }
+
+func (b boolFlag) String() string     { return "" }
+func (b boolFlag) Set(v string) error { *b.value = v; return nil }
+func (b boolFlag) IsBoolFlag() bool   { return true }
+
+type stringFlag struct{ value *string }
+
+func (s stringFlag) String() string     { return "" }
+func (s stringFlag) Set(v string) error { *s.value = v; return nil }
+
+// Load registers the settings' flags (and --config) on fs, parses args, and
+// resolves every setting: flag, else environment, else the YAML file, else
+// the default. Flags a subcommand defines itself must be registered on fs
+// before the call.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	given := map[string]*string{}
+	for _, s := range settings {
+		v := new(string)
+		given[s.flag] = v
+		if s.flag == "demo" {
+			fs.Var(boolFlag{v}, s.flag, s.usage+" (env "+s.env+")")
+		} else {
+			fs.Var(stringFlag{v}, s.flag, s.usage+" (env "+s.env+")")
+		}
+	}
+	configFile := fs.String("config", "", "YAML settings file (env MLA_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+
+	cfg := Defaults()
+	path := *configFile
+	if path == "" {
+		path = getenv("MLA_CONFIG")
+	}
+	if path != "" {
+		if err := loadFile(path, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range settings {
+		var v string
+		var ok bool
+		if explicit[s.flag] {
+			v, ok = *given[s.flag], true
+			if s.flag == "demo" && v == "" {
+				v = "true"
+			}
+		} else if e := getenv(s.env); e != "" {
+			v, ok = e, true
+		}
+		if !ok {
+			continue
+		}
+		if err := s.set(&cfg, v); err != nil {
+			return Config{}, fmt.Errorf("setting %s: %w", s.flag, err)
+		}
+	}
+	if cfg.AuditKeyFile == "" {
+		cfg.AuditKeyFile = defaultAuditKeyFile(cfg)
+	}
+	return cfg, cfg.Validate()
+}
+
+// defaultAuditKeyFile keeps the key beside a SQLite database, so that the
+// database and its key move together on one machine but are distinct files.
+func defaultAuditKeyFile(c Config) string {
+	if c.IsPostgres() {
+		return filepath.Join("data", "audit.key")
+	}
+	return filepath.Join(filepath.Dir(c.DB), "audit.key")
+}
+
+func loadFile(path string, cfg *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	// A raw form first, so that durations can be written as "15m".
+	var raw struct {
+		Config   `yaml:",inline"`
+		TokenTTL string `yaml:"token_ttl"`
+	}
+	raw.Config = *cfg
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	*cfg = raw.Config
+	if raw.TokenTTL != "" {
+		d, err := time.ParseDuration(raw.TokenTTL)
+		if err != nil {
+			return fmt.Errorf("config %s: token_ttl: %w", path, err)
+		}
+		cfg.TokenTTL = d
+	}
+	return nil
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("addr is empty")
+	case c.DB == "":
+		return errors.New("db is empty")
+	case c.JWTSecret != "" && len(c.JWTSecret) < 32:
+		return errors.New("jwt-secret must be at least 32 characters")
+	case c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour:
+		return fmt.Errorf("token-ttl %s is outside 1m..24h", c.TokenTTL)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("log-format %q is not text or json", c.LogFormat)
+	}
+	return nil
+}
+
+// String prints the settings with secrets masked, for the start-up log.
+func (c Config) String() string {
+	secret := "(generated, kept in the database)"
+	if c.JWTSecret != "" {
+		secret = "(set, " + strconv.Itoa(len(c.JWTSecret)) + " characters)"
+	}
+	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s log-format=%s",
+		c.Addr, maskURL(c.DB), secret, c.AuditKeyFile, c.Demo, c.TokenTTL, c.LogFormat)
+}
+
+// maskURL hides the password of a database URL.
+func maskURL(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if colon := strings.Index(userinfo, ":"); colon >= 0 {
+		return dsn[:scheme+3] + userinfo[:colon] + ":***" + dsn[at:]
+	}
+	return dsn
+}

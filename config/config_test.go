@@ -1,0 +1,102 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return Load(fs, args, func(k string) string { return env[k] })
+}
+
+func TestLoad_precedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mla.yaml")
+	if err := os.WriteFile(file, []byte("addr: \":7000\"\ndb: from-file.db\ntoken_ttl: 30m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantAddr string
+		wantDB   string
+		wantTTL  time.Duration
+		wantDemo bool
+		wantKey  string
+	}{
+		{name: "defaults", wantAddr: ":8080", wantDB: "data/mla.db", wantTTL: 15 * time.Minute, wantKey: "data/audit.key"},
+		{name: "file", args: []string{"--config", file}, wantAddr: ":7000", wantDB: "from-file.db", wantTTL: 30 * time.Minute, wantKey: "audit.key"},
+		{name: "env over file", args: []string{"--config", file}, env: map[string]string{"MLA_ADDR": ":7100", "MLA_DEMO": "1"},
+			wantAddr: ":7100", wantDB: "from-file.db", wantTTL: 30 * time.Minute, wantDemo: true, wantKey: "audit.key"},
+		{name: "flag over env", args: []string{"--addr", ":7200", "--demo", "--db", "/x/y.db"}, env: map[string]string{"MLA_ADDR": ":7100"},
+			wantAddr: ":7200", wantDB: "/x/y.db", wantTTL: 15 * time.Minute, wantDemo: true, wantKey: "/x/audit.key"},
+		{name: "env config file", env: map[string]string{"MLA_CONFIG": file}, wantAddr: ":7000", wantDB: "from-file.db", wantTTL: 30 * time.Minute, wantKey: "audit.key"},
+		{name: "postgres key default", args: []string{"--db", "postgres://u:p@127.0.0.1/mla"}, wantAddr: ":8080",
+			wantDB: "postgres://u:p@127.0.0.1/mla", wantTTL: 15 * time.Minute, wantKey: "data/audit.key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if c.Addr != tc.wantAddr || c.DB != tc.wantDB || c.TokenTTL != tc.wantTTL || c.Demo != tc.wantDemo || c.AuditKeyFile != tc.wantKey {
+				t.Errorf("got addr=%s db=%s ttl=%s demo=%t key=%s; want addr=%s db=%s ttl=%s demo=%t key=%s",
+					c.Addr, c.DB, c.TokenTTL, c.Demo, c.AuditKeyFile, tc.wantAddr, tc.wantDB, tc.wantTTL, tc.wantDemo, tc.wantKey)
+			}
+		})
+	}
+}
+
+func TestLoad_rejectsBadSettings(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "unknown.yaml")
+	os.WriteFile(unknown, []byte("adress: \":1\"\n"), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{name: "short secret", args: []string{"--jwt-secret", "short"}},
+		{name: "bad ttl", env: map[string]string{"MLA_TOKEN_TTL": "forever"}},
+		{name: "ttl too long", args: []string{"--token-ttl", "720h"}},
+		{name: "bad demo", env: map[string]string{"MLA_DEMO": "maybe"}},
+		{name: "unknown yaml key", args: []string{"--config", unknown}},
+		{name: "missing file", args: []string{"--config", filepath.Join(dir, "nope.yaml")}},
+		{name: "bad log format", args: []string{"--log-format", "xml"}},
+		{name: "unknown flag", args: []string{"--nope"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := load(t, tc.args, tc.env); err == nil {
+				t.Errorf("Load succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestString_masksSecrets(t *testing.T) {
+	c, err := load(t, []string{"--db", "postgres://mla:hunter2@127.0.0.1/mla", "--jwt-secret", strings.Repeat("s", 40)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	if strings.Contains(s, "hunter2") || strings.Contains(s, "sssss") {
+		t.Errorf("String() leaks a secret: %s", s)
+	}
+}
+
+func TestExampleFileLoads(t *testing.T) {
+	if _, err := load(t, []string{"--config", "mla.example.yaml"}, nil); err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+}

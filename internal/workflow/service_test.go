@@ -1,0 +1,107 @@
+package workflow
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidatePayload(t *testing.T) {
+	refuse, _ := Lookup(EventRefuse)
+	execute, _ := Lookup(EventExecute)
+	ack, _ := Lookup(EventAcknowledge)
+	tests := []struct {
+		name      string
+		tr        Transition
+		kind      Kind
+		in        EventInput
+		wantField string // "" for valid
+	}{
+		{"execute needs comment", execute, KindMLA, EventInput{}, "comment"},
+		{"blank comment is missing", execute, KindMLA, EventInput{Comment: "   "}, "comment"},
+		{"execute with report", execute, KindMLA, EventInput{Comment: "evidence returned"}, ""},
+		{"comment too long", ack, KindMLA, EventInput{Comment: strings.Repeat("x", MaxComment+1)}, "comment"},
+		{"optional comment", ack, KindMLA, EventInput{Comment: "received"}, ""},
+		{"refuse needs grounds", refuse, KindMLA, EventInput{}, "grounds"},
+		{"ground of the kind", refuse, KindMLA, EventInput{Grounds: []string{"essential_interests"}}, ""},
+		{"ground of the other kind", refuse, KindMLA, EventInput{Grounds: []string{"death_penalty"}}, "grounds"},
+		{"extradition ground", refuse, KindExtradition, EventInput{Grounds: []string{"death_penalty", "nationality"}}, ""},
+		{"unknown ground", refuse, KindExtradition, EventInput{Grounds: []string{"bank_secrecy"}}, "grounds"},
+		{"ground twice", refuse, KindMLA, EventInput{Grounds: []string{"dual_criminality", "dual_criminality"}}, "grounds"},
+		{"grounds on another event", ack, KindMLA, EventInput{Grounds: []string{"dual_criminality"}}, "grounds"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := validatePayload(tc.tr, tc.kind, tc.in)
+			if tc.wantField == "" {
+				if err != nil {
+					t.Fatalf("got %v, want valid", err)
+				}
+				return
+			}
+			e, ok := err.(*Error)
+			if !ok || e.Code != ErrValidation || e.Fields[tc.wantField] == "" {
+				t.Fatalf("got %v, want validation_failed on %s", err, tc.wantField)
+			}
+		})
+	}
+}
+
+func TestValidateContent(t *testing.T) {
+	valid := Request{Kind: KindMLA, RequestingAuthority: "IT", RequestedAuthority: "ES", Title: "Bank records", Urgency: UrgencyNormal}
+	tests := []struct {
+		name      string
+		edit      func(*Request)
+		wantField string
+	}{
+		{"valid", func(*Request) {}, ""},
+		{"unknown kind", func(r *Request) { r.Kind = "letter" }, "kind"},
+		{"own authority", func(r *Request) { r.RequestedAuthority = "IT" }, "requested_authority"},
+		{"no requested authority", func(r *Request) { r.RequestedAuthority = "" }, "requested_authority"},
+		{"blank title", func(r *Request) { r.Title = "  " }, "title"},
+		{"title 200 runes", func(r *Request) { r.Title = strings.Repeat("é", 200) }, ""},
+		{"title 201 runes", func(r *Request) { r.Title = strings.Repeat("é", 201) }, "title"},
+		{"bad urgency", func(r *Request) { r.Urgency = "asap" }, "urgency"},
+		{"bad due date", func(r *Request) { r.DueDate = "2026-02-30" }, "due_date"},
+		{"good due date", func(r *Request) { r.DueDate = "2026-12-31" }, ""},
+		{"unknown measure", func(r *Request) { r.Measures = []string{"torture"} }, "measures"},
+		{"measures on extradition", func(r *Request) { r.Kind = KindExtradition; r.Measures = []string{"freezing"} }, "measures"},
+		{"empty offence", func(r *Request) { r.Offences = []string{""} }, "offences"},
+		{"summary too long", func(r *Request) { r.Summary = strings.Repeat("s", MaxSummary+1) }, "summary"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := valid
+			tc.edit(&r)
+			errs := validateContent(r)
+			if tc.wantField == "" && len(errs) != 0 {
+				t.Fatalf("got %v, want valid", errs)
+			}
+			if tc.wantField != "" && errs[tc.wantField] == "" {
+				t.Fatalf("got %v, want a problem with %s", errs, tc.wantField)
+			}
+		})
+	}
+}
+
+func TestNewID(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 10000; i++ {
+		id := NewID()
+		if len(id) != 26 || seen[id] {
+			t.Fatalf("id %q: length %d, seen before %t", id, len(id), seen[id])
+		}
+		seen[id] = true
+	}
+}
+
+func TestGrounds_bankSecrecyIsNoGround(t *testing.T) {
+	// UNTOC 18(8): bank secrecy is no ground for refusing assistance.
+	for _, g := range Grounds {
+		if strings.Contains(g.Code, "bank") {
+			t.Errorf("ground %s must not exist", g.Code)
+		}
+	}
+	if len(GroundsFor(KindMLA)) != 8 || len(GroundsFor(KindExtradition)) != 11 {
+		t.Errorf("got %d mla and %d extradition grounds, want 8 and 11", len(GroundsFor(KindMLA)), len(GroundsFor(KindExtradition)))
+	}
+}
