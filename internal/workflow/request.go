@@ -68,8 +68,11 @@ type Draft struct {
 }
 
 // Changes is an edit of a draft: nil fields stay as they are. A DueDate of
-// "" clears it.
+// "" clears it. Kind may be sent back unchanged (a client returning the
+// whole object) but never changed: it is part of the reference, and a
+// request of the other kind is a new request.
 type Changes struct {
+	Kind               *Kind
 	RequestedAuthority *string
 	Title              *string
 	Summary            *string

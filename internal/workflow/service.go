@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Service creates, edits, moves and reads requests on behalf of an actor.
@@ -21,6 +23,9 @@ type Service struct {
 	policy Policy
 	now    func() time.Time
 	newID  func() string
+	// verifying coalesces concurrent chain verifications into one pass:
+	// any user may ask, and a full pass reads the whole log.
+	verifying singleflight.Group
 }
 
 // Option configures a Service.
@@ -43,11 +48,16 @@ func NewService(store Store, policy Policy, opts ...Option) *Service {
 // ask the same questions (which buttons to show) without a second rule.
 func (s *Service) Policy() Policy { return s.policy }
 
+// clock reads the time as it is stored: UTC at microsecond precision, the
+// finest both SQLite and PostgreSQL keep, so that an answer shows exactly
+// what a later read will.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
 var errRequestNotFound = Errorf(ErrNotFound, "request not found")
 
 // Create drafts a new request of the actor's authority.
 func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error) {
-	now := s.now().UTC()
+	now := s.clock()
 	r := Request{
 		ID: s.newID(), Kind: d.Kind, State: StateDrafted, Version: 1,
 		RequestingAuthority: a.Authority, RequestedAuthority: d.RequestedAuthority,
@@ -112,6 +122,9 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 		if version != nil && *version != r.Version {
 			return Errorf(ErrVersionConflict, "the request is at version %d, not %d", r.Version, *version)
 		}
+		if ch.Kind != nil && *ch.Kind != r.Kind {
+			return Invalid("kind", "cannot be changed; draft a new request of the other kind")
+		}
 		if ch.Empty() {
 			out = r
 			return nil
@@ -121,7 +134,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 			return err
 		}
 		next.Version = r.Version + 1
-		next.UpdatedAt = s.now().UTC()
+		next.UpdatedAt = s.clock()
 		if err := tx.UpdateRequest(ctx, next, r.Version); err != nil {
 			return err
 		}
@@ -179,7 +192,7 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		if err := validatePayload(t, r.Kind, in); err != nil {
 			return err
 		}
-		now := s.now().UTC()
+		now := s.clock()
 		next := r
 		next.State, next.Version, next.UpdatedAt = to, r.Version+1, now
 		if err := tx.UpdateRequest(ctx, next, r.Version); err != nil {
@@ -299,7 +312,7 @@ func (s *Service) recordDenied(ctx context.Context, a Actor, action, requestID s
 	}
 	details["error"] = code
 	rec := AuditRecord{
-		At: s.now().UTC(), Actor: a.Username, Authority: a.Authority, Action: action,
+		At: s.clock(), Actor: a.Username, Authority: a.Authority, Action: action,
 		RequestID: requestID, Outcome: OutcomeDenied, Details: details,
 	}
 	ctx = context.WithoutCancel(ctx) // the refusal is recorded even if the client has gone
@@ -391,7 +404,13 @@ func (s *Service) Audit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEnt
 // VerifyAudit recomputes the audit chain. It reveals no case content, only
 // whether the log is intact, so every signed-in user may ask.
 func (s *Service) VerifyAudit(ctx context.Context) (AuditVerification, error) {
-	return s.store.VerifyAudit(ctx)
+	v, err, _ := s.verifying.Do("verify", func() (any, error) {
+		return s.store.VerifyAudit(context.WithoutCancel(ctx))
+	})
+	if err != nil {
+		return AuditVerification{}, err
+	}
+	return v.(AuditVerification), nil
 }
 
 func joinRoles(roles []Role) string {

@@ -58,7 +58,7 @@ func Lookup(e Event) (Transition, bool) {
 // Leaves reports whether the transition may leave state s.
 func (t Transition) Leaves(s State) bool { return slices.Contains(t.From, s) }
 
-// Needs reports whether the transition must carry field f.
+// NeedsField reports whether the transition must carry field f.
 func (t Transition) NeedsField(f Field) bool { return slices.Contains(t.Needs, f) }
 
 // events converts the table to looplab/fsm's form.

@@ -1,0 +1,120 @@
+package auth
+
+import (
+	"slices"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// Policy holds every authorization rule of mla-flow, each stated once. It
+// implements workflow.Policy; the workflow service asks it before every read
+// and every command, and views ask it which buttons to show.
+//
+// It is a stateless value: the rules depend only on the actor and the
+// request, so it can be copied and shared freely.
+type Policy struct{}
+
+// NewPolicy returns the access policy of the contract.
+func NewPolicy() Policy { return Policy{} }
+
+var _ workflow.Policy = Policy{}
+
+// visibleStates lists the states in which an authority may see a request,
+// given its side of it.
+//
+// The requesting authority sees its requests in every state: they are its
+// own cases. The requested authority sees a request once it has been sent:
+// a draft is the requesting side's internal work, not yet a request between
+// states (UNTOC Art. 18(13): a request exists between central authorities
+// once transmitted). Anybody else sees nothing: case contents are shared
+// only between the two authorities of a request.
+func visibleStates(side workflow.Side) []workflow.State {
+	switch side {
+	case workflow.SideRequesting:
+		return slices.Clone(workflow.States)
+	case workflow.SideRequested:
+		out := make([]workflow.State, 0, len(workflow.States)-1)
+		for _, s := range workflow.States {
+			if s != workflow.StateDrafted {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// readsCases reports whether the actor's role works with case contents at
+// all. Officers, supervisors and auditors of an authority do; the admin
+// manages users and reads the audit log but sees no case contents (least
+// privilege: the platform operator is not a party to any request), and a
+// trainer belongs to no authority.
+func readsCases(a workflow.Actor) bool {
+	if a.Authority == "" {
+		return false
+	}
+	switch a.Role {
+	case workflow.RoleOfficer, workflow.RoleSupervisor, workflow.RoleAuditor:
+		return true
+	}
+	return false
+}
+
+// writesCases reports whether the actor's role may change requests at all.
+// Auditors read, never write: an auditor who could act would audit their
+// own actions.
+func writesCases(a workflow.Actor) bool {
+	return readsCases(a) && (a.Role == workflow.RoleOfficer || a.Role == workflow.RoleSupervisor)
+}
+
+// Scope tells which requests the actor may see: those its authority
+// requests, in every state, and those it is asked for, once sent. Roles that
+// see no case contents get the empty scope.
+func (Policy) Scope(a workflow.Actor) workflow.Scope {
+	if !readsCases(a) {
+		return workflow.Scope{}
+	}
+	return workflow.Scope{
+		Authority:        a.Authority,
+		RequestingStates: visibleStates(workflow.SideRequesting),
+		RequestedStates:  visibleStates(workflow.SideRequested),
+	}
+}
+
+// MayCreate tells whether the actor may draft requests: officers and
+// supervisors of an authority, since a draft is always their authority's
+// outgoing request.
+func (Policy) MayCreate(a workflow.Actor) bool { return writesCases(a) }
+
+// MayEdit tells whether the actor may edit r: officers and supervisors of
+// the requesting authority, whose draft it is. Whether r is still a draft is
+// the workflow's question, not an access rule.
+func (Policy) MayEdit(a workflow.Actor, r workflow.Request) bool {
+	return writesCases(a) && r.SideOf(a.Authority) == workflow.SideRequesting
+}
+
+// MayFire tells whether the actor may fire transition t at r: the actor's
+// role must be one the table names for t, and the actor's authority must
+// play the side of r that t is for (only the requested state refuses, only
+// the requesting one withdraws). Auditors never write, whatever the table
+// says.
+func (Policy) MayFire(a workflow.Actor, r workflow.Request, t workflow.Transition) bool {
+	return writesCases(a) &&
+		slices.Contains(t.Roles, a.Role) &&
+		r.SideOf(a.Authority) == t.Side
+}
+
+// AuditScope tells which audit entries the actor may read. The admin reads
+// all of them: operating the platform means answering for all of it. An
+// auditor reads those of their own authority: auditing is done per state,
+// and another state's entries would reveal its activity. Nobody else reads
+// the log: officers and supervisors see their cases' history instead.
+func (Policy) AuditScope(a workflow.Actor) (authority string, all bool, ok bool) {
+	switch {
+	case a.Role == workflow.RoleAdmin:
+		return "", true, true
+	case a.Role == workflow.RoleAuditor && a.Authority != "":
+		return a.Authority, false, true
+	}
+	return "", false, false
+}

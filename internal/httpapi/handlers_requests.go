@@ -1,0 +1,174 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// createInput is the body of POST /requests.
+type createInput struct {
+	Kind               workflow.Kind    `json:"kind"`
+	RequestedAuthority string           `json:"requested_authority"`
+	Title              string           `json:"title"`
+	Summary            string           `json:"summary"`
+	LegalBasis         string           `json:"legal_basis"`
+	Offences           []string         `json:"offences"`
+	Measures           []string         `json:"measures"`
+	Urgency            workflow.Urgency `json:"urgency"`
+	DueDate            *string          `json:"due_date"` // null or absent: none
+}
+
+func (in createInput) toDomain() workflow.Draft {
+	d := workflow.Draft{
+		Kind: in.Kind, RequestedAuthority: in.RequestedAuthority, Title: in.Title,
+		Summary: in.Summary, LegalBasis: in.LegalBasis, Offences: in.Offences,
+		Measures: in.Measures, Urgency: in.Urgency,
+	}
+	if in.DueDate != nil {
+		d.DueDate = *in.DueDate
+	}
+	return d
+}
+
+// handleCreateRequest drafts a request of the caller's authority.
+func handleCreateRequest(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in createInput
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		a := auth.ActorFrom(c)
+		r, err := wf.Create(c.Request().Context(), a, in.toDomain())
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/requests/"+r.ID)
+		return c.JSON(http.StatusCreated, toRequestJSON(wf, a, r))
+	}
+}
+
+// handleListRequests lists the requests the caller may see, newest first.
+func handleListRequests(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q, err := listQuery(c)
+		if err != nil {
+			return err
+		}
+		a := auth.ActorFrom(c)
+		list, next, err := wf.List(c.Request().Context(), a, q)
+		if err != nil {
+			return err
+		}
+		items := make([]requestJSON, len(list))
+		for i, r := range list {
+			items[i] = toRequestJSON(wf, a, r)
+		}
+		return c.JSON(http.StatusOK, toPage(items, next))
+	}
+}
+
+// handleGetRequest shows one request; 404 when it does not exist or the
+// caller may not see it.
+func handleGetRequest(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a := auth.ActorFrom(c)
+		r, err := wf.Get(c.Request().Context(), a, c.Param("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+	}
+}
+
+// updateInput is the body of PATCH /requests/{id}: every field optional.
+type updateInput struct {
+	Kind               optional[workflow.Kind]    `json:"kind"`
+	RequestedAuthority optional[string]           `json:"requested_authority"`
+	Title              optional[string]           `json:"title"`
+	Summary            optional[string]           `json:"summary"`
+	LegalBasis         optional[string]           `json:"legal_basis"`
+	Offences           optional[[]string]         `json:"offences"`
+	Measures           optional[[]string]         `json:"measures"`
+	Urgency            optional[workflow.Urgency] `json:"urgency"`
+	DueDate            optional[string]           `json:"due_date"` // null clears
+	Version            *int                       `json:"version"`  // null or absent: any
+}
+
+func (in updateInput) toDomain() workflow.Changes {
+	return workflow.Changes{
+		Kind:               in.Kind.ptr(),
+		RequestedAuthority: in.RequestedAuthority.ptr(),
+		Title:              in.Title.ptr(),
+		Summary:            in.Summary.ptr(),
+		LegalBasis:         in.LegalBasis.ptr(),
+		Offences:           in.Offences.ptr(),
+		Measures:           in.Measures.ptr(),
+		Urgency:            in.Urgency.ptr(),
+		DueDate:            in.DueDate.ptr(),
+	}
+}
+
+// handleUpdateRequest edits a draft.
+func handleUpdateRequest(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in updateInput
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		a := auth.ActorFrom(c)
+		r, err := wf.Update(c.Request().Context(), a, c.Param("id"), in.toDomain(), in.Version)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+	}
+}
+
+// fireInput is the body of POST /requests/{id}/events.
+type fireInput struct {
+	Event   workflow.Event `json:"event"`
+	Comment string         `json:"comment"`
+	Grounds []string       `json:"grounds"`
+	Version *int           `json:"version"`
+}
+
+func (in fireInput) toDomain() workflow.EventInput {
+	return workflow.EventInput{Event: in.Event, Comment: in.Comment, Grounds: in.Grounds, Version: in.Version}
+}
+
+// handleFireEvent moves a request through the workflow. The order of the
+// checks (404, 422 unknown event, 409 state, 403 role and side, 409
+// version, 422 payload) is the service's.
+func handleFireEvent(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in fireInput
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		a := auth.ActorFrom(c)
+		r, err := wf.Fire(c.Request().Context(), a, c.Param("id"), in.toDomain())
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+	}
+}
+
+// handleHistory lists a request's transitions, oldest first.
+func handleHistory(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		list, err := wf.History(c.Request().Context(), auth.ActorFrom(c), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		items := make([]historyJSON, len(list))
+		for i, h := range list {
+			items[i] = toHistoryJSON(h)
+		}
+		return c.JSON(http.StatusOK, itemsJSON[historyJSON]{Items: items})
+	}
+}

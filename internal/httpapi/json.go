@@ -1,0 +1,219 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// This file holds the converters between domain values and the contract's
+// JSON (CONTRACT.md section 4). Every shape a client sees is defined here,
+// once; lists are never null, absent values are explicit nulls.
+
+// timeJSON formats a time as RFC 3339 in UTC at microsecond precision.
+func timeJSON(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// timeLayout is RFC 3339 with a fixed six-digit fraction: the precision the
+// server stores, and sortable as text.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// nonNil returns s, or an empty slice for nil, so that JSON shows [] and
+// never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// authorityJSON is an authority as the API shows it.
+type authorityJSON struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// userJSON is a user as the API shows it: never the password hash, nor
+// whether the account is disabled (a disabled user cannot see it anyway).
+type userJSON struct {
+	ID          string         `json:"id"`
+	Username    string         `json:"username"`
+	DisplayName string         `json:"display_name"`
+	Role        workflow.Role  `json:"role"`
+	Authority   *authorityJSON `json:"authority"`
+}
+
+func toUserJSON(ctx context.Context, u workflow.User, names *authorityNames) (userJSON, error) {
+	out := userJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role}
+	if u.Authority != "" {
+		name, err := names.name(ctx, u.Authority)
+		if err != nil {
+			return userJSON{}, err
+		}
+		out.Authority = &authorityJSON{Code: u.Authority, Name: name}
+	}
+	return out, nil
+}
+
+// loginJSON is the answer to a successful log-in.
+type loginJSON struct {
+	AccessToken string   `json:"access_token"`
+	TokenType   string   `json:"token_type"`
+	ExpiresIn   int      `json:"expires_in"` // seconds
+	User        userJSON `json:"user"`
+}
+
+// requestJSON is a request as the API shows it to one caller:
+// allowed_events depends on who asks.
+type requestJSON struct {
+	ID                  string           `json:"id"`
+	Reference           string           `json:"reference"`
+	Kind                workflow.Kind    `json:"kind"`
+	State               workflow.State   `json:"state"`
+	Version             int              `json:"version"`
+	RequestingAuthority string           `json:"requesting_authority"`
+	RequestedAuthority  string           `json:"requested_authority"`
+	Title               string           `json:"title"`
+	Summary             string           `json:"summary"`
+	LegalBasis          string           `json:"legal_basis"`
+	Offences            []string         `json:"offences"`
+	Measures            []string         `json:"measures"`
+	Urgency             workflow.Urgency `json:"urgency"`
+	DueDate             *string          `json:"due_date"`
+	CreatedAt           string           `json:"created_at"`
+	UpdatedAt           string           `json:"updated_at"`
+	AllowedEvents       []workflow.Event `json:"allowed_events"`
+}
+
+func toRequestJSON(wf *workflow.Service, a workflow.Actor, r workflow.Request) requestJSON {
+	out := requestJSON{
+		ID: r.ID, Reference: r.Reference, Kind: r.Kind, State: r.State, Version: r.Version,
+		RequestingAuthority: r.RequestingAuthority, RequestedAuthority: r.RequestedAuthority,
+		Title: r.Title, Summary: r.Summary, LegalBasis: r.LegalBasis,
+		Offences: nonNil(r.Offences), Measures: nonNil(r.Measures), Urgency: r.Urgency,
+		CreatedAt: timeJSON(r.CreatedAt), UpdatedAt: timeJSON(r.UpdatedAt),
+		AllowedEvents: nonNil(wf.AllowedEvents(a, r)),
+	}
+	if r.DueDate != "" {
+		d := r.DueDate
+		out.DueDate = &d
+	}
+	return out
+}
+
+// pageJSON is one page of a list; NextCursor is null on the last page.
+type pageJSON[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func toPage[T any](items []T, next string) pageJSON[T] {
+	p := pageJSON[T]{Items: nonNil(items)}
+	if next != "" {
+		p.NextCursor = &next
+	}
+	return p
+}
+
+// itemsJSON is a complete list.
+type itemsJSON[T any] struct {
+	Items []T `json:"items"`
+}
+
+// historyJSON is one transition of a request's timeline.
+type historyJSON struct {
+	Event     workflow.Event `json:"event"`
+	From      workflow.State `json:"from"`
+	To        workflow.State `json:"to"`
+	Actor     string         `json:"actor"`
+	Authority string         `json:"authority"`
+	At        string         `json:"at"`
+	Comment   string         `json:"comment"`
+	Grounds   []string       `json:"grounds"`
+}
+
+func toHistoryJSON(h workflow.HistoryEntry) historyJSON {
+	return historyJSON{
+		Event: h.Event, From: h.From, To: h.To, Actor: h.Actor, Authority: h.Authority,
+		At: timeJSON(h.At), Comment: h.Comment, Grounds: nonNil(h.Grounds),
+	}
+}
+
+// auditJSON is one audit entry. Details is the canonical JSON that was
+// hashed, passed through as an object so that clients need not parse a
+// string and verifiers can still recompute the hash from it.
+type auditJSON struct {
+	Seq       int64           `json:"seq"`
+	At        string          `json:"at"`
+	Actor     string          `json:"actor"`
+	Authority string          `json:"authority"`
+	Action    string          `json:"action"`
+	RequestID string          `json:"request_id"`
+	Outcome   string          `json:"outcome"`
+	Details   json.RawMessage `json:"details"`
+	PrevHash  string          `json:"prev_hash"`
+	Hash      string          `json:"hash"`
+}
+
+func toAuditJSON(e workflow.AuditEntry) auditJSON {
+	details := json.RawMessage(e.Details)
+	switch {
+	case e.Details == "":
+		details = json.RawMessage(`{}`)
+	case !json.Valid(details):
+		// Not expected from the store; shown as a string rather than
+		// failing the whole page.
+		details, _ = json.Marshal(map[string]string{"raw": e.Details})
+	}
+	return auditJSON{
+		Seq: e.Seq, At: timeJSON(e.At), Actor: e.Actor, Authority: e.Authority, Action: e.Action,
+		RequestID: e.RequestID, Outcome: e.Outcome, Details: details, PrevHash: e.PrevHash, Hash: e.Hash,
+	}
+}
+
+// verifyJSON is the result of checking the audit chain; BrokenAt and
+// Problem appear only when it is broken.
+type verifyJSON struct {
+	OK       bool   `json:"ok"`
+	Entries  int64  `json:"entries"`
+	Head     string `json:"head"`
+	BrokenAt int64  `json:"broken_at,omitempty"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+func toVerifyJSON(v workflow.AuditVerification) verifyJSON {
+	return verifyJSON{OK: v.OK, Entries: v.Entries, Head: v.Head, BrokenAt: v.BrokenAt, Problem: v.Problem}
+}
+
+// authorityNames caches the names of the central authorities, which change
+// (if ever) by administration, not by use; an unknown code reloads the list
+// once, so that a new authority appears without a restart.
+type authorityNames struct {
+	wf    *workflow.Service
+	mu    sync.Mutex
+	names map[string]string
+}
+
+func newAuthorityNames(wf *workflow.Service) *authorityNames {
+	return &authorityNames{wf: wf}
+}
+
+func (n *authorityNames) name(ctx context.Context, code string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if name, ok := n.names[code]; ok {
+		return name, nil
+	}
+	list, err := n.wf.Authorities(ctx)
+	if err != nil {
+		return "", err
+	}
+	n.names = make(map[string]string, len(list))
+	for _, a := range list {
+		n.names[a.Code] = a.Name
+	}
+	// An account of an authority that has gone shows the code alone.
+	return n.names[code], nil
+}

@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// requestIDKey is where requestID keeps the id in the Echo context.
+const requestIDKey = "mla-flow.httpapi.request-id"
+
+// requestID gives every request an id, sent back as X-Request-ID and written
+// in its log line, so that a user's report can be matched to the log. A
+// well-formed id from the client (or a proxy) is kept to join logs across
+// systems; anything else is replaced, so that logs hold no client junk.
+func requestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			id := c.Request().Header.Get(echo.HeaderXRequestID)
+			if !validRequestID(id) {
+				id = newRequestID()
+			}
+			c.Set(requestIDKey, id)
+			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			return next(c)
+		}
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// requestIDOf returns the id requestID gave the request.
+func requestIDOf(c echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
+}
+
+// logRequests writes one line per request: method, path, route, status,
+// duration, request id, and the user's id when signed in. Never bodies,
+// query strings, headers, tokens or passwords: they may hold case text or
+// secrets. It answers errors itself (through the error handler) so that
+// the line carries the status actually sent.
+func logRequests(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			status := c.Response().Status
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			attrs := []slog.Attr{
+				slog.String("method", c.Request().Method),
+				slog.String("path", c.Request().URL.Path),
+				slog.String("route", c.Path()),
+				slog.Int("status", status),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("request_id", requestIDOf(c)),
+			}
+			if u := auth.UserFrom(c); u.ID != "" {
+				attrs = append(attrs, slog.String("user_id", u.ID))
+			}
+			logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		}
+	}
+}
+
+// recoverPanics turns a panic in a handler into a 500 in the contract's
+// shape; the panic and its stack go to the log, never to the client.
+func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					return
+				}
+				if r == http.ErrAbortHandler {
+					panic(r) // the server's own signal to drop the connection
+				}
+				logger.ErrorContext(c.Request().Context(), "panic",
+					"request_id", requestIDOf(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = errPanic
+			}()
+			return next(c)
+		}
+	}
+}
+
+// errPanic stands for a recovered panic; the error handler answers it like
+// any internal error and the panic itself is already logged.
+var errPanic = fmt.Errorf("handler panicked")
+
+// securityHeaders marks every answer as not to be stored: API answers hold
+// case data and tokens, which must not stay in browser or proxy caches. It
+// also forbids content sniffing, so that a JSON answer is never run as a
+// script.
+func securityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set(echo.HeaderCacheControl, "no-store")
+			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+			return next(c)
+		}
+	}
+}
+
+// limitBody refuses bodies over n bytes: at once when Content-Length says
+// so, and otherwise while reading, where the decoder meets the error that
+// http.MaxBytesReader returns (and the server closes the connection rather
+// than read the rest).
+func limitBody(n int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > n {
+				return errTooLarge
+			}
+			if req.Body != nil {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, n)
+			}
+			return next(c)
+		}
+	}
+}
+
+// errTooLarge is the answer to a body over the limit.
+var errTooLarge = workflow.Errorf(workflow.ErrTooLarge, "the request body is larger than %d bytes", MaxBody)

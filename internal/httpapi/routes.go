@@ -1,0 +1,39 @@
+package httpapi
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+)
+
+// routes lists the whole surface of the API, each route with its guard.
+//
+// Guards are attached per route, not with Group.Use: Echo registers a
+// catch-all route for a group with middleware, which would answer an
+// unknown path with 401 instead of 404. Object-level rules (which request,
+// which event) are the workflow's and the Policy's, behind the handlers.
+func routes(e *echo.Echo, d Deps, names *authorityNames) {
+	wf := d.Workflow
+	user := auth.RequireUser(d.Auth) // a valid token of an enabled user
+
+	e.GET("/healthz", handleHealth())
+	e.GET("/readyz", handleReady(d.Ready))
+
+	v1 := e.Group("/api/v1")
+	v1.POST("/auth/login", handleLogin(d.Auth, names)) // public: it is how one gets a token
+	v1.GET("/me", handleMe(names), user)
+	v1.GET("/authorities", handleAuthorities(wf), user)
+	v1.GET("/workflows", handleWorkflows(), user)
+	v1.GET("/refusal-grounds", handleRefusalGrounds(), user)
+	v1.GET("/measures", handleMeasures(), user) // added: the code list of MLA measures
+
+	v1.POST("/requests", handleCreateRequest(wf), user)
+	v1.GET("/requests", handleListRequests(wf), user)
+	v1.GET("/requests/:id", handleGetRequest(wf), user)
+	v1.PATCH("/requests/:id", handleUpdateRequest(wf), user)
+	v1.POST("/requests/:id/events", handleFireEvent(wf), user)
+	v1.GET("/requests/:id/history", handleHistory(wf), user)
+
+	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
+	v1.GET("/audit/verify", handleVerifyAudit(wf), user)
+}

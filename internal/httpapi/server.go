@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// MaxBody is the largest request body accepted, 1 MiB: a request's text
+// fields add up to well under that, and the limit bounds what a client can
+// make the server read and hold.
+const MaxBody = 1 << 20
+
+// Deps are the API's dependencies, given explicitly so that tests and main
+// wire exactly what they mean.
+type Deps struct {
+	// Workflow serves every request-related endpoint.
+	Workflow *workflow.Service
+	// Auth signs users in and verifies their tokens.
+	Auth *auth.Authenticator
+	// Ready reports whether the database answers, for /readyz; nil means
+	// always ready.
+	Ready func(ctx context.Context) error
+	// Logger receives one line per request and the details of internal
+	// errors; nil discards them.
+	Logger *slog.Logger
+	// IPExtractor tells the client's address, which the log-in throttle
+	// counts. nil means the TCP peer: headers such as X-Forwarded-For are
+	// trusted only when the operator says a proxy sets them (for example
+	// echo.ExtractIPFromXFFHeader with the proxy's range), or any client
+	// could dodge the throttle by inventing addresses.
+	IPExtractor echo.IPExtractor
+}
+
+// New returns the API as an Echo instance with every route of the contract,
+// its middleware and its error handler. It panics when Workflow or Auth is
+// missing: that is a wiring mistake, not a runtime condition.
+func New(d Deps) *echo.Echo {
+	if d.Workflow == nil || d.Auth == nil {
+		panic("httpapi.New: Workflow and Auth are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.IPExtractor == nil {
+		d.IPExtractor = echo.ExtractIPDirect()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = d.IPExtractor
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.Use(
+		requestID(),
+		logRequests(d.Logger),
+		recoverPanics(d.Logger),
+		securityHeaders(),
+		limitBody(MaxBody),
+	)
+	routes(e, d, newAuthorityNames(d.Workflow))
+	return e
+}

@@ -1,0 +1,336 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/store"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// testDB is a database the API tests run against.
+type testDB struct {
+	name string
+	dsn  func(tb testing.TB) string
+}
+
+var sqliteDB = testDB{name: "sqlite", dsn: func(tb testing.TB) string {
+	return filepath.Join(tb.TempDir(), "mla.db")
+}}
+
+// testDBs lists SQLite, and PostgreSQL when MLA_TEST_POSTGRES_URL names a
+// server (CI always sets it).
+func testDBs() []testDB {
+	dbs := []testDB{sqliteDB}
+	if url := os.Getenv("MLA_TEST_POSTGRES_URL"); url != "" {
+		dbs = append(dbs, testDB{name: "postgres", dsn: func(tb testing.TB) string { return postgresSchema(tb, url) }})
+	}
+	return dbs
+}
+
+// forEachDB runs fn once per test database, as subtests named after it.
+func forEachDB(t *testing.T, fn func(t *testing.T, db testDB)) {
+	t.Helper()
+	for _, db := range testDBs() {
+		t.Run(db.name, func(t *testing.T) { fn(t, db) })
+	}
+}
+
+// postgresSchema creates a schema of its own for one test and returns a DSN
+// whose search_path points into it; the schema is dropped at cleanup, so
+// tests share a server but never see each other's rows.
+func postgresSchema(tb testing.TB, url string) string {
+	tb.Helper()
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "api_test_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("connect to PostgreSQL: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			tb.Errorf("connect to drop schema: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema: %v", err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
+// testClock is real time shifted by an offset a test can move forward, to
+// expire tokens or leave a throttle window.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// testServer is the real router over a real store holding the demo world.
+type testServer struct {
+	handler http.Handler
+	store   *store.Store
+	wf      *workflow.Service
+	auth    *auth.Authenticator
+	clock   *testClock
+	secret  []byte
+	logs    *syncBuffer
+
+	mu     sync.Mutex
+	tokens map[string]string
+}
+
+// syncBuffer collects log output from concurrent requests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newTestServer starts the API on a fresh SQLite file with the demo world
+// (bcrypt at its minimum cost, to stay fast).
+func newTestServer(tb testing.TB) *testServer { return newTestServerOn(tb, sqliteDB) }
+
+// newTestServerOn starts the API on a fresh database of the given kind.
+func newTestServerOn(tb testing.TB, db testDB) *testServer {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{DSN: db.dsn(tb), AuditKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	clock := &testClock{}
+	secret := []byte("test secret of at least thirty-two bytes")
+	tokens, err := auth.NewTokens(secret, 0, clock.now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.now, logger)
+	if _, err := demo.Seed(ctx, a); err != nil {
+		tb.Fatalf("seed: %v", err)
+	}
+	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.now))
+	h := New(Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
+	return &testServer{
+		handler: h, store: st, wf: wf, auth: a, clock: clock, secret: secret, logs: logs,
+		tokens: map[string]string{},
+	}
+}
+
+// login returns an access token of the demo user, logging in once per
+// server.
+func (s *testServer) login(tb testing.TB, username string) string {
+	tb.Helper()
+	s.mu.Lock()
+	tok, ok := s.tokens[username]
+	s.mu.Unlock()
+	if ok {
+		return tok
+	}
+	status, body := s.do(tb, "", http.MethodPost, "/api/v1/auth/login",
+		map[string]string{"username": username, "password": demo.Password})
+	if status != http.StatusOK {
+		tb.Fatalf("log in as %s: %d %v", username, status, body)
+	}
+	tok = body["access_token"].(string)
+	s.mu.Lock()
+	s.tokens[username] = tok
+	s.mu.Unlock()
+	return tok
+}
+
+// do sends a request and decodes the JSON answer. body is sent as JSON,
+// or as is when it is a string or []byte; nil sends none.
+func (s *testServer) do(tb testing.TB, token, method, path string, body any) (int, map[string]any) {
+	tb.Helper()
+	rec := s.raw(tb, token, method, path, body, nil)
+	var out map[string]any
+	if rec.Body.Len() > 0 {
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			tb.Fatalf("%s %s: answer is not a JSON object: %v\n%s", method, path, err, rec.Body.String())
+		}
+	}
+	return rec.Code, out
+}
+
+// raw sends a request and returns the recorded answer.
+func (s *testServer) raw(tb testing.TB, token, method, path string, body any, header http.Header) *httptest.ResponseRecorder {
+	tb.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	case io.Reader:
+		r = b
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// errorCode returns the contract's error code of an answer body.
+func errorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+// errorFields returns the fields of an error answer.
+func errorFields(body map[string]any) map[string]any {
+	e, _ := body["error"].(map[string]any)
+	f, _ := e["fields"].(map[string]any)
+	return f
+}
+
+// wantError fails unless the answer is the given status and error code.
+func wantError(tb testing.TB, status int, body map[string]any, wantStatus int, wantCode string) {
+	tb.Helper()
+	if status != wantStatus || errorCode(body) != wantCode {
+		tb.Fatalf("got %d %v, want %d %s", status, body, wantStatus, wantCode)
+	}
+}
+
+// newDraft creates an mla draft from IT to ES as it.officer and returns it.
+func (s *testServer) newDraft(tb testing.TB) map[string]any {
+	tb.Helper()
+	status, body := s.do(tb, s.login(tb, "it.officer"), http.MethodPost, "/api/v1/requests", map[string]any{
+		"kind": "mla", "requested_authority": "ES", "title": "Bank records of Rossi Srl",
+		"summary": "Accounts used to launder proceeds", "offences": []string{"money laundering"},
+		"measures": []string{"bank_records"},
+	})
+	if status != http.StatusCreated {
+		tb.Fatalf("create draft: %d %v", status, body)
+	}
+	return body
+}
+
+// pathTo is the route of a request, or of one of its sub-resources.
+func pathTo(id string, sub ...string) string {
+	return "/api/v1/requests/" + id + strings.Join(append([]string{""}, sub...), "/")
+}
+
+// fire fires an event as the user and fails the test unless it succeeds.
+func (s *testServer) fire(tb testing.TB, username, id string, event workflow.Event) map[string]any {
+	tb.Helper()
+	status, body := s.do(tb, s.login(tb, username), http.MethodPost, pathTo(id, "events"), payloadFor(event))
+	if status != http.StatusOK {
+		tb.Fatalf("%s fires %s: %d %v", username, event, status, body)
+	}
+	return body
+}
+
+// payloadFor is a valid body for firing the event at an mla request.
+func payloadFor(event workflow.Event) map[string]any {
+	p := map[string]any{"event": event}
+	t, _ := workflow.Lookup(event)
+	if t.NeedsField(workflow.FieldGrounds) {
+		p["grounds"] = []string{"dual_criminality"}
+	} else {
+		p["comment"] = "as agreed by telephone"
+	}
+	return p
+}
+
+// pathToState lists the events, and who fires them, that take a new draft
+// (IT to ES) into each state.
+var pathToState = map[workflow.State][]struct {
+	user  string
+	event workflow.Event
+}{
+	workflow.StateDrafted:       {},
+	workflow.StateSent:          {{"it.supervisor", workflow.EventSend}},
+	workflow.StateAcknowledged:  {{"it.supervisor", workflow.EventSend}, {"es.officer", workflow.EventAcknowledge}},
+	workflow.StateInfoRequested: {{"it.supervisor", workflow.EventSend}, {"es.officer", workflow.EventAcknowledge}, {"es.officer", workflow.EventRequestInfo}},
+	workflow.StateExecuted:      {{"it.supervisor", workflow.EventSend}, {"es.officer", workflow.EventAcknowledge}, {"es.supervisor", workflow.EventExecute}},
+	workflow.StateRefused:       {{"it.supervisor", workflow.EventSend}, {"es.supervisor", workflow.EventRefuse}},
+	workflow.StateWithdrawn:     {{"it.supervisor", workflow.EventSend}, {"it.supervisor", workflow.EventWithdraw}},
+}
+
+// requestIn creates a request from IT to ES and drives it into the state.
+func (s *testServer) requestIn(tb testing.TB, state workflow.State) map[string]any {
+	tb.Helper()
+	r := s.newDraft(tb)
+	id := r["id"].(string)
+	for _, step := range pathToState[state] {
+		r = s.fire(tb, step.user, id, step.event)
+	}
+	if r["state"] != string(state) {
+		tb.Fatalf("drove the request to %v, want %s", r["state"], state)
+	}
+	return r
+}

@@ -1,0 +1,242 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/store"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// pgEnv names the variable that, when set to a PostgreSQL URL, makes every
+// store test run on PostgreSQL too.
+const pgEnv = "MLA_TEST_POSTGRES_URL"
+
+var testKey = bytes.Repeat([]byte{0x5a}, audit.KeySize)
+
+// testDB is one backend a test runs on: a fresh, empty database.
+type testDB struct {
+	Name  string // "sqlite" or "postgres"
+	DSN   string // to reopen the same database
+	Store *store.Store
+}
+
+// openStores returns a fresh store on every backend available: SQLite in a
+// temporary directory always, and PostgreSQL (in a schema of its own,
+// dropped afterwards) when MLA_TEST_POSTGRES_URL is set. The stores are
+// closed when the test ends.
+func openStores(t *testing.T) []testDB {
+	t.Helper()
+	var out []testDB
+	for _, name := range backends() {
+		out = append(out, openBackend(t, name))
+	}
+	return out
+}
+
+// backends names the backends the tests run on.
+func backends() []string {
+	if os.Getenv(pgEnv) != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// openBackend opens a fresh store on one backend.
+func openBackend(t testing.TB, name string) testDB {
+	t.Helper()
+	db := testDB{Name: name}
+	switch name {
+	case "sqlite":
+		db.DSN = filepath.Join(t.TempDir(), "data", "mla.db")
+	case "postgres":
+		db.DSN = postgresSchema(t, os.Getenv(pgEnv))
+	default:
+		t.Fatalf("no backend %q", name)
+	}
+	db.Store = openStore(t, db.DSN, testKey)
+	return db
+}
+
+// openStore opens a store and closes it when the test ends.
+func openStore(t testing.TB, dsn string, key []byte) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Options{DSN: dsn, AuditKey: key})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// postgresSchema creates a schema of its own for the test and returns a DSN
+// whose search_path selects it, so that tests running at once on one
+// database do not see each other's tables. The schema is dropped when the
+// test ends (after its stores are closed: cleanups run last-in first-out).
+func postgresSchema(t testing.TB, base string) string {
+	t.Helper()
+	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatalf("connect to %s: %v", pgEnv, err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		if db, err := admin.DB(); err == nil {
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", pgEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// testPolicy is a minimal access policy for the tests: the contract's
+// visibility rule, sides and roles from the workflow table. The real one
+// lives in internal/auth, which the store must not depend on.
+type testPolicy struct{}
+
+func (testPolicy) Scope(a workflow.Actor) workflow.Scope {
+	if a.Authority == "" {
+		return workflow.Scope{}
+	}
+	return workflow.Scope{
+		Authority:        a.Authority,
+		RequestingStates: slices.Clone(workflow.States),
+		RequestedStates:  slices.DeleteFunc(slices.Clone(workflow.States), func(s workflow.State) bool { return s == workflow.StateDrafted }),
+	}
+}
+
+func (testPolicy) MayCreate(a workflow.Actor) bool {
+	return a.Authority != "" && (a.Role == workflow.RoleOfficer || a.Role == workflow.RoleSupervisor)
+}
+
+func (p testPolicy) MayEdit(a workflow.Actor, r workflow.Request) bool {
+	return p.MayCreate(a) && r.SideOf(a.Authority) == workflow.SideRequesting
+}
+
+func (testPolicy) MayFire(a workflow.Actor, r workflow.Request, t workflow.Transition) bool {
+	return r.SideOf(a.Authority) == t.Side && slices.Contains(t.Roles, a.Role)
+}
+
+func (testPolicy) AuditScope(a workflow.Actor) (string, bool, bool) {
+	switch a.Role {
+	case workflow.RoleAdmin:
+		return "", true, true
+	case workflow.RoleAuditor:
+		return a.Authority, false, true
+	}
+	return "", false, false
+}
+
+// baseTime is a fixed instant with nanoseconds, to show that the store keeps
+// microseconds.
+var baseTime = time.Date(2026, 2, 3, 4, 5, 6, 789123456, time.UTC)
+
+// newRequest returns a complete request with every field set.
+func newRequest(i int, from, to string, kind workflow.Kind, state workflow.State) workflow.Request {
+	at := baseTime.Add(time.Duration(i) * time.Minute).Truncate(time.Microsecond)
+	r := workflow.Request{
+		ID:                  workflow.NewID(),
+		Reference:           fmt.Sprintf("%s-%s-2026-%06d", from, kind, i+1),
+		Kind:                kind,
+		State:               state,
+		Version:             1 + i%3,
+		RequestingAuthority: from,
+		RequestedAuthority:  to,
+		Title:               fmt.Sprintf("Request %d — «évidence» 証拠", i),
+		Summary:             "Line one\nline two, with 'quotes' and \"double\" and \\ backslash",
+		LegalBasis:          "UNTOC Art. 18",
+		Offences:            []string{"fraud", "money laundering"},
+		Measures:            []string{"bank_records", "freezing"},
+		Urgency:             workflow.UrgencyUrgent,
+		DueDate:             "2026-12-31",
+		CreatedAt:           at,
+		UpdatedAt:           at.Add(time.Second + 42*time.Microsecond),
+	}
+	if kind == workflow.KindExtradition {
+		r.Measures = []string{}
+	}
+	return r
+}
+
+// insert writes requests through one transaction each, like the service.
+func insert(t testing.TB, s *store.Store, rs ...workflow.Request) {
+	t.Helper()
+	for _, r := range rs {
+		err := s.WithTx(context.Background(), func(tx workflow.Tx) error {
+			if err := tx.CreateRequest(context.Background(), r); err != nil {
+				return err
+			}
+			return tx.AppendAudit(context.Background(), workflow.AuditRecord{
+				At: r.CreatedAt, Actor: "it.officer", Authority: r.RequestingAuthority,
+				Action: "request.create", RequestID: r.ID, Outcome: workflow.OutcomeOK,
+				Details: map[string]any{"reference": r.Reference},
+			})
+		})
+		if err != nil {
+			t.Fatalf("insert request %s: %v", r.Reference, err)
+		}
+	}
+}
+
+// appendN appends n audit records, each in its own transaction.
+func appendN(t testing.TB, s *store.Store, n int) {
+	t.Helper()
+	for i := range n {
+		rec := workflow.AuditRecord{
+			At: baseTime.Add(time.Duration(i) * time.Millisecond), Actor: "es.auditor", Authority: "ES",
+			Action: "auth.login", Outcome: workflow.OutcomeOK, Details: map[string]any{"i": i},
+		}
+		if err := s.RecordAudit(context.Background(), rec); err != nil {
+			t.Fatalf("append audit %d: %v", i, err)
+		}
+	}
+}
+
+// wantCode fails the test unless err is a *workflow.Error with that code.
+func wantCode(t testing.TB, err error, code workflow.Code) {
+	t.Helper()
+	if got := workflow.ErrorCode(err); got != code {
+		t.Fatalf("error %v: code %q, want %q", err, got, code)
+	}
+}
+
+// mustVerify fails the test unless the chain verifies with n entries.
+func mustVerify(t testing.TB, s *store.Store, n int64) workflow.AuditVerification {
+	t.Helper()
+	v, err := s.VerifyAudit(context.Background())
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !v.OK || v.Entries != n || v.BrokenAt != 0 {
+		t.Fatalf("verify = %+v, want OK with %d entries", v, n)
+	}
+	return v
+}

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+var errRequestNotFound = workflow.Errorf(workflow.ErrNotFound, "request not found")
+
+// Request reads one request, without locking it.
+func (s *Store) Request(ctx context.Context, id string) (workflow.Request, error) {
+	var row requestRow
+	err := s.r.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if notFound(err) {
+		return workflow.Request{}, errRequestNotFound
+	}
+	if err != nil {
+		return workflow.Request{}, s.fail(err, "load request")
+	}
+	return row.toDomain()
+}
+
+// ListRequests returns one page of the requests in f.Scope, newest first,
+// narrowed by f.States and f.Kind, and the cursor of the next page ("" on
+// the last). The scope is the same rule as workflow.Scope.Includes, in SQL:
+//
+//	(requesting_authority = A AND state IN RequestingStates)
+//	OR (requested_authority = A AND requesting_authority <> A AND state IN RequestedStates)
+//
+// where an empty list contributes nothing and a list of every state needs
+// no IN. The requesting_authority <> A term mirrors Request.SideOf, which
+// takes an authority on both sides as the requesting one.
+func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]workflow.Request, string, error) {
+	limit := pageLimit(f.Limit)
+	after, err := decodeCursor(requestCursor, f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	a := f.Scope.Authority
+	if a == "" {
+		return []workflow.Request{}, "", nil
+	}
+	var parts []string
+	var args []any
+	if len(f.Scope.RequestingStates) > 0 {
+		cond, cargs := stateCond("requesting_authority = ?", []any{a}, f.Scope.RequestingStates)
+		parts, args = append(parts, cond), append(args, cargs...)
+	}
+	if len(f.Scope.RequestedStates) > 0 {
+		cond, cargs := stateCond("requested_authority = ? AND requesting_authority <> ?", []any{a, a}, f.Scope.RequestedStates)
+		parts, args = append(parts, cond), append(args, cargs...)
+	}
+	if len(parts) == 0 {
+		return []workflow.Request{}, "", nil
+	}
+	q := s.r.WithContext(ctx).Model(&requestRow{}).Where("("+strings.Join(parts, " OR ")+")", args...)
+	if len(f.States) > 0 {
+		q = q.Where("state IN ?", statesToStrings(f.States))
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", string(f.Kind))
+	}
+	if after > 0 {
+		q = q.Where("seq < ?", after)
+	}
+	var rows []requestRow
+	if err := q.Order("seq DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", s.fail(err, "list requests")
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = encodeCursor(requestCursor, rows[limit-1].Seq)
+	}
+	out := make([]workflow.Request, 0, len(rows))
+	for _, row := range rows {
+		r, err := row.toDomain()
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, r)
+	}
+	return out, next, nil
+}
+
+// stateCond returns "(side AND state IN ?)", leaving the IN out when states
+// lists every state: it would match everything and only cost the planner.
+func stateCond(side string, args []any, states []workflow.State) (string, []any) {
+	if coversAllStates(states) {
+		return "(" + side + ")", args
+	}
+	return "(" + side + " AND state IN ?)", append(args, statesToStrings(states))
+}
+
+func coversAllStates(states []workflow.State) bool {
+	for _, known := range workflow.States {
+		found := false
+		for _, s := range states {
+			if s == known {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func statesToStrings(states []workflow.State) []string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// History returns the transitions of a request, oldest first.
+func (s *Store) History(ctx context.Context, requestID string) ([]workflow.HistoryEntry, error) {
+	var rows []historyRow
+	if err := s.r.WithContext(ctx).Where("request_id = ?", requestID).Order("id").Find(&rows).Error; err != nil {
+		return nil, s.fail(err, "load history")
+	}
+	out := make([]workflow.HistoryEntry, 0, len(rows))
+	for _, row := range rows {
+		h, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// Authorities lists the central authorities by code.
+func (s *Store) Authorities(ctx context.Context) ([]workflow.Authority, error) {
+	var rows []authorityRow
+	if err := s.r.WithContext(ctx).Order("code").Find(&rows).Error; err != nil {
+		return nil, s.fail(err, "list authorities")
+	}
+	out := make([]workflow.Authority, len(rows))
+	for i, row := range rows {
+		out[i] = row.toDomain()
+	}
+	return out, nil
+}
+
+// Authority reads one central authority; ErrNotFound when none.
+func (s *Store) Authority(ctx context.Context, code string) (workflow.Authority, error) {
+	a, err := authorityByCode(s.r.WithContext(ctx), code)
+	if err != nil {
+		return workflow.Authority{}, s.fail(err, "load authority")
+	}
+	return a, nil
+}
+
+// pageLimit bounds a page size: the default when unset, never more than
+// workflow.MaxLimit, so that no caller can make one query load everything.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return workflow.DefaultLimit
+	case n > workflow.MaxLimit:
+		return workflow.MaxLimit
+	}
+	return n
+}
+
+// The kinds of cursor. A cursor names its list, so that one taken from the
+// audit log is refused by the request list instead of silently skipping to
+// an unrelated position.
+const (
+	requestCursor = "r"
+	auditCursor   = "a"
+)
+
+// encodeCursor returns the opaque cursor of a page that ends at seq: the
+// next page holds the rows with a smaller seq (keyset pagination, so pages
+// neither skip nor repeat rows when new ones arrive meanwhile).
+func encodeCursor(kind string, seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + strconv.FormatInt(seq, 10)))
+}
+
+// decodeCursor returns the seq a cursor points after; 0 for no cursor. A
+// malformed cursor is a client error.
+func decodeCursor(kind, cursor string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	bad := workflow.Errorf(workflow.ErrBadRequest, "invalid cursor")
+	if len(cursor) > 40 {
+		return 0, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, bad
+	}
+	text, ok := strings.CutPrefix(string(raw), kind)
+	if !ok {
+		return 0, bad
+	}
+	seq, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || seq < 1 || strconv.FormatInt(seq, 10) != text {
+		return 0, bad
+	}
+	return seq, nil
+}

@@ -1,0 +1,337 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// toMicros is how times are stored: int64 microseconds since the Unix
+// epoch. An integer round-trips exactly on both databases (no time zone, no
+// driver rounding, no text format to parse), and a microsecond is the
+// precision the audit chain hashes (audit.TimeFormat). Columns holding such
+// values end in _us, so that nobody mistakes them for seconds.
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros reads a stored time back, in UTC.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// requestRow is the stored form of workflow.Request. Seq orders the lists
+// (newest first) and their keyset cursors; ID is the opaque identifier the
+// API shows. The two authority indexes serve the two halves of a scope
+// (outgoing and incoming); every composite index ends in seq, so that a
+// filtered page is read from the index in list order, without sorting.
+type requestRow struct {
+	Seq                 int64  `gorm:"column:seq;primaryKey;autoIncrement;index:ix_requests_kind_seq,priority:2;index:ix_requests_state_seq,priority:2;index:ix_requests_requesting_seq,priority:2;index:ix_requests_requested_seq,priority:2"`
+	ID                  string `gorm:"column:id;size:64;not null;uniqueIndex:ux_requests_id"`
+	Reference           string `gorm:"column:reference;size:64;not null;uniqueIndex:ux_requests_reference"`
+	Kind                string `gorm:"column:kind;size:16;not null;index:ix_requests_kind_seq,priority:1"`
+	State               string `gorm:"column:state;size:16;not null;index:ix_requests_state_seq,priority:1"`
+	Version             int    `gorm:"column:version;not null"`
+	RequestingAuthority string `gorm:"column:requesting_authority;size:8;not null;index:ix_requests_requesting_seq,priority:1"`
+	RequestedAuthority  string `gorm:"column:requested_authority;size:8;not null;index:ix_requests_requested_seq,priority:1"`
+	Title               string `gorm:"column:title;not null"`
+	Summary             string `gorm:"column:summary;not null"`
+	LegalBasis          string `gorm:"column:legal_basis;not null"`
+	Offences            string `gorm:"column:offences;not null"` // JSON array of strings
+	Measures            string `gorm:"column:measures;not null"` // JSON array of codes
+	Urgency             string `gorm:"column:urgency;size:16;not null"`
+	DueDate             string `gorm:"column:due_date;size:10;not null"` // YYYY-MM-DD or ""
+	CreatedUS           int64  `gorm:"column:created_at_us;not null"`
+	UpdatedUS           int64  `gorm:"column:updated_at_us;not null"`
+
+	// The parents exist only to declare the foreign keys; they are never
+	// loaded or saved (writes omit associations).
+	RequestingParent *authorityRow `gorm:"foreignKey:RequestingAuthority;references:Code;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+	RequestedParent  *authorityRow `gorm:"foreignKey:RequestedAuthority;references:Code;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (requestRow) TableName() string { return "requests" }
+
+func (r requestRow) toDomain() (workflow.Request, error) {
+	offences, err := decodeStrings(r.Offences)
+	if err != nil {
+		return workflow.Request{}, fmt.Errorf("request %s offences: %w", r.ID, err)
+	}
+	measures, err := decodeStrings(r.Measures)
+	if err != nil {
+		return workflow.Request{}, fmt.Errorf("request %s measures: %w", r.ID, err)
+	}
+	return workflow.Request{
+		ID:                  r.ID,
+		Reference:           r.Reference,
+		Kind:                workflow.Kind(r.Kind),
+		State:               workflow.State(r.State),
+		Version:             r.Version,
+		RequestingAuthority: r.RequestingAuthority,
+		RequestedAuthority:  r.RequestedAuthority,
+		Title:               r.Title,
+		Summary:             r.Summary,
+		LegalBasis:          r.LegalBasis,
+		Offences:            offences,
+		Measures:            measures,
+		Urgency:             workflow.Urgency(r.Urgency),
+		DueDate:             r.DueDate,
+		CreatedAt:           fromMicros(r.CreatedUS),
+		UpdatedAt:           fromMicros(r.UpdatedUS),
+	}, nil
+}
+
+func requestFromDomain(q workflow.Request) (requestRow, error) {
+	offences, err := encodeStrings(q.Offences)
+	if err != nil {
+		return requestRow{}, err
+	}
+	measures, err := encodeStrings(q.Measures)
+	if err != nil {
+		return requestRow{}, err
+	}
+	return requestRow{
+		ID:                  q.ID,
+		Reference:           q.Reference,
+		Kind:                string(q.Kind),
+		State:               string(q.State),
+		Version:             q.Version,
+		RequestingAuthority: q.RequestingAuthority,
+		RequestedAuthority:  q.RequestedAuthority,
+		Title:               q.Title,
+		Summary:             q.Summary,
+		LegalBasis:          q.LegalBasis,
+		Offences:            offences,
+		Measures:            measures,
+		Urgency:             string(q.Urgency),
+		DueDate:             q.DueDate,
+		CreatedUS:           toMicros(q.CreatedAt),
+		UpdatedUS:           toMicros(q.UpdatedAt),
+	}, nil
+}
+
+// historyRow is the stored form of workflow.HistoryEntry. ID is
+// auto-incremented, so it orders a request's timeline even when two
+// transitions share a microsecond.
+type historyRow struct {
+	ID        int64  `gorm:"column:id;primaryKey;autoIncrement;index:ix_history_request_id,priority:2"`
+	RequestID string `gorm:"column:request_id;size:64;not null;index:ix_history_request_id,priority:1"`
+	Event     string `gorm:"column:event;size:32;not null"`
+	FromState string `gorm:"column:from_state;size:16;not null"`
+	ToState   string `gorm:"column:to_state;size:16;not null"`
+	Actor     string `gorm:"column:actor;not null"`
+	Authority string `gorm:"column:authority;size:8;not null"`
+	AtUS      int64  `gorm:"column:at_us;not null"`
+	Comment   string `gorm:"column:comment;not null"`
+	Grounds   string `gorm:"column:grounds;not null"` // JSON array of codes
+
+	Request *requestRow `gorm:"foreignKey:RequestID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (historyRow) TableName() string { return "request_history" }
+
+func (h historyRow) toDomain() (workflow.HistoryEntry, error) {
+	grounds, err := decodeStrings(h.Grounds)
+	if err != nil {
+		return workflow.HistoryEntry{}, fmt.Errorf("history %d grounds: %w", h.ID, err)
+	}
+	return workflow.HistoryEntry{
+		RequestID: h.RequestID,
+		Event:     workflow.Event(h.Event),
+		From:      workflow.State(h.FromState),
+		To:        workflow.State(h.ToState),
+		Actor:     h.Actor,
+		Authority: h.Authority,
+		At:        fromMicros(h.AtUS),
+		Comment:   h.Comment,
+		Grounds:   grounds,
+	}, nil
+}
+
+func historyFromDomain(h workflow.HistoryEntry) (historyRow, error) {
+	grounds, err := encodeStrings(h.Grounds)
+	if err != nil {
+		return historyRow{}, err
+	}
+	return historyRow{
+		RequestID: h.RequestID,
+		Event:     string(h.Event),
+		FromState: string(h.From),
+		ToState:   string(h.To),
+		Actor:     h.Actor,
+		Authority: h.Authority,
+		AtUS:      toMicros(h.At),
+		Comment:   h.Comment,
+		Grounds:   grounds,
+	}, nil
+}
+
+// auditRow is one chained audit entry. Seq is assigned by AppendAudit from
+// the head row, never by the database, because the chain needs it before
+// the row is written. The indexes serve the filters of the audit page, each
+// in list order. The table has no foreign keys on purpose: the log must keep
+// what happened even if what it refers to is gone.
+type auditRow struct {
+	Seq       int64  `gorm:"column:seq;primaryKey;autoIncrement:false;index:ix_audit_actor_seq,priority:2;index:ix_audit_authority_seq,priority:2;index:ix_audit_request_seq,priority:2"`
+	AtUS      int64  `gorm:"column:at_us;not null"`
+	Actor     string `gorm:"column:actor;not null;index:ix_audit_actor_seq,priority:1"`
+	Authority string `gorm:"column:authority;not null;index:ix_audit_authority_seq,priority:1"`
+	Action    string `gorm:"column:action;not null"`
+	RequestID string `gorm:"column:request_id;not null;index:ix_audit_request_seq,priority:1"`
+	Outcome   string `gorm:"column:outcome;not null"`
+	Details   string `gorm:"column:details;not null"` // canonical JSON, exactly as hashed
+	PrevHash  string `gorm:"column:prev_hash;not null"`
+	Hash      string `gorm:"column:hash;not null"`
+}
+
+func (auditRow) TableName() string { return "audit_entries" }
+
+func (a auditRow) toEntry() audit.Entry {
+	return audit.Entry{
+		Seq: a.Seq, At: fromMicros(a.AtUS), Actor: a.Actor, Authority: a.Authority,
+		Action: a.Action, RequestID: a.RequestID, Outcome: a.Outcome, Details: a.Details,
+		PrevHash: a.PrevHash, Hash: a.Hash,
+	}
+}
+
+func (a auditRow) toDomain() workflow.AuditEntry {
+	return workflow.AuditEntry{
+		Seq: a.Seq, At: fromMicros(a.AtUS), Actor: a.Actor, Authority: a.Authority,
+		Action: a.Action, RequestID: a.RequestID, Outcome: a.Outcome, Details: a.Details,
+		PrevHash: a.PrevHash, Hash: a.Hash,
+	}
+}
+
+func auditFromEntry(e audit.Entry) auditRow {
+	return auditRow{
+		Seq: e.Seq, AtUS: toMicros(e.At), Actor: e.Actor, Authority: e.Authority,
+		Action: e.Action, RequestID: e.RequestID, Outcome: e.Outcome, Details: e.Details,
+		PrevHash: e.PrevHash, Hash: e.Hash,
+	}
+}
+
+// auditHeadID is the key of the one row of audit_head.
+const auditHeadID = 1
+
+// auditHeadRow is the head of the chain: the sequence number and hash of the
+// last entry. Appends lock it (SELECT ... FOR UPDATE), which serialises them
+// on PostgreSQL, and verification compares it with the last entry, which
+// catches a deleted tail.
+type auditHeadRow struct {
+	ID   int    `gorm:"column:id;primaryKey;autoIncrement:false"`
+	Seq  int64  `gorm:"column:seq;not null"`
+	Hash string `gorm:"column:hash;not null"`
+}
+
+func (auditHeadRow) TableName() string { return "audit_head" }
+
+// userRow is the stored form of workflow.User. Usernames are stored in lower
+// case, so that the unique index makes them unique regardless of case.
+// Authority is NULL for users without one, so the foreign key allows them.
+type userRow struct {
+	ID           string  `gorm:"column:id;size:64;primaryKey"`
+	Username     string  `gorm:"column:username;not null;uniqueIndex:ux_users_username"`
+	DisplayName  string  `gorm:"column:display_name;not null"`
+	Role         string  `gorm:"column:role;size:16;not null"`
+	Authority    *string `gorm:"column:authority;size:8"`
+	PasswordHash string  `gorm:"column:password_hash;not null"`
+	Disabled     bool    `gorm:"column:disabled;not null"`
+	CreatedUS    int64   `gorm:"column:created_at_us;not null"`
+
+	AuthorityParent *authorityRow `gorm:"foreignKey:Authority;references:Code;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (userRow) TableName() string { return "users" }
+
+func (u userRow) toDomain() workflow.User {
+	out := workflow.User{
+		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: workflow.Role(u.Role),
+		PasswordHash: u.PasswordHash, Disabled: u.Disabled, CreatedAt: fromMicros(u.CreatedUS),
+	}
+	if u.Authority != nil {
+		out.Authority = *u.Authority
+	}
+	return out
+}
+
+func userFromDomain(u workflow.User) userRow {
+	row := userRow{
+		ID: u.ID, Username: normalizeUsername(u.Username), DisplayName: u.DisplayName,
+		Role: string(u.Role), PasswordHash: u.PasswordHash, Disabled: u.Disabled,
+		CreatedUS: toMicros(u.CreatedAt),
+	}
+	if u.Authority != "" {
+		a := u.Authority
+		row.Authority = &a
+	}
+	return row
+}
+
+// authorityRow is a central authority.
+type authorityRow struct {
+	Code string `gorm:"column:code;size:8;primaryKey"`
+	Name string `gorm:"column:name;not null"`
+}
+
+func (authorityRow) TableName() string { return "authorities" }
+
+func (a authorityRow) toDomain() workflow.Authority {
+	return workflow.Authority{Code: a.Code, Name: a.Name}
+}
+
+// settingRow is a named value the server keeps in its database, such as a
+// generated token-signing secret.
+type settingRow struct {
+	Name  string `gorm:"column:name;size:128;primaryKey"`
+	Value string `gorm:"column:value;not null"`
+}
+
+func (settingRow) TableName() string { return "settings" }
+
+// referenceCounterRow holds the last serial number given to a reference of
+// one authority, kind and year (IT-MLA-2026-000042 is serial 42).
+type referenceCounterRow struct {
+	Authority  string `gorm:"column:authority;size:8;primaryKey"`
+	Kind       string `gorm:"column:kind;size:16;primaryKey"`
+	Year       int    `gorm:"column:year;primaryKey;autoIncrement:false"`
+	LastSerial int64  `gorm:"column:last_serial;not null"`
+}
+
+func (referenceCounterRow) TableName() string { return "reference_counters" }
+
+// allRows lists the row types in the order their tables are created: a
+// table before those whose foreign keys point at it.
+func allRows() []any {
+	return []any{
+		&authorityRow{}, &requestRow{}, &historyRow{}, &auditRow{}, &auditHeadRow{},
+		&userRow{}, &settingRow{}, &referenceCounterRow{},
+	}
+}
+
+// encodeStrings stores a list as a JSON array; nil is stored as [].
+func encodeStrings(list []string) (string, error) {
+	if len(list) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return "", fmt.Errorf("encode list: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeStrings reads a JSON array of strings. It returns an empty, non-nil
+// slice for an empty list, so that the API prints [] rather than null
+// whichever way the list was written.
+func decodeStrings(s string) ([]string, error) {
+	out := []string{}
+	if s == "" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
