@@ -45,6 +45,15 @@ install_postgres() {
 		die "apt-get install postgresql failed"
 	fi
 	rm -f "$out"
+	# Debian's package may start its default cluster; the tests use their own
+	# throwaway one, so stop what the install started rather than leave it.
+	if command -v pg_lsclusters >/dev/null 2>&1; then
+		pg_lsclusters --no-header 2>/dev/null | while read -r version name _port status _rest; do
+			if [[ "$status" == online* ]]; then
+				pg_ctlcluster "$version" "$name" stop >/dev/null 2>&1 || true
+			fi
+		done
+	fi
 }
 
 start() {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"database/sql"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -17,6 +19,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/mla-flow/mla-flow/internal/testdb"
 )
 
 // lines collects what a server prints and lets a test wait for a line.
@@ -160,33 +166,41 @@ func walk(tb testing.TB, base string) string {
 }
 
 func TestRun_demoLifecycleAndRestart(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "mla.db")
-	url, printed, stop := startInProcess(t, "--demo", "--db", db)
-	joined := strings.Join(printed, "\n")
-	for _, want := range []string{"it.officer", "th.auditor", "admin", "trainer", "demo-pass"} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("start-up output lacks %q:\n%s", want, joined)
+	testdb.Each(t, func(t *testing.T, b testdb.Backend) {
+		dir := t.TempDir()
+		db := b.DSN(t)
+		args := []string{"--demo", "--db", db}
+		if b.Name == "postgres" {
+			args = append(args, "--audit-key-file", filepath.Join(dir, "audit.key"))
 		}
-	}
-	id := walk(t, url)
-	stop()
+		url, printed, stop := startInProcess(t, args...)
+		joined := strings.Join(printed, "\n")
+		for _, want := range []string{"it.officer", "th.auditor", "admin", "trainer", "demo-pass"} {
+			if !strings.Contains(joined, want) {
+				t.Errorf("start-up output lacks %q:\n%s", want, joined)
+			}
+		}
+		id := walk(t, url)
+		stop()
 
-	if _, err := os.Stat(filepath.Join(dir, "audit.key")); err != nil {
-		t.Errorf("audit key beside the database: %v", err)
-	}
-	url, printed, _ = startInProcess(t, "--demo", "--db", db)
-	if strings.Contains(strings.Join(printed, "\n"), "demo-pass") {
-		t.Errorf("demo world seeded twice")
-	}
-	out := login(t, url, "es.auditor").must(200, "GET", "/api/v1/requests/"+id, nil)
-	if out["state"] != "executed" {
-		t.Errorf("after restart state %v, want executed", out["state"])
-	}
-	v := login(t, url, "admin").must(200, "GET", "/api/v1/audit/verify", nil)
-	if v["ok"] != true {
-		t.Errorf("audit verify after restart: %v", v)
-	}
+		if b.Name == "sqlite" {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(db), "audit.key")); err != nil {
+				t.Errorf("audit key beside the database: %v", err)
+			}
+		}
+		url, printed, _ = startInProcess(t, args...)
+		if strings.Contains(strings.Join(printed, "\n"), "demo-pass") {
+			t.Errorf("demo world seeded twice")
+		}
+		out := login(t, url, "es.auditor").must(200, "GET", "/api/v1/requests/"+id, nil)
+		if out["state"] != "executed" {
+			t.Errorf("after restart state %v, want executed", out["state"])
+		}
+		v := login(t, url, "admin").must(200, "GET", "/api/v1/audit/verify", nil)
+		if v["ok"] != true {
+			t.Errorf("audit verify after restart: %v", v)
+		}
+	})
 }
 
 func TestRun_subcommands(t *testing.T) {
@@ -249,6 +263,22 @@ func TestRun_subcommands(t *testing.T) {
 	if err := run(ctx, []string{"backup", "--db", db, "--out", backup}, env, nil, io.Discard, io.Discard); err == nil {
 		t.Errorf("backup over an existing file succeeded")
 	}
+	// Editing one entry with raw SQL breaks the chain at that entry, and
+	// verify names it.
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE audit_entries SET actor = 'someone.else' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	stdout.Reset()
+	err = run(ctx, []string{"audit", "verify", "--db", db}, env, nil, &stdout, io.Discard)
+	if exitCode(err) != 3 || !strings.Contains(stdout.String(), "BROKEN at entry 2") {
+		t.Errorf("verify after tampering: %v (exit %d), printed %q; want exit 3 naming entry 2", err, exitCode(err), stdout.String())
+	}
+
 	// A wrong key cannot verify the chain: it exits with the broken-chain code.
 	other := filepath.Join(dir, "other.key")
 	err = run(ctx, []string{"audit", "verify", "--db", db, "--audit-key-file", other}, env, nil, io.Discard, io.Discard)

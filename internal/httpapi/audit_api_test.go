@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/mla-flow/mla-flow/internal/testdb"
+
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -26,7 +28,7 @@ func (s *testServer) auditPage(tb testing.TB, query url.Values) []map[string]any
 // TestAudit_refusalsAndLogins: every refused attempt on a request (403,
 // 409, 422) and every log-in leaves an entry with its outcome.
 func TestAudit_refusalsAndLogins(t *testing.T) {
-	forEachDB(t, func(t *testing.T, db testDB) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
 		r := srv.requestIn(t, workflow.StateSent)
 		id := r["id"].(string)
@@ -108,7 +110,7 @@ func TestAudit_refusalsAndLogins(t *testing.T) {
 // TestPagination_requests walks every page of the request list, newest
 // first, with and without filters.
 func TestPagination_requests(t *testing.T) {
-	forEachDB(t, func(t *testing.T, db testDB) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
 		itOfficer := srv.login(t, "it.officer")
 		esOfficer := srv.login(t, "es.officer")
@@ -209,37 +211,39 @@ func TestPagination_requests(t *testing.T) {
 
 // TestPagination_audit walks the audit log page by page, newest first.
 func TestPagination_audit(t *testing.T) {
-	srv := newTestServer(t)
-	srv.requestIn(t, workflow.StateExecuted)
-	var all []float64
-	cursor := ""
-	for page := 0; page < 100; page++ {
-		q := url.Values{"limit": {"3"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		srv.requestIn(t, workflow.StateExecuted)
+		var all []float64
+		cursor := ""
+		for page := 0; page < 100; page++ {
+			q := url.Values{"limit": {"3"}}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
+			status, body := srv.do(t, srv.login(t, "admin"), http.MethodGet, "/api/v1/audit?"+q.Encode(), nil)
+			if status != http.StatusOK {
+				t.Fatalf("%d %v", status, body)
+			}
+			for _, it := range body["items"].([]any) {
+				all = append(all, it.(map[string]any)["seq"].(float64))
+			}
+			next, _ := body["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = next
 		}
-		status, body := srv.do(t, srv.login(t, "admin"), http.MethodGet, "/api/v1/audit?"+q.Encode(), nil)
-		if status != http.StatusOK {
-			t.Fatalf("%d %v", status, body)
+		if len(all) < 10 {
+			t.Fatalf("only %d entries", len(all))
 		}
-		for _, it := range body["items"].([]any) {
-			all = append(all, it.(map[string]any)["seq"].(float64))
+		for i := 1; i < len(all); i++ {
+			if all[i] != all[i-1]-1 {
+				t.Fatalf("seq %v then %v: want every entry once, newest first", all[i-1], all[i])
+			}
 		}
-		next, _ := body["next_cursor"].(string)
-		if next == "" {
-			break
+		if all[len(all)-1] != 1 {
+			t.Fatalf("the walk ends at seq %v, want 1", all[len(all)-1])
 		}
-		cursor = next
-	}
-	if len(all) < 10 {
-		t.Fatalf("only %d entries", len(all))
-	}
-	for i := 1; i < len(all); i++ {
-		if all[i] != all[i-1]-1 {
-			t.Fatalf("seq %v then %v: want every entry once, newest first", all[i-1], all[i])
-		}
-	}
-	if all[len(all)-1] != 1 {
-		t.Fatalf("the walk ends at seq %v, want 1", all[len(all)-1])
-	}
+	})
 }

@@ -3,21 +3,18 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/mla-flow/mla-flow/internal/testdb"
+
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
@@ -26,68 +23,8 @@ import (
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
-// testDB is a database the API tests run against.
-type testDB struct {
-	name string
-	dsn  func(tb testing.TB) string
-}
-
-var sqliteDB = testDB{name: "sqlite", dsn: func(tb testing.TB) string {
-	return filepath.Join(tb.TempDir(), "mla.db")
-}}
-
-// testDBs lists SQLite, and PostgreSQL when MLA_TEST_POSTGRES_URL names a
-// server (CI always sets it).
-func testDBs() []testDB {
-	dbs := []testDB{sqliteDB}
-	if url := os.Getenv("MLA_TEST_POSTGRES_URL"); url != "" {
-		dbs = append(dbs, testDB{name: "postgres", dsn: func(tb testing.TB) string { return postgresSchema(tb, url) }})
-	}
-	return dbs
-}
-
 // forEachDB runs fn once per test database, as subtests named after it.
-func forEachDB(t *testing.T, fn func(t *testing.T, db testDB)) {
-	t.Helper()
-	for _, db := range testDBs() {
-		t.Run(db.name, func(t *testing.T) { fn(t, db) })
-	}
-}
-
-// postgresSchema creates a schema of its own for one test and returns a DSN
-// whose search_path points into it; the schema is dropped at cleanup, so
-// tests share a server but never see each other's rows.
-func postgresSchema(tb testing.TB, url string) string {
-	tb.Helper()
-	ctx := context.Background()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "api_test_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatalf("connect to PostgreSQL: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			tb.Errorf("connect to drop schema: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema: %v", err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
+func forEachDB(t *testing.T, fn func(t *testing.T, db testdb.Backend)) { testdb.Each(t, fn) }
 
 // testClock is real time shifted by an offset a test can move forward, to
 // expire tokens or leave a throttle window.
@@ -142,13 +79,13 @@ func (b *syncBuffer) String() string {
 
 // newTestServer starts the API on a fresh SQLite file with the demo world
 // (bcrypt at its minimum cost, to stay fast).
-func newTestServer(tb testing.TB) *testServer { return newTestServerOn(tb, sqliteDB) }
+func newTestServer(tb testing.TB) *testServer { return newTestServerOn(tb, testdb.SQLite) }
 
 // newTestServerOn starts the API on a fresh database of the given kind.
-func newTestServerOn(tb testing.TB, db testDB) *testServer {
+func newTestServerOn(tb testing.TB, db testdb.Backend) *testServer {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{DSN: db.dsn(tb), AuditKey: bytes.Repeat([]byte{7}, 32)})
+	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mla-flow/mla-flow/internal/testdb"
+
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -64,7 +66,7 @@ func expect(a apiActor, t workflow.Transition, state workflow.State) expectation
 // TestFire_everyEventActorState fires every event as every kind of actor at
 // a request in every state and checks the answer against the table.
 func TestFire_everyEventActorState(t *testing.T) {
-	forEachDB(t, func(t *testing.T, db testDB) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
 		counts := map[int]int{}
 		for _, state := range workflow.States {
@@ -121,34 +123,36 @@ func TestFire_everyEventActorState(t *testing.T) {
 // TestAllowedEvents checks that allowed_events lists what each actor may
 // fire now, the same answer as the table gives.
 func TestAllowedEvents(t *testing.T) {
-	srv := newTestServer(t)
-	for _, state := range workflow.States {
-		r := srv.requestIn(t, state)
-		for _, a := range everyActor() {
-			status, body := srv.do(t, srv.login(t, a.username), http.MethodGet, pathTo(r["id"].(string)), nil)
-			var want []any
-			for _, tr := range workflow.Table {
-				if expect(a, tr, state).status == http.StatusOK {
-					want = append(want, string(tr.Event))
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		for _, state := range workflow.States {
+			r := srv.requestIn(t, state)
+			for _, a := range everyActor() {
+				status, body := srv.do(t, srv.login(t, a.username), http.MethodGet, pathTo(r["id"].(string)), nil)
+				var want []any
+				for _, tr := range workflow.Table {
+					if expect(a, tr, state).status == http.StatusOK {
+						want = append(want, string(tr.Event))
+					}
 				}
-			}
-			if expect(a, workflow.Table[0], state).status == http.StatusNotFound {
-				if status != http.StatusNotFound {
-					t.Errorf("%s/%s: GET %d, want 404", state, a.username, status)
+				if expect(a, workflow.Table[0], state).status == http.StatusNotFound {
+					if status != http.StatusNotFound {
+						t.Errorf("%s/%s: GET %d, want 404", state, a.username, status)
+					}
+					continue
 				}
-				continue
-			}
-			got, _ := body["allowed_events"].([]any)
-			if status != http.StatusOK || got == nil || fmt.Sprint(got) != fmt.Sprint(nonNil(want)) {
-				t.Errorf("%s/%s: allowed_events %v, want %v", state, a.username, body["allowed_events"], want)
+				got, _ := body["allowed_events"].([]any)
+				if status != http.StatusOK || got == nil || fmt.Sprint(got) != fmt.Sprint(nonNil(want)) {
+					t.Errorf("%s/%s: allowed_events %v, want %v", state, a.username, body["allowed_events"], want)
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestFire_concurrent fires one event 20 times at once: exactly one wins.
 func TestFire_concurrent(t *testing.T) {
-	forEachDB(t, func(t *testing.T, db testDB) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
 		tok := srv.login(t, "es.officer")
 		for _, withVersion := range []bool{false, true} {

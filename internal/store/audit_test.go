@@ -199,7 +199,7 @@ func TestVerifyAudit_tampering(t *testing.T) {
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					s := openBackend(t, db.Name).Store
+					s := openBackend(t, db.Backend).Store
 					appendN(t, s, n)
 					mustVerify(t, s, n)
 					for _, q := range tc.sql {

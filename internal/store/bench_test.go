@@ -9,9 +9,9 @@ import (
 
 // benchStores opens a fresh store per backend for a benchmark.
 func benchStores(b *testing.B, run func(b *testing.B, db testDB)) {
-	for _, name := range backends() {
-		b.Run(name, func(b *testing.B) {
-			run(b, openBackend(b, name))
+	for _, be := range backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			run(b, openBackend(b, be))
 		})
 	}
 }

@@ -3,36 +3,26 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
+	"github.com/mla-flow/mla-flow/internal/testdb"
 
 	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
-// pgEnv names the variable that, when set to a PostgreSQL URL, makes every
-// store test run on PostgreSQL too.
-const pgEnv = "MLA_TEST_POSTGRES_URL"
-
 var testKey = bytes.Repeat([]byte{0x5a}, audit.KeySize)
 
 // testDB is one backend a test runs on: a fresh, empty database.
 type testDB struct {
-	Name  string // "sqlite" or "postgres"
-	DSN   string // to reopen the same database
-	Store *store.Store
+	Name    string // "sqlite" or "postgres"
+	Backend testdb.Backend
+	DSN     string // to reopen the same database
+	Store   *store.Store
 }
 
 // openStores returns a fresh store on every backend available: SQLite in a
@@ -42,32 +32,19 @@ type testDB struct {
 func openStores(t *testing.T) []testDB {
 	t.Helper()
 	var out []testDB
-	for _, name := range backends() {
-		out = append(out, openBackend(t, name))
+	for _, b := range backends() {
+		out = append(out, openBackend(t, b))
 	}
 	return out
 }
 
 // backends names the backends the tests run on.
-func backends() []string {
-	if os.Getenv(pgEnv) != "" {
-		return []string{"sqlite", "postgres"}
-	}
-	return []string{"sqlite"}
-}
+func backends() []testdb.Backend { return testdb.Backends() }
 
 // openBackend opens a fresh store on one backend.
-func openBackend(t testing.TB, name string) testDB {
+func openBackend(t testing.TB, b testdb.Backend) testDB {
 	t.Helper()
-	db := testDB{Name: name}
-	switch name {
-	case "sqlite":
-		db.DSN = filepath.Join(t.TempDir(), "data", "mla.db")
-	case "postgres":
-		db.DSN = postgresSchema(t, os.Getenv(pgEnv))
-	default:
-		t.Fatalf("no backend %q", name)
-	}
+	db := testDB{Name: b.Name, Backend: b, DSN: b.DSN(t)}
 	db.Store = openStore(t, db.DSN, testKey)
 	return db
 }
@@ -81,40 +58,6 @@ func openStore(t testing.TB, dsn string, key []byte) *store.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// postgresSchema creates a schema of its own for the test and returns a DSN
-// whose search_path selects it, so that tests running at once on one
-// database do not see each other's tables. The schema is dropped when the
-// test ends (after its stores are closed: cleanups run last-in first-out).
-func postgresSchema(t testing.TB, base string) string {
-	t.Helper()
-	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatalf("connect to %s: %v", pgEnv, err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		if db, err := admin.DB(); err == nil {
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", pgEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // testPolicy is a minimal access policy for the tests: the contract's
