@@ -26,12 +26,18 @@ type UserStore interface {
 	// RecordAudit appends one record to the audit log in its own
 	// transaction.
 	RecordAudit(ctx context.Context, rec workflow.AuditRecord) error
+	// UpdateUser writes the user and its audit record in one transaction;
+	// ErrNotFound when there is no such user.
+	UpdateUser(ctx context.Context, u workflow.User, rec workflow.AuditRecord) error
+	// ListUsers lists every account.
+	ListUsers(ctx context.Context) ([]workflow.User, error)
 }
 
 // The audited actions of this package.
 const (
 	ActionLogin      = "auth.login"
 	ActionUserCreate = "user.create"
+	ActionUserUpdate = "user.update"
 )
 
 // maxActorName bounds the name recorded for a log-in attempt: whatever a
@@ -49,6 +55,7 @@ var badToken = workflow.Errorf(workflow.ErrUnauthenticated, "missing, invalid or
 // Authenticator signs users in, turns tokens back into users, and creates
 // accounts.
 type Authenticator struct {
+	policy  Policy
 	users   UserStore
 	tokens  *Tokens
 	hasher  Hasher
@@ -85,7 +92,7 @@ func NewAuthenticator(users UserStore, tokens *Tokens, hasher Hasher, now func()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authenticator{users: users, tokens: tokens, hasher: hasher, now: now, logger: logger, limits: DefaultLimits}
+	a := &Authenticator{policy: NewPolicy(), users: users, tokens: tokens, hasher: hasher, now: now, logger: logger, limits: DefaultLimits}
 	for _, o := range opts {
 		o(a)
 	}
@@ -227,8 +234,9 @@ const (
 
 // AddUser validates and creates an account on behalf of by, and audits it
 // in the same transaction. It decides no permission: its callers are the
-// command line and the demo seed, which run with the operator's authority;
-// an API that creates users must check that by is the admin first.
+// command line and the demo seed, which run with the operator's authority
+// (whoever runs the server's commands holds its database already).
+// Signed-in users go through CreateUser, which asks the Policy.
 func (a *Authenticator) AddUser(ctx context.Context, by workflow.Actor, nu NewUser) (workflow.User, error) {
 	u := workflow.User{
 		ID:          workflow.NewID(),

@@ -71,6 +71,27 @@ func (m *memUsers) RecordAudit(_ context.Context, rec workflow.AuditRecord) erro
 	return nil
 }
 
+func (m *memUsers) UpdateUser(_ context.Context, u workflow.User, rec workflow.AuditRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.byID[u.ID]; !ok {
+		return workflow.Errorf(workflow.ErrNotFound, "no user")
+	}
+	m.byID[u.ID] = u
+	m.audit = append(m.audit, rec)
+	return nil
+}
+
+func (m *memUsers) ListUsers(context.Context) ([]workflow.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]workflow.User, 0, len(m.byID))
+	for _, u := range m.byID {
+		out = append(out, u)
+	}
+	return out, nil
+}
+
 func (m *memUsers) last() workflow.AuditRecord {
 	m.mu.Lock()
 	defer m.mu.Unlock()

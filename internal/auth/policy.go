@@ -118,3 +118,8 @@ func (Policy) AuditScope(a workflow.Actor) (authority string, all bool, ok bool)
 	}
 	return "", false, false
 }
+
+// MayManageUsers tells whether the actor may create, list and change
+// accounts: the admin only. Authorities do not manage their own users, so
+// that nobody can grant themselves a role on a counterpart's cases.
+func (Policy) MayManageUsers(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,7 +134,11 @@ func (o *optional[T]) UnmarshalJSON(b []byte) error {
 		o.Value = zero
 		return nil
 	}
-	return json.Unmarshal(b, &o.Value)
+	// The outer decoder's DisallowUnknownFields does not reach inside a
+	// custom unmarshaler: nested objects are decoded as strictly here.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&o.Value)
 }
 
 // ptr returns a pointer to the value when set, nil otherwise: the form

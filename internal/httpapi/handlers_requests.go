@@ -19,17 +19,26 @@ type createInput struct {
 	Offences           []string         `json:"offences"`
 	Measures           []string         `json:"measures"`
 	Urgency            workflow.Urgency `json:"urgency"`
+	UrgencyReason      string           `json:"urgency_reason"`
 	DueDate            *string          `json:"due_date"` // null or absent: none
+	PersonSought       *personJSON      `json:"person_sought"`
+	Warrant            *warrantJSON     `json:"warrant"`
 }
 
 func (in createInput) toDomain() workflow.Draft {
 	d := workflow.Draft{
 		Kind: in.Kind, RequestedAuthority: in.RequestedAuthority, Title: in.Title,
 		Summary: in.Summary, LegalBasis: in.LegalBasis, Offences: in.Offences,
-		Measures: in.Measures, Urgency: in.Urgency,
+		Measures: in.Measures, Urgency: in.Urgency, UrgencyReason: in.UrgencyReason,
+		DueDate: deref(in.DueDate),
 	}
-	if in.DueDate != nil {
-		d.DueDate = *in.DueDate
+	if in.PersonSought != nil {
+		p := in.PersonSought.toDomain()
+		d.PersonSought = &p
+	}
+	if in.Warrant != nil {
+		w := in.Warrant.toDomain()
+		d.Warrant = &w
 	}
 	return d
 }
@@ -63,11 +72,43 @@ func handleListRequests(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]requestJSON, len(list))
-		for i, r := range list {
-			items[i] = toRequestJSON(wf, a, r)
+		return c.JSON(http.StatusOK, toPage(toRequestsJSON(wf, a, list), next))
+	}
+}
+
+// handleWaiting lists the requests on which the caller has the next move,
+// urgent first (added: a worklist for other systems and the dashboard).
+func handleWaiting(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q, err := queryParams(c, []string{"limit"})
+		if err != nil {
+			return err
 		}
-		return c.JSON(http.StatusOK, toPage(items, next))
+		limit, err := parseLimit(q)
+		if err != nil {
+			return err
+		}
+		a := auth.ActorFrom(c)
+		list, err := wf.Waiting(c.Request().Context(), a, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, itemsJSON[requestJSON]{Items: toRequestsJSON(wf, a, list)})
+	}
+}
+
+// handleCounts counts the caller's visible requests by side and state
+// (added: for dashboards).
+func handleCounts(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := queryParams(c, nil); err != nil {
+			return err
+		}
+		counts, err := wf.Counts(c.Request().Context(), auth.ActorFrom(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toCountsJSON(counts))
 	}
 }
 
@@ -94,8 +135,11 @@ type updateInput struct {
 	Offences           optional[[]string]         `json:"offences"`
 	Measures           optional[[]string]         `json:"measures"`
 	Urgency            optional[workflow.Urgency] `json:"urgency"`
-	DueDate            optional[string]           `json:"due_date"` // null clears
-	Version            *int                       `json:"version"`  // null or absent: any
+	UrgencyReason      optional[string]           `json:"urgency_reason"`
+	DueDate            optional[string]           `json:"due_date"`      // null clears
+	PersonSought       optional[personJSON]       `json:"person_sought"` // null clears
+	Warrant            optional[warrantJSON]      `json:"warrant"`       // null clears
+	Version            *int                       `json:"version"`       // null or absent: any
 }
 
 func (in updateInput) toDomain() workflow.Changes {
@@ -108,8 +152,21 @@ func (in updateInput) toDomain() workflow.Changes {
 		Offences:           in.Offences.ptr(),
 		Measures:           in.Measures.ptr(),
 		Urgency:            in.Urgency.ptr(),
+		UrgencyReason:      in.UrgencyReason.ptr(),
 		DueDate:            in.DueDate.ptr(),
+		PersonSought:       convert(in.PersonSought, personJSON.toDomain),
+		Warrant:            convert(in.Warrant, warrantJSON.toDomain),
 	}
+}
+
+// convert maps a set optional value to the domain; null becomes the zero
+// value, which clears.
+func convert[J, D any](o optional[J], toDomain func(J) D) *D {
+	if !o.Set {
+		return nil
+	}
+	d := toDomain(o.Value)
+	return &d
 }
 
 // handleUpdateRequest edits a draft.

@@ -81,10 +81,72 @@ type requestJSON struct {
 	Offences            []string         `json:"offences"`
 	Measures            []string         `json:"measures"`
 	Urgency             workflow.Urgency `json:"urgency"`
+	UrgencyReason       string           `json:"urgency_reason"`
 	DueDate             *string          `json:"due_date"`
+	PersonSought        *personJSON      `json:"person_sought"`
+	Warrant             *warrantJSON     `json:"warrant"`
 	CreatedAt           string           `json:"created_at"`
 	UpdatedAt           string           `json:"updated_at"`
 	AllowedEvents       []workflow.Event `json:"allowed_events"`
+}
+
+// personJSON is the person an extradition request seeks (added to the
+// contract's request).
+type personJSON struct {
+	Name        string   `json:"name"`
+	Aliases     []string `json:"aliases"`
+	DateOfBirth *string  `json:"date_of_birth"`
+	Nationality string   `json:"nationality"`
+	Description string   `json:"description"`
+	Location    string   `json:"location"`
+}
+
+func (p personJSON) toDomain() workflow.Person {
+	return workflow.Person{Name: p.Name, Aliases: p.Aliases, DateOfBirth: deref(p.DateOfBirth),
+		Nationality: p.Nationality, Description: p.Description, Location: p.Location}
+}
+
+func toPersonJSON(p *workflow.Person) *personJSON {
+	if p == nil {
+		return nil
+	}
+	return &personJSON{Name: p.Name, Aliases: nonNil(p.Aliases), DateOfBirth: optionalString(p.DateOfBirth),
+		Nationality: p.Nationality, Description: p.Description, Location: p.Location}
+}
+
+// warrantJSON is the warrant or judgment an extradition request rests on
+// (added to the contract's request).
+type warrantJSON struct {
+	Type      string  `json:"type"`
+	Reference string  `json:"reference"`
+	IssuedBy  string  `json:"issued_by"`
+	IssuedOn  *string `json:"issued_on"`
+}
+
+func (w warrantJSON) toDomain() workflow.Warrant {
+	return workflow.Warrant{Type: w.Type, Reference: w.Reference, IssuedBy: w.IssuedBy, IssuedOn: deref(w.IssuedOn)}
+}
+
+func toWarrantJSON(w *workflow.Warrant) *warrantJSON {
+	if w == nil {
+		return nil
+	}
+	return &warrantJSON{Type: w.Type, Reference: w.Reference, IssuedBy: w.IssuedBy, IssuedOn: optionalString(w.IssuedOn)}
+}
+
+// optionalString shows "" as null.
+func optionalString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func toRequestJSON(wf *workflow.Service, a workflow.Actor, r workflow.Request) requestJSON {
@@ -93,12 +155,34 @@ func toRequestJSON(wf *workflow.Service, a workflow.Actor, r workflow.Request) r
 		RequestingAuthority: r.RequestingAuthority, RequestedAuthority: r.RequestedAuthority,
 		Title: r.Title, Summary: r.Summary, LegalBasis: r.LegalBasis,
 		Offences: nonNil(r.Offences), Measures: nonNil(r.Measures), Urgency: r.Urgency,
+		UrgencyReason: r.UrgencyReason, DueDate: optionalString(r.DueDate),
+		PersonSought: toPersonJSON(r.PersonSought), Warrant: toWarrantJSON(r.Warrant),
 		CreatedAt: timeJSON(r.CreatedAt), UpdatedAt: timeJSON(r.UpdatedAt),
 		AllowedEvents: nonNil(wf.AllowedEvents(a, r)),
 	}
-	if r.DueDate != "" {
-		d := r.DueDate
-		out.DueDate = &d
+	return out
+}
+
+func toRequestsJSON(wf *workflow.Service, a workflow.Actor, list []workflow.Request) []requestJSON {
+	items := make([]requestJSON, len(list))
+	for i, r := range list {
+		items[i] = toRequestJSON(wf, a, r)
+	}
+	return items
+}
+
+// countsJSON is how many requests the caller sees, by side and state; every
+// state is present, zero included, so that clients need no defaults.
+type countsJSON struct {
+	Incoming map[workflow.State]int `json:"incoming"`
+	Outgoing map[workflow.State]int `json:"outgoing"`
+}
+
+func toCountsJSON(c workflow.Counts) countsJSON {
+	out := countsJSON{Incoming: map[workflow.State]int{}, Outgoing: map[workflow.State]int{}}
+	for _, s := range workflow.States {
+		out.Incoming[s] = c.Incoming[s]
+		out.Outgoing[s] = c.Outgoing[s]
 	}
 	return out
 }

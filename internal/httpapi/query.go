@@ -86,7 +86,7 @@ func parseCursor(q url.Values) (string, error) {
 
 // listQuery reads the filters of GET /requests.
 func listQuery(c echo.Context) (workflow.ListQuery, error) {
-	q, err := queryParams(c, []string{"state", "kind", "direction", "limit", "cursor"}, "state")
+	q, err := queryParams(c, []string{"state", "kind", "direction", "counterpart", "q", "limit", "cursor"}, "state")
 	if err != nil {
 		return workflow.ListQuery{}, err
 	}
@@ -115,11 +115,35 @@ func listQuery(c echo.Context) (workflow.ListQuery, error) {
 	default:
 		return lq, badQuery("direction", "must be incoming or outgoing")
 	}
+	if cp := q.Get("counterpart"); cp != "" {
+		lq.Counterpart = strings.ToUpper(cp)
+		if !isAuthorityCode(lq.Counterpart) {
+			return lq, badQuery("counterpart", "must be an authority code such as ES")
+		}
+	}
+	lq.Text = q.Get("q")
+	if len([]rune(lq.Text)) > workflow.MaxSearchText {
+		return lq, badQuery("q", fmt.Sprintf("must be at most %d characters", workflow.MaxSearchText))
+	}
 	if lq.Limit, err = parseLimit(q); err != nil {
 		return lq, err
 	}
 	lq.Cursor, err = parseCursor(q)
 	return lq, err
+}
+
+// isAuthorityCode reports whether s looks like an authority code: 2 to 8
+// upper-case letters (ISO 3166-1 alpha-2 for states).
+func isAuthorityCode(s string) bool {
+	if len(s) < 2 || len(s) > 8 {
+		return false
+	}
+	for _, ch := range s {
+		if ch < 'A' || ch > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // auditQuery reads the filters of GET /audit.

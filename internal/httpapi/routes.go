@@ -29,10 +29,17 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 
 	v1.POST("/requests", handleCreateRequest(wf), user)
 	v1.GET("/requests", handleListRequests(wf), user)
+	v1.GET("/requests/counts", handleCounts(wf), user)   // added
+	v1.GET("/requests/waiting", handleWaiting(wf), user) // added
 	v1.GET("/requests/:id", handleGetRequest(wf), user)
 	v1.PATCH("/requests/:id", handleUpdateRequest(wf), user)
 	v1.POST("/requests/:id/events", handleFireEvent(wf), user)
 	v1.GET("/requests/:id/history", handleHistory(wf), user)
+
+	// added: account administration; the Policy lets only the admin in.
+	v1.GET("/users", handleListUsers(d.Auth, names), user)
+	v1.POST("/users", handleCreateUser(d.Auth, names), user)
+	v1.PATCH("/users/:id", handleUpdateUser(d.Auth, names), user)
 
 	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
 	v1.GET("/audit/verify", handleVerifyAudit(wf), user)

@@ -271,3 +271,14 @@ func (s *testServer) requestIn(tb testing.TB, state workflow.State) map[string]a
 	}
 	return r
 }
+
+// loginWith logs in with a password and returns a fresh token.
+func (s *testServer) loginWith(tb testing.TB, username, password string) string {
+	tb.Helper()
+	status, body := s.do(tb, "", http.MethodPost, "/api/v1/auth/login",
+		map[string]string{"username": username, "password": password})
+	if status != http.StatusOK {
+		tb.Fatalf("log in as %s: %d %v", username, status, body)
+	}
+	return body["access_token"].(string)
+}

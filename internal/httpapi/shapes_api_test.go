@@ -56,7 +56,9 @@ func TestShapes(t *testing.T) {
 			}
 			wantKeys(t, "request", r, "id", "reference", "kind", "state", "version", "requesting_authority",
 				"requested_authority", "title", "summary", "legal_basis", "offences", "measures", "urgency",
-				"due_date", "created_at", "updated_at", "allowed_events")
+				"due_date", "created_at", "updated_at", "allowed_events",
+				// added to the contract's request (docs/API.md):
+				"urgency_reason", "person_sought", "warrant")
 			year := time.Now().UTC().Format("2006")
 			if ok, _ := regexp.MatchString(`^IT-EXT-`+year+`-\d{6}$`, r["reference"].(string)); !ok {
 				t.Errorf("reference %v", r["reference"])
@@ -301,6 +303,109 @@ func TestLogs(t *testing.T) {
 		if line["msg"] != "request" || line["method"] != "GET" || line["path"] != "/api/v1/me" ||
 			line["status"] != float64(200) || line["duration"] == nil || line["user_id"] == nil {
 			t.Fatalf("log line %v", line)
+		}
+	})
+}
+
+// TestExtraditionDetails covers the fields added for extradition: the
+// person sought and the warrant, their validation, and clearing by null.
+func TestExtraditionDetails(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		officer := srv.login(t, "it.officer")
+		person := map[string]any{"name": "Marco Bianchi", "aliases": []string{"M.B."}, "date_of_birth": "1980-04-01",
+			"nationality": "Italian", "description": "tall", "location": "Bangkok"}
+		warrant := map[string]any{"type": "arrest_warrant", "reference": "GIP-2026-17", "issued_by": "Tribunale di Milano", "issued_on": "2026-03-02"}
+		status, r := srv.do(t, officer, http.MethodPost, "/api/v1/requests", map[string]any{
+			"kind": "extradition", "requested_authority": "TH", "title": "Surrender of M.B.",
+			"urgency": "urgent", "urgency_reason": "risk of flight", "person_sought": person, "warrant": warrant,
+		})
+		if status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, r)
+		}
+		p := r["person_sought"].(map[string]any)
+		w := r["warrant"].(map[string]any)
+		if p["name"] != "Marco Bianchi" || p["date_of_birth"] != "1980-04-01" || w["issued_by"] != "Tribunale di Milano" || r["urgency_reason"] != "risk of flight" {
+			t.Errorf("created %v", r)
+		}
+		id := r["id"].(string)
+		_, got := srv.do(t, officer, http.MethodGet, pathTo(id), nil)
+		if got["person_sought"].(map[string]any)["location"] != "Bangkok" {
+			t.Errorf("read back %v", got)
+		}
+
+		for _, tc := range []struct {
+			name  string
+			body  map[string]any
+			field string
+		}{
+			{"person on mla", map[string]any{"kind": "mla", "requested_authority": "ES", "title": "x", "person_sought": person}, "person_sought"},
+			{"nameless person", map[string]any{"kind": "extradition", "requested_authority": "ES", "title": "x", "person_sought": map[string]any{"location": "Madrid"}}, "person_sought.name"},
+			{"bad warrant type", map[string]any{"kind": "extradition", "requested_authority": "ES", "title": "x", "warrant": map[string]any{"type": "letter"}}, "warrant.type"},
+			{"bad birth date", map[string]any{"kind": "extradition", "requested_authority": "ES", "title": "x", "person_sought": map[string]any{"name": "A", "date_of_birth": "01/04/1980"}}, "person_sought.date_of_birth"},
+		} {
+			status, body := srv.do(t, officer, http.MethodPost, "/api/v1/requests", tc.body)
+			if status != http.StatusUnprocessableEntity {
+				t.Errorf("%s: %d %v, want 422", tc.name, status, body)
+				continue
+			}
+			if f := body["error"].(map[string]any)["fields"].(map[string]any); f[tc.field] == nil {
+				t.Errorf("%s: fields %v, want %s", tc.name, f, tc.field)
+			}
+		}
+		status, body := srv.do(t, officer, http.MethodPost, "/api/v1/requests", map[string]any{
+			"kind": "extradition", "requested_authority": "ES", "title": "x", "person_sought": map[string]any{"name": "A", "eyes": "blue"}})
+		if status != http.StatusBadRequest {
+			t.Errorf("unknown nested field: %d %v, want 400", status, body)
+		}
+		status, body = srv.do(t, officer, http.MethodPatch, pathTo(id), map[string]any{"person_sought": map[string]any{"name": "A", "eyes": "blue"}})
+		if status != http.StatusBadRequest {
+			t.Errorf("unknown nested field in an edit: %d %v, want 400", status, body)
+		}
+
+		status, cleared := srv.do(t, officer, http.MethodPatch, pathTo(id), map[string]any{"person_sought": nil, "warrant": nil})
+		if status != http.StatusOK || cleared["person_sought"] != nil || cleared["warrant"] != nil || cleared["version"] != float64(2) {
+			t.Errorf("clear: %d %v", status, cleared)
+		}
+	})
+}
+
+// TestListFilters covers the added filters of GET /requests: counterpart
+// and q (text in the title).
+func TestListFilters(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		officer := srv.login(t, "it.officer")
+		for _, c := range []struct{ to, title string }{{"ES", "Bank records 50% stake"}, {"NG", "Bank records of Okafor"}, {"ES", "Hearing of a witness"}} {
+			if status, body := srv.do(t, officer, http.MethodPost, "/api/v1/requests", map[string]any{"kind": "mla", "requested_authority": c.to, "title": c.title}); status != http.StatusCreated {
+				t.Fatalf("create: %d %v", status, body)
+			}
+		}
+		for _, tc := range []struct {
+			query string
+			want  int
+		}{
+			{"counterpart=ES", 2},
+			{"counterpart=es", 2},
+			{"counterpart=TH", 0},
+			{"q=bank", 2},
+			{"q=BANK+records&counterpart=NG", 1},
+			{"q=50%25", 1},
+			{"q=_", 0},
+		} {
+			status, page := srv.do(t, officer, http.MethodGet, "/api/v1/requests?"+tc.query, nil)
+			if status != http.StatusOK {
+				t.Errorf("%s: %d %v", tc.query, status, page)
+				continue
+			}
+			if n := len(page["items"].([]any)); n != tc.want {
+				t.Errorf("%s: %d items, want %d", tc.query, n, tc.want)
+			}
+		}
+		for _, bad := range []string{"counterpart=E5", "counterpart=ESPANAAAA", "q=" + strings.Repeat("x", 101)} {
+			if status, _ := srv.do(t, officer, http.MethodGet, "/api/v1/requests?"+bad, nil); status != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400", bad, status)
+			}
 		}
 	})
 }

@@ -202,3 +202,75 @@ func TestFire_concurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestCountsAndWaiting covers the added dashboard endpoints: counts by side
+// and state, and the worklist of requests on which the caller has the next
+// move, urgent first.
+func TestCountsAndWaiting(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		draft := srv.requestIn(t, workflow.StateDrafted)
+		sent := srv.requestIn(t, workflow.StateSent)
+		acked := srv.requestIn(t, workflow.StateAcknowledged)
+		info := srv.requestIn(t, workflow.StateInfoRequested)
+		srv.requestIn(t, workflow.StateExecuted)
+		officer := srv.login(t, "it.officer")
+		status, urgent := srv.do(t, officer, http.MethodPost, "/api/v1/requests",
+			map[string]any{"kind": "mla", "requested_authority": "ES", "title": "Urgent freezing", "urgency": "urgent"})
+		if status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, urgent)
+		}
+		srv.fire(t, "it.supervisor", urgent["id"].(string), workflow.EventSend)
+
+		_, it := srv.do(t, officer, http.MethodGet, "/api/v1/requests/counts", nil)
+		out := it["outgoing"].(map[string]any)
+		if out["drafted"] != float64(1) || out["sent"] != float64(2) || out["executed"] != float64(1) || out["refused"] != float64(0) {
+			t.Errorf("IT outgoing %v", out)
+		}
+		_, es := srv.do(t, srv.login(t, "es.officer"), http.MethodGet, "/api/v1/requests/counts", nil)
+		in := es["incoming"].(map[string]any)
+		if in["drafted"] != float64(0) || in["sent"] != float64(2) || in["acknowledged"] != float64(1) || len(in) != len(workflow.States) {
+			t.Errorf("ES incoming %v", in)
+		}
+		_, ng := srv.do(t, srv.login(t, "ng.supervisor"), http.MethodGet, "/api/v1/requests/counts", nil)
+		for side, m := range ng {
+			for state, n := range m.(map[string]any) {
+				if n != float64(0) {
+					t.Errorf("third authority counts %s %s = %v", side, state, n)
+				}
+			}
+		}
+
+		ids := func(tok, path string) []string {
+			_, page := srv.do(t, tok, http.MethodGet, path, nil)
+			var out []string
+			for _, it := range page["items"].([]any) {
+				out = append(out, it.(map[string]any)["id"].(string))
+			}
+			return out
+		}
+		id := func(r map[string]any) string { return r["id"].(string) }
+		// ES has the next move on what was sent and acknowledged; urgent first.
+		got := ids(srv.login(t, "es.officer"), "/api/v1/requests/waiting")
+		want := []string{id(urgent), id(acked), id(sent)}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("es.officer waiting %v, want %v", got, want)
+		}
+		// IT's officer answers the request for information; its supervisor
+		// also sends the draft.
+		if got := ids(officer, "/api/v1/requests/waiting"); strings.Join(got, ",") != id(info) {
+			t.Errorf("it.officer waiting %v, want %v", got, id(info))
+		}
+		if got := ids(srv.login(t, "it.supervisor"), "/api/v1/requests/waiting"); strings.Join(got, ",") != id(info)+","+id(draft) {
+			t.Errorf("it.supervisor waiting %v", got)
+		}
+		for _, user := range []string{"it.auditor", "admin", "ng.officer"} {
+			if got := ids(srv.login(t, user), "/api/v1/requests/waiting"); len(got) != 0 {
+				t.Errorf("%s waiting %v, want nothing", user, got)
+			}
+		}
+		if status, _ := srv.do(t, officer, http.MethodGet, "/api/v1/requests/waiting?limit=0", nil); status != http.StatusBadRequest {
+			t.Errorf("limit=0: %d, want 400", status)
+		}
+	})
+}

@@ -64,14 +64,29 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 	if f.Kind != "" {
 		q = q.Where("kind = ?", string(f.Kind))
 	}
-	if after > 0 {
+	if f.Counterpart != "" {
+		// The other side of each half of the scope: whom A asks, who asks A.
+		q = q.Where("((requesting_authority = ? AND requested_authority = ?) OR (requested_authority = ? AND requesting_authority = ?))",
+			a, f.Counterpart, a, f.Counterpart)
+	}
+	if f.TitleContains != "" {
+		q = q.Where("LOWER(title) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.TitleContains))+"%")
+	}
+	if after > 0 && !f.UrgentFirst {
 		q = q.Where("seq < ?", after)
 	}
+	order := "seq DESC"
+	if f.UrgentFirst {
+		order = "CASE WHEN urgency = 'urgent' THEN 0 ELSE 1 END, seq DESC"
+	}
 	var rows []requestRow
-	if err := q.Order("seq DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if err := q.Order(order).Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, "", s.fail(err, "list requests")
 	}
 	next := ""
+	if f.UrgentFirst && len(rows) > limit {
+		rows = rows[:limit] // a worklist has one page: the cursor is a seq, not a rank
+	}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		next = encodeCursor(requestCursor, rows[limit-1].Seq)
@@ -85,6 +100,51 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 		out = append(out, r)
 	}
 	return out, next, nil
+}
+
+// escapeLike escapes LIKE's wildcards so that a search for "50%" finds
+// that text, not everything starting with 50.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// CountRequests counts the requests in scope by side and state, with one
+// grouped query per side.
+func (s *Store) CountRequests(ctx context.Context, scope workflow.Scope) (workflow.Counts, error) {
+	out := workflow.Counts{Incoming: map[workflow.State]int{}, Outgoing: map[workflow.State]int{}}
+	a := scope.Authority
+	if a == "" {
+		return out, nil
+	}
+	type count struct {
+		State string
+		N     int
+	}
+	sides := []struct {
+		into   map[workflow.State]int
+		cond   string
+		args   []any
+		states []workflow.State
+	}{
+		{out.Outgoing, "requesting_authority = ?", []any{a}, scope.RequestingStates},
+		{out.Incoming, "requested_authority = ? AND requesting_authority <> ?", []any{a, a}, scope.RequestedStates},
+	}
+	for _, side := range sides {
+		if len(side.states) == 0 {
+			continue
+		}
+		cond, args := stateCond(side.cond, side.args, side.states)
+		var rows []count
+		err := s.r.WithContext(ctx).Model(&requestRow{}).Select("state, COUNT(*) AS n").
+			Where(cond, args...).Group("state").Scan(&rows).Error
+		if err != nil {
+			return out, s.fail(err, "count requests")
+		}
+		for _, r := range rows {
+			side.into[workflow.State(r.State)] = r.N
+		}
+	}
+	return out, nil
 }
 
 // stateCond returns "(side AND state IN ?)", leaving the IN out when states

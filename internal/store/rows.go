@@ -39,7 +39,10 @@ type requestRow struct {
 	Offences            string `gorm:"column:offences;not null"` // JSON array of strings
 	Measures            string `gorm:"column:measures;not null"` // JSON array of codes
 	Urgency             string `gorm:"column:urgency;size:16;not null"`
+	UrgencyReason       string `gorm:"column:urgency_reason;not null;default:''"`
 	DueDate             string `gorm:"column:due_date;size:10;not null"` // YYYY-MM-DD or ""
+	PersonSought        string `gorm:"column:person_sought;not null;default:''"` // JSON object, "" when none
+	Warrant             string `gorm:"column:warrant;not null;default:''"`       // JSON object, "" when none
 	CreatedUS           int64  `gorm:"column:created_at_us;not null"`
 	UpdatedUS           int64  `gorm:"column:updated_at_us;not null"`
 
@@ -60,6 +63,14 @@ func (r requestRow) toDomain() (workflow.Request, error) {
 	if err != nil {
 		return workflow.Request{}, fmt.Errorf("request %s measures: %w", r.ID, err)
 	}
+	person, err := decodePerson(r.PersonSought)
+	if err != nil {
+		return workflow.Request{}, fmt.Errorf("request %s person sought: %w", r.ID, err)
+	}
+	warrant, err := decodeWarrant(r.Warrant)
+	if err != nil {
+		return workflow.Request{}, fmt.Errorf("request %s warrant: %w", r.ID, err)
+	}
 	return workflow.Request{
 		ID:                  r.ID,
 		Reference:           r.Reference,
@@ -74,7 +85,10 @@ func (r requestRow) toDomain() (workflow.Request, error) {
 		Offences:            offences,
 		Measures:            measures,
 		Urgency:             workflow.Urgency(r.Urgency),
+		UrgencyReason:       r.UrgencyReason,
 		DueDate:             r.DueDate,
+		PersonSought:        person,
+		Warrant:             warrant,
 		CreatedAt:           fromMicros(r.CreatedUS),
 		UpdatedAt:           fromMicros(r.UpdatedUS),
 	}, nil
@@ -86,6 +100,14 @@ func requestFromDomain(q workflow.Request) (requestRow, error) {
 		return requestRow{}, err
 	}
 	measures, err := encodeStrings(q.Measures)
+	if err != nil {
+		return requestRow{}, err
+	}
+	person, err := encodePerson(q.PersonSought)
+	if err != nil {
+		return requestRow{}, err
+	}
+	warrant, err := encodeWarrant(q.Warrant)
 	if err != nil {
 		return requestRow{}, err
 	}
@@ -103,7 +125,10 @@ func requestFromDomain(q workflow.Request) (requestRow, error) {
 		Offences:            offences,
 		Measures:            measures,
 		Urgency:             string(q.Urgency),
+		UrgencyReason:       q.UrgencyReason,
 		DueDate:             q.DueDate,
+		PersonSought:        person,
+		Warrant:             warrant,
 		CreatedUS:           toMicros(q.CreatedAt),
 		UpdatedUS:           toMicros(q.UpdatedAt),
 	}, nil
@@ -334,4 +359,79 @@ func decodeStrings(s string) ([]string, error) {
 		out = []string{}
 	}
 	return out, nil
+}
+
+// personDoc is the stored JSON form of workflow.Person. Its own type with
+// explicit names, so that renaming a domain field never changes what is on
+// disk.
+type personDoc struct {
+	Name        string   `json:"name"`
+	Aliases     []string `json:"aliases,omitempty"`
+	DateOfBirth string   `json:"date_of_birth,omitempty"`
+	Nationality string   `json:"nationality,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Location    string   `json:"location,omitempty"`
+}
+
+// warrantDoc is the stored JSON form of workflow.Warrant.
+type warrantDoc struct {
+	Type      string `json:"type"`
+	Reference string `json:"reference,omitempty"`
+	IssuedBy  string `json:"issued_by,omitempty"`
+	IssuedOn  string `json:"issued_on,omitempty"`
+}
+
+func encodePerson(p *workflow.Person) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	return encodeDoc(personDoc(*p))
+}
+
+func decodePerson(s string) (*workflow.Person, error) {
+	d, err := decodeDoc[personDoc](s)
+	if d == nil || err != nil {
+		return nil, err
+	}
+	p := workflow.Person(*d)
+	if p.Aliases == nil {
+		p.Aliases = []string{}
+	}
+	return &p, nil
+}
+
+func encodeWarrant(w *workflow.Warrant) (string, error) {
+	if w == nil {
+		return "", nil
+	}
+	return encodeDoc(warrantDoc(*w))
+}
+
+func decodeWarrant(s string) (*workflow.Warrant, error) {
+	d, err := decodeDoc[warrantDoc](s)
+	if d == nil || err != nil {
+		return nil, err
+	}
+	w := workflow.Warrant(*d)
+	return &w, nil
+}
+
+func encodeDoc(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode document: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeDoc reads an optional JSON object; "" is absence.
+func decodeDoc[T any](s string) (*T, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
 }

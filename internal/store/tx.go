@@ -136,7 +136,10 @@ func (t *tx) UpdateRequest(ctx context.Context, r workflow.Request, oldVersion i
 			"offences":             row.Offences,
 			"measures":             row.Measures,
 			"urgency":              row.Urgency,
+			"urgency_reason":       row.UrgencyReason,
 			"due_date":             row.DueDate,
+			"person_sought":        row.PersonSought,
+			"warrant":              row.Warrant,
 			"updated_at_us":        row.UpdatedUS,
 		})
 	if errors.Is(res.Error, gorm.ErrForeignKeyViolated) {

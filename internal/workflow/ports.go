@@ -18,6 +18,8 @@ type Store interface {
 	// ListRequests returns one page of requests, newest first, and the
 	// cursor of the next page ("" on the last).
 	ListRequests(ctx context.Context, f ListFilter) ([]Request, string, error)
+	// CountRequests counts the requests in scope by side and state.
+	CountRequests(ctx context.Context, scope Scope) (Counts, error)
 	// History returns the transitions of a request, oldest first.
 	History(ctx context.Context, requestID string) ([]HistoryEntry, error)
 	// Authorities lists the central authorities by code.
@@ -109,11 +111,23 @@ const (
 // ListFilter selects a page of requests. Scope already includes the
 // caller's visibility and direction; States and Kind narrow it further.
 type ListFilter struct {
-	Scope  Scope
-	States []State // any when empty
-	Kind   Kind    // any when empty
-	Limit  int
-	Cursor string // opaque, from the previous page
+	Scope         Scope
+	States        []State // any when empty
+	Kind          Kind    // any when empty
+	Counterpart   string  // the other side's authority code; any when empty
+	TitleContains string  // case-insensitive substring of the title; any when empty
+	// UrgentFirst orders urgent requests before the others (then newest
+	// first) for a short worklist; such a list has one page only.
+	UrgentFirst bool
+	Limit       int
+	Cursor      string // opaque, from the previous page
+}
+
+// Counts is how many requests an authority has, by state, on each side:
+// Incoming those it is asked for, Outgoing its own (drafts included).
+type Counts struct {
+	Incoming map[State]int
+	Outgoing map[State]int
 }
 
 // AuditRecord is what a command asks to be written to the audit log; the

@@ -23,8 +23,14 @@ type Request struct {
 	Offences            []string
 	Measures            []string // codes from Measures
 	Urgency             Urgency
+	UrgencyReason       string
 	DueDate             string // YYYY-MM-DD, empty when none
-	CreatedAt           time.Time
+	// PersonSought and Warrant are what an extradition request is about:
+	// whom to surrender, on the strength of which decision (ECE Art. 12).
+	// Nil on MLA requests and on extradition drafts not yet completed.
+	PersonSought *Person
+	Warrant      *Warrant
+	CreatedAt    time.Time
 	UpdatedAt           time.Time
 }
 
@@ -41,6 +47,40 @@ func (r Request) SideOf(authority string) Side {
 	return SideNone
 }
 
+// Person is the person an extradition request seeks.
+type Person struct {
+	Name        string
+	Aliases     []string
+	DateOfBirth string // YYYY-MM-DD
+	Nationality string
+	Description string
+	Location    string // where the person is believed to be
+}
+
+// IsZero reports whether nothing about the person is known.
+func (p Person) IsZero() bool {
+	return p.Name == "" && len(p.Aliases) == 0 && p.DateOfBirth == "" && p.Nationality == "" &&
+		p.Description == "" && p.Location == ""
+}
+
+// Warrant is the decision an extradition request rests on: an arrest
+// warrant for prosecution, or an enforceable judgment for a sentence.
+type Warrant struct {
+	Type      string // WarrantArrest or WarrantJudgment
+	Reference string
+	IssuedBy  string
+	IssuedOn  string // YYYY-MM-DD
+}
+
+// IsZero reports whether nothing about the warrant is known.
+func (w Warrant) IsZero() bool { return w == Warrant{} }
+
+// The types of warrant.
+const (
+	WarrantArrest   = "arrest_warrant"
+	WarrantJudgment = "judgment"
+)
+
 // Limits on what a client may send. They keep rows, audit details and pages
 // bounded; they are checked here, once, for the API and the web pages alike.
 const (
@@ -52,6 +92,8 @@ const (
 	MaxMeasures   = 30
 	MaxComment    = 20000
 	MaxGrounds    = 20
+	MaxShortText  = 200 // names, references, nationalities, reasons
+	MaxAliases    = 10
 )
 
 // Draft is the content of a new request.
@@ -64,11 +106,14 @@ type Draft struct {
 	Offences           []string
 	Measures           []string
 	Urgency            Urgency // normal when empty
+	UrgencyReason      string
 	DueDate            string
+	PersonSought       *Person
+	Warrant            *Warrant
 }
 
 // Changes is an edit of a draft: nil fields stay as they are. A DueDate of
-// "" clears it. Kind may be sent back unchanged (a client returning the
+// "" clears it, and so does a pointer to a zero Person or Warrant. Kind may be sent back unchanged (a client returning the
 // whole object) but never changed: it is part of the reference, and a
 // request of the other kind is a new request.
 type Changes struct {
@@ -80,7 +125,10 @@ type Changes struct {
 	Offences           *[]string
 	Measures           *[]string
 	Urgency            *Urgency
+	UrgencyReason      *string
 	DueDate            *string
+	PersonSought       *Person
+	Warrant            *Warrant
 }
 
 // Empty reports whether the edit changes nothing.
@@ -101,7 +149,10 @@ func (c Changes) fieldNames() []string {
 	add(c.Offences != nil, "offences")
 	add(c.Measures != nil, "measures")
 	add(c.Urgency != nil, "urgency")
+	add(c.UrgencyReason != nil, "urgency_reason")
 	add(c.DueDate != nil, "due_date")
+	add(c.PersonSought != nil, "person_sought")
+	add(c.Warrant != nil, "warrant")
 	return names
 }
 
@@ -128,8 +179,17 @@ func (c Changes) apply(r Request) Request {
 	if c.Urgency != nil {
 		r.Urgency = *c.Urgency
 	}
+	if c.UrgencyReason != nil {
+		r.UrgencyReason = *c.UrgencyReason
+	}
 	if c.DueDate != nil {
 		r.DueDate = *c.DueDate
+	}
+	if c.PersonSought != nil {
+		r.PersonSought = nonZero(c.PersonSought)
+	}
+	if c.Warrant != nil {
+		r.Warrant = nonZero(c.Warrant)
 	}
 	return r
 }
@@ -168,12 +228,72 @@ func validateContent(r Request) fieldErrors {
 	if !r.Urgency.Valid() {
 		errs.add("urgency", "must be one of: normal, urgent")
 	}
-	if r.DueDate != "" {
-		if _, err := time.Parse(time.DateOnly, r.DueDate); err != nil {
-			errs.add("due_date", "must be a date as YYYY-MM-DD")
+	checkText(errs, "urgency_reason", r.UrgencyReason, MaxLegalBasis)
+	checkDate(errs, "due_date", r.DueDate)
+	checkPerson(errs, r.Kind, r.PersonSought)
+	checkWarrant(errs, r.Kind, r.Warrant)
+	return errs
+}
+
+func checkDate(errs fieldErrors, field, value string) {
+	if value == "" {
+		return
+	}
+	if _, err := time.Parse(time.DateOnly, value); err != nil {
+		errs.add(field, "must be a date as YYYY-MM-DD")
+	}
+}
+
+func checkPerson(errs fieldErrors, k Kind, p *Person) {
+	if p == nil {
+		return
+	}
+	if k != KindExtradition {
+		errs.add("person_sought", "applies to extradition requests only")
+		return
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		errs.add("person_sought.name", "is required")
+	}
+	checkText(errs, "person_sought.name", p.Name, MaxShortText)
+	if len(p.Aliases) > MaxAliases {
+		errs.add("person_sought.aliases", fmt.Sprintf("must list at most %d aliases", MaxAliases))
+	}
+	for _, a := range p.Aliases {
+		if strings.TrimSpace(a) == "" || utf8.RuneCountInString(a) > MaxShortText {
+			errs.add("person_sought.aliases", fmt.Sprintf("each alias must be 1 to %d characters", MaxShortText))
 		}
 	}
-	return errs
+	checkDate(errs, "person_sought.date_of_birth", p.DateOfBirth)
+	checkText(errs, "person_sought.nationality", p.Nationality, MaxShortText)
+	checkText(errs, "person_sought.description", p.Description, MaxLegalBasis)
+	checkText(errs, "person_sought.location", p.Location, MaxLegalBasis)
+}
+
+func checkWarrant(errs fieldErrors, k Kind, w *Warrant) {
+	if w == nil {
+		return
+	}
+	if k != KindExtradition {
+		errs.add("warrant", "applies to extradition requests only")
+		return
+	}
+	if w.Type != WarrantArrest && w.Type != WarrantJudgment {
+		errs.add("warrant.type", "must be one of: arrest_warrant, judgment")
+	}
+	checkText(errs, "warrant.reference", w.Reference, MaxShortText)
+	checkText(errs, "warrant.issued_by", w.IssuedBy, MaxShortText)
+	checkDate(errs, "warrant.issued_on", w.IssuedOn)
+}
+
+// nonZero returns nil for a zero value, so that "clear it" is stored as
+// absence.
+func nonZero[T interface{ IsZero() bool }](v *T) *T {
+	if v == nil || (*v).IsZero() {
+		return nil
+	}
+	c := *v
+	return &c
 }
 
 func checkText(errs fieldErrors, field, value string, max int) {

@@ -62,7 +62,8 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 		ID: s.newID(), Kind: d.Kind, State: StateDrafted, Version: 1,
 		RequestingAuthority: a.Authority, RequestedAuthority: d.RequestedAuthority,
 		Title: d.Title, Summary: d.Summary, LegalBasis: d.LegalBasis,
-		Offences: d.Offences, Measures: d.Measures, Urgency: d.Urgency, DueDate: d.DueDate,
+		Offences: d.Offences, Measures: d.Measures, Urgency: d.Urgency, UrgencyReason: d.UrgencyReason,
+		DueDate: d.DueDate, PersonSought: nonZero(d.PersonSought), Warrant: nonZero(d.Warrant),
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if r.Urgency == "" {
@@ -326,12 +327,17 @@ func (s *Service) Get(ctx context.Context, a Actor, id string) (Request, error) 
 
 // ListQuery is what a caller asks of the request list.
 type ListQuery struct {
-	States    []State
-	Kind      Kind
-	Direction Direction
-	Limit     int
-	Cursor    string
+	States      []State
+	Kind        Kind
+	Direction   Direction
+	Counterpart string // the other side's authority code
+	Text        string // case-insensitive substring of the title
+	Limit       int
+	Cursor      string
 }
+
+// MaxSearchText bounds the title search text.
+const MaxSearchText = 100
 
 // DefaultLimit and MaxLimit bound list pages.
 const (
@@ -355,9 +361,64 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) ([]Request, st
 	if scope.Authority == "" {
 		return []Request{}, "", nil
 	}
+	if utf8.RuneCountInString(q.Text) > MaxSearchText {
+		return nil, "", Errorf(ErrBadRequest, "the search text is longer than %d characters", MaxSearchText)
+	}
 	return s.store.ListRequests(ctx, ListFilter{
-		Scope: scope, States: q.States, Kind: q.Kind, Limit: q.Limit, Cursor: q.Cursor,
+		Scope: scope, States: q.States, Kind: q.Kind, Counterpart: q.Counterpart,
+		TitleContains: strings.TrimSpace(q.Text), Limit: q.Limit, Cursor: q.Cursor,
 	})
+}
+
+// Counts counts the requests the actor may see, by side and state.
+func (s *Service) Counts(ctx context.Context, a Actor) (Counts, error) {
+	scope := s.policy.Scope(a)
+	if scope.Authority == "" {
+		return Counts{Incoming: map[State]int{}, Outgoing: map[State]int{}}, nil
+	}
+	return s.store.CountRequests(ctx, scope)
+}
+
+// Waiting lists the requests on which the actor has the next move, urgent
+// first, then newest: those whose state awaits the actor's side
+// (AwaitingSide) and from which the actor's role may fire an event.
+func (s *Service) Waiting(ctx context.Context, a Actor, limit int) ([]Request, error) {
+	scope := s.policy.Scope(a)
+	if scope.Authority == "" {
+		return []Request{}, nil
+	}
+	scope.RequestingStates = s.awaiting(a, SideRequesting, scope.RequestingStates)
+	scope.RequestedStates = s.awaiting(a, SideRequested, scope.RequestedStates)
+	if len(scope.RequestingStates)+len(scope.RequestedStates) == 0 {
+		return []Request{}, nil
+	}
+	if limit <= 0 || limit > MaxLimit {
+		limit = DefaultLimit
+	}
+	list, _, err := s.store.ListRequests(ctx, ListFilter{Scope: scope, UrgentFirst: true, Limit: limit})
+	return list, err
+}
+
+// awaiting keeps the states of visible in which side has the next move and
+// the actor, playing that side, may fire some event. The Policy answers
+// for a probe request, so that the rule stays in one place.
+func (s *Service) awaiting(a Actor, side Side, visible []State) []State {
+	var out []State
+	for _, st := range visible {
+		if AwaitingSide(st) != side {
+			continue
+		}
+		probe := Request{State: st}
+		if side == SideRequesting {
+			probe.RequestingAuthority = a.Authority
+		} else {
+			probe.RequestedAuthority = a.Authority
+		}
+		if len(s.AllowedEvents(a, probe)) > 0 {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // History returns the transitions of a request the actor may see.
@@ -425,7 +486,7 @@ func joinRoles(roles []Role) string {
 // audit chain binds the content without holding it.
 func contentDigest(r Request) string {
 	b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
-		r.Offences, r.Measures, r.Urgency, r.DueDate})
+		r.Offences, r.Measures, r.Urgency, r.UrgencyReason, r.DueDate, r.PersonSought, r.Warrant})
 	return digest(string(b))
 }
 

@@ -61,6 +61,19 @@ func (t Transition) Leaves(s State) bool { return slices.Contains(t.From, s) }
 // NeedsField reports whether the transition must carry field f.
 func (t Transition) NeedsField(f Field) bool { return slices.Contains(t.Needs, f) }
 
+// AwaitingSide tells which side of a request in state s has the next move
+// in the ordinary course of the lifecycle: the side of the first row of the
+// table that leaves s (the table lists the forward moves before refusal and
+// withdrawal). SideNone for a final state.
+func AwaitingSide(s State) Side {
+	for _, t := range Table {
+		if t.Leaves(s) {
+			return t.Side
+		}
+	}
+	return SideNone
+}
+
 // events converts the table to looplab/fsm's form.
 func events() fsm.Events {
 	out := make(fsm.Events, 0, len(Table))
