@@ -40,7 +40,7 @@ type requestRow struct {
 	Measures            string `gorm:"column:measures;not null"` // JSON array of codes
 	Urgency             string `gorm:"column:urgency;size:16;not null"`
 	UrgencyReason       string `gorm:"column:urgency_reason;not null;default:''"`
-	DueDate             string `gorm:"column:due_date;size:10;not null"` // YYYY-MM-DD or ""
+	DueDate             string `gorm:"column:due_date;size:10;not null"`         // YYYY-MM-DD or ""
 	PersonSought        string `gorm:"column:person_sought;not null;default:''"` // JSON object, "" when none
 	Warrant             string `gorm:"column:warrant;not null;default:''"`       // JSON object, "" when none
 	CreatedUS           int64  `gorm:"column:created_at_us;not null"`

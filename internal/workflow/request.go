@@ -31,7 +31,7 @@ type Request struct {
 	PersonSought *Person
 	Warrant      *Warrant
 	CreatedAt    time.Time
-	UpdatedAt           time.Time
+	UpdatedAt    time.Time
 }
 
 // SideOf tells which side of r the authority code plays.
