@@ -277,9 +277,24 @@ func validateNewUser(u workflow.User, password string) error {
 	if !validUsername(u.Username) {
 		fields["username"] = fmt.Sprintf("must be %d to %d characters of a-z, 0-9, '.', '_' and '-'", MinUsername, MaxUsername)
 	}
-	if len([]rune(u.DisplayName)) > MaxDisplayName {
+	checkDisplayName(fields, u.DisplayName)
+	checkRole(fields, u)
+	checkPassword(fields, password)
+	if len(fields) == 0 {
+		return nil
+	}
+	return &workflow.Error{Code: workflow.ErrValidation, Message: "the input is not valid", Fields: fields}
+}
+
+func checkDisplayName(fields map[string]string, name string) {
+	if len([]rune(name)) > MaxDisplayName {
 		fields["display_name"] = fmt.Sprintf("must be at most %d characters", MaxDisplayName)
 	}
+}
+
+// checkRole checks that the role exists and that the user belongs to an
+// authority exactly when the role works on an authority's cases.
+func checkRole(fields map[string]string, u workflow.User) {
 	switch {
 	case !u.Role.Valid():
 		fields["role"] = "must be one of: officer, supervisor, auditor, admin, trainer"
@@ -288,14 +303,13 @@ func validateNewUser(u workflow.User, password string) error {
 	case !u.Role.NeedsAuthority() && u.Authority != "":
 		fields["authority"] = "must be empty for role " + string(u.Role)
 	}
+}
+
+func checkPassword(fields map[string]string, password string) {
 	var perr *workflow.Error
 	if err := CheckPasswordRule(password); errors.As(err, &perr) {
 		fields["password"] = perr.Fields["password"]
 	}
-	if len(fields) == 0 {
-		return nil
-	}
-	return &workflow.Error{Code: workflow.ErrValidation, Message: "the input is not valid", Fields: fields}
 }
 
 // validUsername reports whether name is MinUsername..MaxUsername characters

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -60,9 +59,7 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		if u.DisplayName == "" {
 			u.DisplayName = u.Username
 		}
-		if len([]rune(u.DisplayName)) > MaxDisplayName {
-			fields["display_name"] = "is too long"
-		}
+		checkDisplayName(fields, u.DisplayName)
 		changed = append(changed, "display_name")
 	}
 	if ch.Role != nil || ch.Authority != nil {
@@ -72,14 +69,8 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		if ch.Authority != nil {
 			u.Authority = strings.ToUpper(strings.TrimSpace(*ch.Authority))
 		}
-		switch {
-		case !u.Role.Valid():
-			fields["role"] = "must be one of: officer, supervisor, auditor, admin, trainer"
-		case u.Role.NeedsAuthority() && u.Authority == "":
-			fields["authority"] = "is required for role " + string(u.Role)
-		case !u.Role.NeedsAuthority() && u.Authority != "":
-			fields["authority"] = "must be empty for role " + string(u.Role)
-		case u.ID == by.UserID && !a.policy.MayManageUsers(u.Actor()):
+		checkRole(fields, u)
+		if u.ID == by.UserID && !a.policy.MayManageUsers(u.Actor()) {
 			fields["role"] = "you cannot remove your own administration rights"
 		}
 		changed = append(changed, "role")
@@ -94,10 +85,8 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		details["disabled"] = u.Disabled
 	}
 	if ch.Password != nil {
-		var perr *workflow.Error
-		if err := CheckPasswordRule(*ch.Password); errors.As(err, &perr) {
-			fields["password"] = perr.Fields["password"]
-		} else if len(fields) == 0 {
+		checkPassword(fields, *ch.Password)
+		if len(fields) == 0 {
 			hash, err := a.hasher.Hash(*ch.Password)
 			if err != nil {
 				return workflow.User{}, err
