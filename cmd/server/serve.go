@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -21,6 +23,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
+	"github.com/mla-flow/mla-flow/web"
 )
 
 // app is the wired program: the store and the services over it.
@@ -30,6 +33,10 @@ type app struct {
 	store    *store.Store
 	workflow *workflow.Service
 	auth     *auth.Authenticator
+	tokens   *auth.Tokens
+	// webKey signs the web pages' CSRF tokens; derived from the JWT secret,
+	// so that every server on one database shares it.
+	webKey []byte
 }
 
 // open wires the program from its settings: audit key, store, services.
@@ -65,7 +72,17 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 		store:    st,
 		workflow: workflow.NewService(st, policy),
 		auth:     auth.NewAuthenticator(st, tokens, auth.NewHasher(0), time.Now, logger),
+		tokens:   tokens,
+		webKey:   deriveKey(secret, "mla-flow web csrf"),
 	}, nil
+}
+
+// deriveKey derives a key for one purpose from a secret, so that one
+// configured secret yields independent keys.
+func deriveKey(secret, purpose string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -97,6 +114,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Ready:    a.store.Ping,
 		Logger:   logger,
 	})
+	// The officers' pages, on the same Echo instance and services as the API.
+	web.New(web.Deps{
+		Workflow: a.workflow, Auth: a.auth, Logger: logger, CSRFKey: a.webKey, Renew: a.tokens.Issue,
+	}).Register(handler)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -1,0 +1,156 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+func TestAuditPage(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	r := app.sent(t, "Bank records")
+	app.as(t, "ng.officer") // a log-in of another authority
+
+	admin := app.as(t, "admin")
+	admin.get("/audit").must(t, http.StatusOK).
+		has(t, "Audit log", "Verify chain", "request.send", "request.create", "auth.login", "ng.officer", "all authorities")
+	admin.get("/audit?actor=it.supervisor").has(t, "request.send").lacks(t, "request.create")
+	admin.get("/audit?outcome=maybe").must(t, http.StatusBadRequest)
+	admin.get("/audit?request_id="+r.ID).has(t, "<code>request.send</code>", "<code>request.create</code>").lacks(t, "<code>auth.login</code>")
+	admin.post("/audit/verify", nil).must(t, http.StatusOK).has(t, "The audit chain is intact")
+	admin.post("/audit/verify", url.Values{"_csrf": {""}}).must(t, http.StatusForbidden)
+
+	app.as(t, "es.auditor").get("/audit").must(t, http.StatusOK).
+		has(t, "your authority (ES)").lacks(t, "ng.officer", "it.supervisor")
+	officer := app.as(t, "it.officer")
+	officer.get("/audit").must(t, http.StatusForbidden).has(t, "Only auditors and the administrator")
+	officer.post("/audit/verify", nil).must(t, http.StatusForbidden)
+	officer.get("/").lacks(t, `href="/audit"`)
+}
+
+func TestUsersPage(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	admin := app.as(t, "admin")
+	admin.get("/users").must(t, http.StatusOK).has(t, "it.officer", "Giulia Rossi", "th.auditor", "Create an account")
+
+	p := admin.post("/users", url.Values{"username": {"X"}, "role": {"officer"}, "authority": {""}, "password": {"short"}}).
+		must(t, http.StatusUnprocessableEntity)
+	p.has(t, "There is a problem", `id="f-username-error"`, `id="f-authority-error"`, `id="f-password-error"`, `value="X"`).
+		lacks(t, `value="short"`)
+	admin.post("/users", url.Values{"username": {"it.officer"}, "role": {"officer"}, "authority": {"IT"}, "password": {"a long enough password"}}).
+		must(t, http.StatusConflict)
+
+	p = admin.post("/users", url.Values{"username": {"it.clerk"}, "display_name": {"Paolo Neri"}, "role": {"officer"},
+		"authority": {"IT"}, "password": {"a long enough password"}}).must(t, http.StatusSeeOther)
+	if !strings.HasPrefix(p.location, "/users/") {
+		t.Fatalf("created user leads to %q", p.location)
+	}
+	userPath := strings.SplitN(p.location, "?", 2)[0]
+	admin.get(p.location).must(t, http.StatusOK).has(t, "Paolo Neri", "The account has been created", "Disable account")
+
+	clerk := app.browser(t)
+	clerk.get("/login")
+	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"a long enough password"}}).must(t, http.StatusSeeOther)
+	clerk.get("/").must(t, http.StatusOK).has(t, "Paolo Neri")
+
+	admin.post(userPath+"/role", url.Values{"role": {"supervisor"}, "authority": {"IT"}}).must(t, http.StatusSeeOther)
+	clerk.get("/").has(t, "Supervisor")
+	admin.post(userPath+"/role", url.Values{"role": {"admin"}, "authority": {"IT"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, `id="f-authority-error"`)
+
+	admin.post(userPath+"/password", url.Values{"password": {"x"}}).must(t, http.StatusUnprocessableEntity).has(t, `id="f-password-error"`)
+	admin.post(userPath+"/password", url.Values{"password": {"another long password"}}).must(t, http.StatusSeeOther)
+
+	admin.post(userPath+"/status", url.Values{"disabled": {"true"}}).must(t, http.StatusSeeOther)
+	clerk.get("/").must(t, http.StatusSeeOther)
+	admin.get(userPath).has(t, "Enable account", "Disabled")
+	admin.post(userPath+"/status", url.Values{"disabled": {"false"}}).must(t, http.StatusSeeOther)
+	clerk.get("/login")
+	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"another long password"}}).must(t, http.StatusSeeOther)
+
+	// The administrator cannot lock themselves out.
+	adminID := app.actor(t, "admin").UserID
+	admin.post("/users/"+adminID+"/status", url.Values{"disabled": {"true"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, "cannot disable your own account")
+	admin.post(userPath+"/status", url.Values{"disabled": {"true"}, "_csrf": {""}}).must(t, http.StatusForbidden)
+	admin.get("/users/nosuchuser").must(t, http.StatusNotFound)
+
+	officer := app.as(t, "it.supervisor")
+	officer.get("/users").must(t, http.StatusForbidden)
+	officer.post("/users", url.Values{"username": {"it.mole"}, "role": {"admin"}, "password": {"a long enough password"}}).
+		must(t, http.StatusForbidden)
+	officer.post(userPath+"/role", url.Values{"role": {"admin"}}).must(t, http.StatusForbidden)
+	officer.get("/").lacks(t, `href="/users"`)
+	admin.get("/users").lacks(t, "it.mole")
+}
+
+func TestErrorPages(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	anon := app.browser(t)
+	anon.get("/no/such/page").must(t, http.StatusNotFound).has(t, "Error 404", "Not found", "<!doctype html>").lacks(t, "Log out")
+	officer := app.as(t, "it.officer")
+	p := officer.get("/no/such/page").must(t, http.StatusNotFound).has(t, "Error 404", "Log out", "Skip to main content")
+	if ct := p.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("404 page Content-Type %q", ct)
+	}
+	officer.get("/requests/nosuchrequest").must(t, http.StatusNotFound).has(t, "Error 404")
+	officer.get("/users").must(t, http.StatusForbidden).has(t, "Error 403", "Only the administrator manages users.")
+	req, _ := http.NewRequest(http.MethodPut, app.srv.URL+"/drafts", nil)
+	officer.do(req).must(t, http.StatusMethodNotAllowed).has(t, "Error 405")
+
+	// The API keeps its JSON errors.
+	for _, path := range []string{"/api/v1/no/such", "/api/v1/requests", "/api/v1/requests/nosuch"} {
+		p := anon.get(path)
+		var body struct {
+			Error struct{ Code workflow.Code } `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(p.body), &body); err != nil || body.Error.Code == "" {
+			t.Errorf("%s: %d %q, want a JSON error", path, p.status, p.body)
+		}
+	}
+	anon.get("/healthz").must(t, http.StatusOK)
+}
+
+func TestStatic(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	b := app.browser(t)
+	p := b.get("/static/app.css").must(t, http.StatusOK).has(t, ":focus-visible")
+	if ct := p.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	b.get("/static/").must(t, http.StatusNotFound)
+	b.get("/static/../web.go").must(t, http.StatusNotFound)
+	b.get("/static/nope.js").must(t, http.StatusNotFound)
+}
+
+// TestPages_noInlineScript checks that no page needs an inline script or
+// handler, so that a strict Content Security Policy can forbid them.
+func TestPages_noInlineScript(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	r := app.sent(t, "Bank records")
+	pages := map[string][]string{
+		"es.supervisor": {"/", "/inbox", "/outbox", "/drafts", "/requests/" + r.ID, "/requests/new", "/requests/new?kind=mla", "/requests/new?kind=extradition"},
+		"admin":         {"/", "/users", "/audit"},
+		"":              {"/login", "/nope"},
+	}
+	for user, paths := range pages {
+		b := app.browser(t)
+		if user != "" {
+			b.login(user)
+		}
+		for _, path := range paths {
+			p := b.get(path)
+			lower := strings.ToLower(p.body)
+			for _, bad := range []string{"<script", " onclick=", " onload=", " onsubmit=", " onchange=", "javascript:", " style="} {
+				if strings.Contains(lower, bad) {
+					t.Errorf("%s as %q holds %q", path, user, bad)
+				}
+			}
+		}
+	}
+}

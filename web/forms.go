@@ -1,0 +1,243 @@
+package web
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// Form fields carry the API's field names, so that the workflow's
+// validation errors ("title", "person_sought.name") land next to the
+// field they are about without any translation table.
+
+// requestValues is the content of the request form, as typed.
+type requestValues struct {
+	RequestedAuthority string
+	Title              string
+	Summary            string
+	LegalBasis         string
+	Offences           string // one per line
+	Measures           []string
+	Urgency            string
+	UrgencyReason      string
+	DueDate            string
+	Person             personValues
+	Warrant            warrantValues
+}
+
+type personValues struct {
+	Name        string
+	Aliases     string // one per line
+	DateOfBirth string
+	Nationality string
+	Description string
+	Location    string
+}
+
+type warrantValues struct {
+	Type      string
+	Reference string
+	IssuedBy  string
+	IssuedOn  string
+}
+
+// readRequestForm reads the request form of a request of kind k; the
+// fields of the other kind are ignored.
+func readRequestForm(c echo.Context, k workflow.Kind) requestValues {
+	v := requestValues{
+		RequestedAuthority: c.FormValue("requested_authority"),
+		Title:              c.FormValue("title"),
+		Summary:            c.FormValue("summary"),
+		LegalBasis:         c.FormValue("legal_basis"),
+		Offences:           c.FormValue("offences"),
+		Urgency:            c.FormValue("urgency"),
+		UrgencyReason:      c.FormValue("urgency_reason"),
+		DueDate:            c.FormValue("due_date"),
+	}
+	if k == workflow.KindMLA {
+		if form, err := c.FormParams(); err == nil {
+			v.Measures = form["measures"]
+		}
+	}
+	if k == workflow.KindExtradition {
+		v.Person = personValues{
+			Name:        c.FormValue("person_sought.name"),
+			Aliases:     c.FormValue("person_sought.aliases"),
+			DateOfBirth: c.FormValue("person_sought.date_of_birth"),
+			Nationality: c.FormValue("person_sought.nationality"),
+			Description: c.FormValue("person_sought.description"),
+			Location:    c.FormValue("person_sought.location"),
+		}
+		v.Warrant = warrantValues{
+			Type:      c.FormValue("warrant.type"),
+			Reference: c.FormValue("warrant.reference"),
+			IssuedBy:  c.FormValue("warrant.issued_by"),
+			IssuedOn:  c.FormValue("warrant.issued_on"),
+		}
+	}
+	return v
+}
+
+// splitLines turns a text area of one item per line into a list, without
+// blank lines; nil when there is none.
+func splitLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (v requestValues) person() workflow.Person {
+	return workflow.Person{
+		Name: strings.TrimSpace(v.Person.Name), Aliases: splitLines(v.Person.Aliases),
+		DateOfBirth: strings.TrimSpace(v.Person.DateOfBirth), Nationality: strings.TrimSpace(v.Person.Nationality),
+		Description: strings.TrimSpace(v.Person.Description), Location: strings.TrimSpace(v.Person.Location),
+	}
+}
+
+func (v requestValues) warrant() workflow.Warrant {
+	return workflow.Warrant{
+		Type: v.Warrant.Type, Reference: strings.TrimSpace(v.Warrant.Reference),
+		IssuedBy: strings.TrimSpace(v.Warrant.IssuedBy), IssuedOn: strings.TrimSpace(v.Warrant.IssuedOn),
+	}
+}
+
+func (p personValues) empty() bool { return p == personValues{} }
+
+func (w warrantValues) empty() bool { return w == warrantValues{} }
+
+// draft is the new request the form describes.
+func (v requestValues) draft(k workflow.Kind) workflow.Draft {
+	d := workflow.Draft{
+		Kind: k, RequestedAuthority: v.RequestedAuthority, Title: strings.TrimSpace(v.Title),
+		Summary: strings.TrimSpace(v.Summary), LegalBasis: strings.TrimSpace(v.LegalBasis),
+		Offences: splitLines(v.Offences), Measures: v.Measures, Urgency: workflow.Urgency(v.Urgency),
+		UrgencyReason: strings.TrimSpace(v.UrgencyReason), DueDate: strings.TrimSpace(v.DueDate),
+	}
+	if k == workflow.KindExtradition {
+		if !v.Person.empty() {
+			p := v.person()
+			d.PersonSought = &p
+		}
+		if !v.Warrant.empty() {
+			w := v.warrant()
+			d.Warrant = &w
+		}
+	}
+	return d
+}
+
+// changes is the edit of a draft of kind k that the form describes: every
+// field of the form is set, an emptied one clears what was there.
+func (v requestValues) changes(k workflow.Kind) workflow.Changes {
+	d := v.draft(k)
+	offences := d.Offences
+	if offences == nil {
+		offences = []string{}
+	}
+	ch := workflow.Changes{
+		RequestedAuthority: &d.RequestedAuthority, Title: &d.Title, Summary: &d.Summary,
+		LegalBasis: &d.LegalBasis, Offences: &offences,
+		UrgencyReason: &d.UrgencyReason, DueDate: &d.DueDate,
+	}
+	if d.Urgency != "" { // a form without the choice keeps the urgency
+		ch.Urgency = &d.Urgency
+	}
+	switch k {
+	case workflow.KindMLA:
+		measures := d.Measures
+		if measures == nil {
+			measures = []string{}
+		}
+		ch.Measures = &measures
+	case workflow.KindExtradition:
+		// A pointer to a zero value clears the person or the warrant.
+		p, w := workflow.Person{}, workflow.Warrant{}
+		if d.PersonSought != nil {
+			p = *d.PersonSought
+		}
+		if d.Warrant != nil {
+			w = *d.Warrant
+		}
+		ch.PersonSought, ch.Warrant = &p, &w
+	}
+	return ch
+}
+
+// valuesOf fills the form from a stored request, to edit it.
+func valuesOf(r workflow.Request) requestValues {
+	v := requestValues{
+		RequestedAuthority: r.RequestedAuthority, Title: r.Title, Summary: r.Summary,
+		LegalBasis: r.LegalBasis, Offences: strings.Join(r.Offences, "\n"), Measures: r.Measures,
+		Urgency: string(r.Urgency), UrgencyReason: r.UrgencyReason, DueDate: r.DueDate,
+	}
+	if p := r.PersonSought; p != nil {
+		v.Person = personValues{Name: p.Name, Aliases: strings.Join(p.Aliases, "\n"), DateOfBirth: p.DateOfBirth,
+			Nationality: p.Nationality, Description: p.Description, Location: p.Location}
+	}
+	if w := r.Warrant; w != nil {
+		v.Warrant = warrantValues{Type: w.Type, Reference: w.Reference, IssuedBy: w.IssuedBy, IssuedOn: w.IssuedOn}
+	}
+	return v
+}
+
+// fieldLabels name the form's fields in error summaries.
+var fieldLabels = map[string]string{
+	"kind":                        "Kind of request",
+	"requested_authority":         "Requested authority",
+	"title":                       "Title",
+	"summary":                     "Summary of the facts",
+	"legal_basis":                 "Legal basis",
+	"offences":                    "Offences",
+	"measures":                    "Measures sought",
+	"urgency":                     "Urgency",
+	"urgency_reason":              "Reasons for urgency",
+	"due_date":                    "Due date",
+	"person_sought":               "Person sought",
+	"person_sought.name":          "Name of the person sought",
+	"person_sought.aliases":       "Aliases",
+	"person_sought.date_of_birth": "Date of birth",
+	"person_sought.nationality":   "Nationality",
+	"person_sought.description":   "Description",
+	"person_sought.location":      "Known or presumed location",
+	"warrant":                     "Warrant or judgment",
+	"warrant.type":                "Type of document",
+	"warrant.reference":           "Warrant or judgment reference",
+	"warrant.issued_by":           "Issued by",
+	"warrant.issued_on":           "Issued on",
+	"comment":                     "Comment",
+	"grounds":                     "Refusal grounds",
+	"username":                    "Username",
+	"display_name":                "Full name",
+	"role":                        "Role",
+	"authority":                   "Authority",
+	"password":                    "Password",
+	"event":                       "Action",
+	"disabled":                    "Access",
+}
+
+// problems lists field errors for the summary at the top of a form, in a
+// stable order (the order of fieldLabels' keys sorted), each linking to its
+// field.
+func problems(fields map[string]string) []fieldProblem {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]fieldProblem, 0, len(keys))
+	for _, k := range keys {
+		label, ok := fieldLabels[k]
+		if !ok {
+			label = k
+		}
+		out = append(out, fieldProblem{Field: k, Label: label, Message: fields[k]})
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// loginView is the content of the log-in page.
+type loginView struct {
+	Username string
+	Next     string
+	Problem  string // shown above the form
+	Errors   map[string]string
+	Info     string
+}
+
+// handleLoginForm shows the log-in form. A signed-in user goes straight to
+// where they were going.
+func (h *Handler) handleLoginForm() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		next := localPath(c.QueryParam("next"))
+		if u, _, err := h.session(c); err == nil && u.ID != "" {
+			return c.Redirect(http.StatusSeeOther, orHome(next))
+		}
+		v := loginView{Next: next}
+		switch {
+		case c.QueryParam("expired") == "1":
+			v.Info = "Your session has ended. Log in again to continue where you were."
+		case c.QueryParam("bye") == "1":
+			v.Info = "You have logged out."
+		}
+		return h.render(c, view{name: "login.html", title: "Log in", content: v})
+	}
+}
+
+// handleLogin checks the credentials with the Authenticator, which
+// throttles and audits every attempt, and starts the session.
+func (h *Handler) handleLogin() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		v := loginView{
+			Username: strings.TrimSpace(c.FormValue("username")),
+			Next:     localPath(c.FormValue("next")),
+			Errors:   map[string]string{},
+		}
+		fail := func(status int, problem string) error {
+			v.Problem = problem
+			return h.render(c, view{status: status, name: "login.html", title: "Log in", content: v})
+		}
+		if !h.checkCSRF(c, "") {
+			// A form kept open past a restart of the browser, or posted
+			// from elsewhere: a fresh form (with a fresh token) follows.
+			h.issueCSRF(c, "")
+			return fail(http.StatusForbidden, "The log-in form had expired. Please enter your password again.")
+		}
+		password := c.FormValue("password")
+		if v.Username == "" {
+			v.Errors["username"] = "Enter your username."
+		}
+		if password == "" {
+			v.Errors["password"] = "Enter your password."
+		}
+		if len(v.Errors) > 0 {
+			return fail(http.StatusUnprocessableEntity, "Enter your username and password.")
+		}
+		token, lifetime, u, err := h.auth.Login(c.Request().Context(), v.Username, password, c.RealIP())
+		if err != nil {
+			var rl *auth.RateLimitError
+			switch {
+			case errors.As(err, &rl):
+				c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(auth.RetrySeconds(rl.RetryAfter)))
+				return fail(http.StatusTooManyRequests,
+					"Too many failed attempts. For your account's safety, wait "+strconv.Itoa(auth.RetrySeconds(rl.RetryAfter))+" seconds before trying again.")
+			case workflow.ErrorCode(err) == workflow.ErrUnauthenticated:
+				return fail(http.StatusUnauthorized, "The username or password is wrong. Check them and try again.")
+			}
+			return err
+		}
+		setSessionCookie(c, token, lifetime)
+		h.issueCSRF(c, u.ID) // a new token, bound to this user
+		return c.Redirect(http.StatusSeeOther, orHome(v.Next))
+	}
+}
+
+// handleLogout ends the session: both cookies are removed.
+func (h *Handler) handleLogout() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		clearCookie(c, sessionCookie)
+		clearCookie(c, csrfCookie)
+		return c.Redirect(http.StatusSeeOther, "/login?bye=1")
+	}
+}
+
+func orHome(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}

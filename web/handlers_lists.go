@@ -1,0 +1,227 @@
+package web
+
+import (
+	"net/url"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// box is one of the request tables: incoming, outgoing (sent on), drafts.
+type box struct {
+	name      string
+	title     string
+	intro     string
+	direction workflow.Direction
+	states    []workflow.State // the states it shows; the state filter picks among them
+}
+
+var (
+	boxInbox = box{name: "inbox", title: "Inbox", direction: workflow.DirectionIncoming,
+		intro:  "Requests other central authorities have sent to yours.",
+		states: withoutDrafted()}
+	boxOutbox = box{name: "outbox", title: "Outbox", direction: workflow.DirectionOutgoing,
+		intro:  "Requests your central authority has sent to others.",
+		states: withoutDrafted()}
+	boxDrafts = box{name: "drafts", title: "Drafts", direction: workflow.DirectionOutgoing,
+		intro:  "Requests your central authority is preparing; a supervisor sends them.",
+		states: []workflow.State{workflow.StateDrafted}}
+)
+
+func withoutDrafted() []workflow.State {
+	var out []workflow.State
+	for _, s := range workflow.States {
+		if s != workflow.StateDrafted {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// maxTextFilter bounds the title search.
+const maxTextFilter = 200
+
+// pageSize is the number of rows of a request table.
+const pageSize = 50
+
+// listFilter is what the filter form of a table holds.
+type listFilter struct {
+	State       string
+	Kind        string
+	Counterpart string
+	Text        string
+}
+
+// listView is the content of the inbox, outbox and drafts pages.
+type listView struct {
+	Box                string
+	Title              string
+	Intro              string
+	Path               string
+	Rows               []requestRow
+	Filter             listFilter
+	Filtered           bool
+	StateOptions       []option
+	KindOptions        []option
+	CounterpartOptions []option
+	CounterpartLabel   string
+	NextURL            string
+	FirstURL           string
+	MayCreate          bool
+}
+
+// handleList shows one page of a request table. Pages are cut by the
+// store's keyset cursor, so the thousandth page costs what the first does.
+func (h *Handler) handleList(b box) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a := actorOf(c)
+		authorities, err := h.authorities(c)
+		if err != nil {
+			return err
+		}
+		names, _ := h.authorityNames(c)
+		f := listFilter{
+			State: c.QueryParam("state"), Kind: c.QueryParam("kind"),
+			Counterpart: c.QueryParam("counterpart"), Text: c.QueryParam("q"),
+		}
+		q := workflow.ListQuery{Direction: b.direction, Limit: pageSize, States: b.states}
+		if f.State != "" {
+			s := workflow.State(f.State)
+			if !slices.Contains(b.states, s) {
+				return badFilter("state")
+			}
+			q.States = []workflow.State{s}
+		}
+		if f.Kind != "" {
+			if q.Kind = workflow.Kind(f.Kind); !q.Kind.Valid() {
+				return badFilter("kind")
+			}
+		}
+		if f.Counterpart != "" {
+			if _, known := names[f.Counterpart]; !known || f.Counterpart == a.Authority {
+				return badFilter("counterpart")
+			}
+			q.Counterpart = f.Counterpart
+		}
+		if utf8.RuneCountInString(f.Text) > maxTextFilter {
+			return badFilter("q")
+		}
+		q.Text = f.Text
+		cursor := c.QueryParam("cursor")
+		if len(cursor) > 256 {
+			return badFilter("cursor")
+		}
+		q.Cursor = cursor
+		list, next, err := h.wf.List(c.Request().Context(), a, q)
+		if err != nil {
+			return err
+		}
+		v := listView{
+			Box: b.name, Title: b.title, Intro: b.intro, Path: "/" + b.name, Filter: f,
+			Filtered:           f != (listFilter{}),
+			KindOptions:        kindOptions(),
+			CounterpartOptions: counterpartOptions(authorities, a.Authority),
+			MayCreate:          h.policy.MayCreate(a),
+			CounterpartLabel:   "Requested authority",
+		}
+		if b.direction == workflow.DirectionIncoming {
+			v.CounterpartLabel = "Requesting authority"
+		}
+		if len(b.states) > 1 {
+			v.StateOptions = stateOptions(b.states)
+		}
+		for _, r := range list {
+			v.Rows = append(v.Rows, h.toRow(a, r, names))
+		}
+		base := url.Values{}
+		for k, val := range map[string]string{"state": f.State, "kind": f.Kind, "counterpart": f.Counterpart, "q": f.Text} {
+			if val != "" {
+				base.Set(k, val)
+			}
+		}
+		if next != "" {
+			nq := url.Values{}
+			for k, vs := range base {
+				nq[k] = vs
+			}
+			nq.Set("cursor", next)
+			v.NextURL = v.Path + "?" + nq.Encode()
+		}
+		if cursor != "" {
+			v.FirstURL = v.Path
+			if len(base) > 0 {
+				v.FirstURL += "?" + base.Encode()
+			}
+		}
+		return h.render(c, view{name: "request_list.html", title: b.title, content: v})
+	}
+}
+
+func badFilter(name string) error {
+	return workflow.Errorf(workflow.ErrBadRequest, "The filter %q has a value this page does not know. Reset the filters and try again.", name)
+}
+
+// countRow is one line of the dashboard's table of counts.
+type countRow struct {
+	State          workflow.State
+	Incoming       int
+	Outgoing       int
+	IncomingExists bool // drafts are never incoming
+}
+
+// dashboardView is the content of the dashboard.
+type dashboardView struct {
+	ReadsCases  bool
+	Counts      []countRow
+	TotalIn     int
+	TotalOut    int
+	Waiting     []requestRow
+	MayCreate   bool
+	ReadsAudit  bool
+	ManageUsers bool
+	Role        workflow.Role
+}
+
+// waitingLimit bounds the "waiting for you" list of the dashboard.
+const waitingLimit = 20
+
+// handleDashboard shows the counts of the user's authority and what waits
+// for the user's action, urgent first.
+func (h *Handler) handleDashboard() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a := actorOf(c)
+		v := dashboardView{
+			ReadsCases: h.readsCases(a), MayCreate: h.policy.MayCreate(a),
+			ReadsAudit: h.readsAudit(a), ManageUsers: h.policy.MayManageUsers(a), Role: a.Role,
+		}
+		if v.ReadsCases {
+			ctx := c.Request().Context()
+			counts, err := h.wf.Counts(ctx, a)
+			if err != nil {
+				return err
+			}
+			for _, s := range workflow.States {
+				row := countRow{State: s, Incoming: counts.Incoming[s], Outgoing: counts.Outgoing[s],
+					IncomingExists: s != workflow.StateDrafted}
+				v.TotalIn += row.Incoming
+				v.TotalOut += row.Outgoing
+				v.Counts = append(v.Counts, row)
+			}
+			waiting, err := h.wf.Waiting(ctx, a, waitingLimit)
+			if err != nil {
+				return err
+			}
+			names, err := h.authorityNames(c)
+			if err != nil {
+				return err
+			}
+			for _, r := range waiting {
+				v.Waiting = append(v.Waiting, h.toRow(a, r, names))
+			}
+		}
+		return h.render(c, view{name: "dashboard.html", title: "Dashboard", content: v})
+	}
+}

@@ -1,0 +1,341 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// requestFormView is the content of the new-request and edit pages.
+type requestFormView struct {
+	Editing          bool
+	Action           string // where the form posts
+	ID               string
+	Reference        string
+	Version          int
+	Kind             workflow.Kind
+	KindLabel        string
+	Values           requestValues
+	Errors           map[string]string
+	Problems         []fieldProblem
+	AuthorityOptions []option
+	Measures         []workflow.Measure
+	KindOptions      []option
+	WarrantTypes     []option
+}
+
+// kindChoiceView is the content of the first step of a new request.
+type kindChoiceView struct {
+	KindOptions []option
+	Problem     string
+}
+
+func (h *Handler) requestForm(c echo.Context, k workflow.Kind) (requestFormView, error) {
+	list, err := h.authorities(c)
+	if err != nil {
+		return requestFormView{}, err
+	}
+	return requestFormView{
+		Action: "/requests/new", Kind: k, KindLabel: labelOr(kindLabels, k),
+		Values: requestValues{Urgency: string(workflow.UrgencyNormal)}, Errors: map[string]string{},
+		AuthorityOptions: counterpartOptions(list, actorOf(c).Authority),
+		Measures:         workflow.Measures,
+		WarrantTypes: []option{
+			{Value: "arrest_warrant", Label: warrantTypeLabels["arrest_warrant"]},
+			{Value: "judgment", Label: warrantTypeLabels["judgment"]},
+		},
+	}, nil
+}
+
+// handleNewRequest shows the form of a new request. The form depends on
+// the kind, so the kind is chosen first.
+func (h *Handler) handleNewRequest() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		k := workflow.Kind(c.QueryParam("kind"))
+		if !k.Valid() {
+			v := kindChoiceView{KindOptions: kindOptions()}
+			status := http.StatusOK
+			if k != "" {
+				v.Problem, status = "Choose one of the two kinds of request.", http.StatusBadRequest
+			}
+			return h.render(c, view{status: status, name: "request_kind.html", title: "New request", content: v})
+		}
+		v, err := h.requestForm(c, k)
+		if err != nil {
+			return err
+		}
+		return h.render(c, view{name: "request_form.html", title: "New " + strings.ToLower(v.KindLabel) + " request", content: v})
+	}
+}
+
+// handleCreateRequest drafts the request; a form with errors comes back
+// with the input kept and each error next to its field.
+func (h *Handler) handleCreateRequest() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		k := workflow.Kind(c.FormValue("kind"))
+		if !k.Valid() {
+			return workflow.Errorf(workflow.ErrBadRequest, "The form did not say which kind of request to draft.")
+		}
+		v, err := h.requestForm(c, k)
+		if err != nil {
+			return err
+		}
+		v.Values = readRequestForm(c, k)
+		r, err := h.wf.Create(c.Request().Context(), actorOf(c), v.Values.draft(k))
+		if fields, ok := validationFields(err); ok {
+			v.Errors, v.Problems = fields, problems(fields)
+			return h.render(c, view{status: http.StatusUnprocessableEntity, name: "request_form.html",
+				title: "New " + strings.ToLower(v.KindLabel) + " request", content: v,
+				alert: "The request was not saved. Correct the fields marked below."})
+		}
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/requests/"+r.ID+"?done=created")
+	}
+}
+
+// validationFields returns the field errors of a validation error.
+func validationFields(err error) (map[string]string, bool) {
+	var ae *workflow.Error
+	if errors.As(err, &ae) && ae.Code == workflow.ErrValidation {
+		fields := ae.Fields
+		if len(fields) == 0 {
+			fields = map[string]string{"": ae.Message}
+		}
+		return fields, true
+	}
+	return nil, false
+}
+
+// requestView is the content of the request page.
+type requestView struct {
+	R             workflow.Request
+	KindLabel     string
+	Side          workflow.Side
+	Requesting    string // authority names
+	Requested     string
+	Urgent        bool
+	Timeline      []timelineItem
+	Diagram       diagramView
+	Mermaid       string
+	Actions       []eventForm
+	MayEdit       bool
+	AwaitingLabel string
+}
+
+// doneMessages confirm a change after the redirect that follows it.
+var doneMessages = map[string]string{
+	"created":                         "The draft has been saved. A supervisor of your authority sends it.",
+	"updated":                         "Your changes to the draft have been saved.",
+	string(workflow.EventSend):        "The request has been sent to the requested authority.",
+	string(workflow.EventAcknowledge): "Receipt of the request has been acknowledged.",
+	string(workflow.EventRequestInfo): "The request for more information has been sent.",
+	string(workflow.EventProvideInfo): "The information has been provided.",
+	string(workflow.EventExecute):     "The execution has been recorded.",
+	string(workflow.EventRefuse):      "The request has been refused.",
+	string(workflow.EventWithdraw):    "The request has been withdrawn.",
+	"user_created":                    "The account has been created.",
+	"user_disabled":                   "The account has been disabled; its sessions end at once.",
+	"user_enabled":                    "The account has been enabled.",
+	"user_password":                   "The password has been reset. Give it to the user by a secure channel.",
+	"user_role":                       "The role has been changed.",
+}
+
+// buildRequestView loads what the request page shows besides the request.
+func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestView, error) {
+	a := actorOf(c)
+	names, err := h.authorityNames(c)
+	if err != nil {
+		return requestView{}, err
+	}
+	history, err := h.wf.History(c.Request().Context(), a, r.ID)
+	if err != nil {
+		return requestView{}, err
+	}
+	visited := []workflow.State{workflow.States[0]}
+	for _, e := range history {
+		visited = append(visited, e.From, e.To)
+	}
+	allowed := h.wf.AllowedEvents(a, r)
+	mermaid, _ := workflow.Diagram(r.State)
+	v := requestView{
+		R: r, KindLabel: labelOr(kindLabels, r.Kind), Side: r.SideOf(a.Authority),
+		Requesting: names[r.RequestingAuthority], Requested: names[r.RequestedAuthority],
+		Urgent:   r.Urgency == workflow.UrgencyUrgent,
+		Timeline: toTimeline(history, names),
+		Diagram:  buildDiagram(r.State, visited, allowed),
+		Mermaid:  mermaid,
+		Actions:  h.eventForms(a, r),
+		MayEdit:  r.State == workflow.StateDrafted && h.policy.MayEdit(a, r),
+	}
+	if side := workflow.AwaitingSide(r.State); !r.State.Final() && side != workflow.SideNone {
+		code := r.RequestingAuthority
+		if side == workflow.SideRequested {
+			code = r.RequestedAuthority
+		}
+		v.AwaitingLabel = "the " + string(side) + " authority (" + code + ")"
+		if side == v.Side {
+			v.AwaitingLabel = "your authority (" + code + ")"
+		}
+	}
+	return v, nil
+}
+
+// handleRequestView shows a request: its details, its timeline, the
+// workflow with its current state, and one button per event the user may
+// fire now.
+func (h *Handler) handleRequestView() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, err := h.wf.Get(c.Request().Context(), actorOf(c), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		v, err := h.buildRequestView(c, r)
+		if err != nil {
+			return err
+		}
+		return h.render(c, view{name: "request_view.html", title: r.Reference + " " + r.Title,
+			flash: doneMessages[c.QueryParam("done")], content: v})
+	}
+}
+
+// handleFire fires one event with what its form carried. The service
+// decides everything: whether the user may, whether the state allows it,
+// whether the payload is complete.
+func (h *Handler) handleFire() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		a := actorOf(c)
+		id := c.Param("id")
+		in := workflow.EventInput{Event: workflow.Event(c.Param("event")), Comment: c.FormValue("comment")}
+		if form, err := c.FormParams(); err == nil {
+			in.Grounds = form["grounds"]
+		}
+		if s := c.FormValue("version"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return workflow.Errorf(workflow.ErrBadRequest, "The form carried a malformed version.")
+			}
+			in.Version = &n
+		}
+		_, err := h.wf.Fire(ctx, a, id, in)
+		if err == nil {
+			return c.Redirect(http.StatusSeeOther, "/requests/"+id+"?done="+string(in.Event))
+		}
+		code := workflow.ErrorCode(err)
+		if code != workflow.ErrValidation && code != workflow.ErrVersionConflict && code != workflow.ErrInvalidTransition {
+			return err
+		}
+		// Show the request as it is now, with what went wrong.
+		r, gerr := h.wf.Get(ctx, a, id)
+		if gerr != nil {
+			return gerr
+		}
+		v, verr := h.buildRequestView(c, r)
+		if verr != nil {
+			return verr
+		}
+		out := view{name: "request_view.html", title: r.Reference + " " + r.Title, content: &v}
+		switch code {
+		case workflow.ErrValidation:
+			fields, _ := validationFields(err)
+			found := false
+			for i := range v.Actions {
+				if v.Actions[i].Event == in.Event {
+					f := &v.Actions[i]
+					f.Open, f.Comment, f.Chosen, f.Errors = true, in.Comment, in.Grounds, fields
+					found = true
+				}
+			}
+			out.status = http.StatusUnprocessableEntity
+			out.alert = "“" + labelOr(eventLabels, in.Event) + "” was not done. Complete the form below."
+			if !found {
+				out.alert = "That action is not known. Nothing was changed."
+			}
+		default:
+			out.status = http.StatusConflict
+			out.alert = "Nothing was changed: the request moved on while you had it open. It is now “" +
+				labelOr(stateLabels, r.State) + "”. Check it below and try again if still needed."
+		}
+		return h.render(c, out)
+	}
+}
+
+// handleEditRequest shows the form of a draft, filled in.
+func (h *Handler) handleEditRequest() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, err := h.editable(c)
+		if err != nil {
+			return err
+		}
+		v, err := h.requestForm(c, r.Kind)
+		if err != nil {
+			return err
+		}
+		v.Editing, v.Action, v.ID, v.Reference, v.Version = true, "/requests/"+r.ID+"/edit", r.ID, r.Reference, r.Version
+		v.Values = valuesOf(r)
+		return h.render(c, view{name: "request_form.html", title: "Edit " + r.Reference, content: v})
+	}
+}
+
+// editable loads a request the actor may edit now, with the same refusals
+// as the service's: 404 when hidden, 403 without the right, 409 when it is
+// no longer a draft.
+func (h *Handler) editable(c echo.Context) (workflow.Request, error) {
+	a := actorOf(c)
+	r, err := h.wf.Get(c.Request().Context(), a, c.Param("id"))
+	if err != nil {
+		return r, err
+	}
+	if !h.policy.MayEdit(a, r) {
+		return r, workflow.Errorf(workflow.ErrForbidden, "Only the requesting authority's officers and supervisors edit its drafts.")
+	}
+	if r.State != workflow.StateDrafted {
+		return r, workflow.Errorf(workflow.ErrInvalidTransition, "Only drafts can be edited; this request has been sent.")
+	}
+	return r, nil
+}
+
+// handleUpdateRequest saves the edit of a draft.
+func (h *Handler) handleUpdateRequest() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, err := h.editable(c)
+		if err != nil {
+			return err
+		}
+		v, err := h.requestForm(c, r.Kind)
+		if err != nil {
+			return err
+		}
+		v.Editing, v.Action, v.ID, v.Reference = true, "/requests/"+r.ID+"/edit", r.ID, r.Reference
+		v.Values = readRequestForm(c, r.Kind)
+		version, err := strconv.Atoi(c.FormValue("version"))
+		if err != nil {
+			return workflow.Errorf(workflow.ErrBadRequest, "The form carried no version of the draft.")
+		}
+		v.Version = version
+		_, err = h.wf.Update(c.Request().Context(), actorOf(c), r.ID, v.Values.changes(r.Kind), &version)
+		if err == nil {
+			return c.Redirect(http.StatusSeeOther, "/requests/"+r.ID+"?done=updated")
+		}
+		out := view{name: "request_form.html", title: "Edit " + r.Reference, content: &v}
+		if fields, ok := validationFields(err); ok {
+			v.Errors, v.Problems = fields, problems(fields)
+			out.status, out.alert = http.StatusUnprocessableEntity, "The changes were not saved. Correct the fields marked below."
+			return h.render(c, out)
+		}
+		if workflow.ErrorCode(err) == workflow.ErrVersionConflict {
+			out.status = http.StatusConflict
+			out.alert = "The changes were not saved: someone else changed this draft after you opened it. " +
+				"Open the draft again to see their version, then make your changes."
+			return h.render(c, out)
+		}
+		return err
+	}
+}

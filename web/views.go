@@ -1,0 +1,362 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// This file builds the view models, in one place: what a page shows of a
+// request, a list, a history, a user. Labels are words for people; the
+// rules behind them (which events, which grounds) come from workflow.
+
+var stateLabels = map[workflow.State]string{
+	workflow.StateDrafted:       "Draft",
+	workflow.StateSent:          "Sent",
+	workflow.StateAcknowledged:  "Acknowledged",
+	workflow.StateInfoRequested: "Information requested",
+	workflow.StateExecuted:      "Executed",
+	workflow.StateRefused:       "Refused",
+	workflow.StateWithdrawn:     "Withdrawn",
+}
+
+var eventLabels = map[workflow.Event]string{
+	workflow.EventSend:        "Send",
+	workflow.EventAcknowledge: "Acknowledge receipt",
+	workflow.EventRequestInfo: "Request more information",
+	workflow.EventProvideInfo: "Provide information",
+	workflow.EventExecute:     "Record execution",
+	workflow.EventRefuse:      "Refuse",
+	workflow.EventWithdraw:    "Withdraw",
+}
+
+// eventHints say in a line what an event does, under its button.
+var eventHints = map[workflow.Event]string{
+	workflow.EventSend:        "Transmit the request to the requested central authority.",
+	workflow.EventAcknowledge: "Confirm that the request has been received and registered.",
+	workflow.EventRequestInfo: "Ask the requesting authority for what is missing (UNTOC Art. 18(16)).",
+	workflow.EventProvideInfo: "Answer the request for more information.",
+	workflow.EventExecute:     "Report that the request has been carried out.",
+	workflow.EventRefuse:      "Refuse the request, giving the grounds (UNTOC Art. 18(23)).",
+	workflow.EventWithdraw:    "Tell the requested authority that assistance is no longer needed (UNTOC Art. 18(24)).",
+}
+
+// commentLabels name the comment an event carries.
+var commentLabels = map[workflow.Event]string{
+	workflow.EventRequestInfo: "What information is needed",
+	workflow.EventProvideInfo: "The information provided",
+	workflow.EventExecute:     "Execution report",
+	workflow.EventWithdraw:    "Reason for withdrawal",
+}
+
+var kindLabels = map[workflow.Kind]string{
+	workflow.KindMLA:         "Mutual legal assistance",
+	workflow.KindExtradition: "Extradition",
+}
+
+var roleLabels = map[workflow.Role]string{
+	workflow.RoleOfficer:    "Officer",
+	workflow.RoleSupervisor: "Supervisor",
+	workflow.RoleAuditor:    "Auditor",
+	workflow.RoleAdmin:      "Administrator",
+	workflow.RoleTrainer:    "Trainer",
+}
+
+var warrantTypeLabels = map[string]string{
+	"arrest_warrant": "Arrest warrant",
+	"judgment":       "Judgment (enforceable sentence)",
+}
+
+func labelOr[K ~string](m map[K]string, k K) string {
+	if l, ok := m[k]; ok {
+		return l
+	}
+	return string(k)
+}
+
+func measureLabel(code string) string {
+	for _, m := range workflow.Measures {
+		if m.Code == code {
+			return m.Label
+		}
+	}
+	return code
+}
+
+func groundLabel(code string) string {
+	for _, g := range workflow.Grounds {
+		if g.Code == code {
+			return g.Label
+		}
+	}
+	return code
+}
+
+// funcs are the template functions.
+var funcs = template.FuncMap{
+	"stateLabel":   func(s workflow.State) string { return labelOr(stateLabels, s) },
+	"eventLabel":   func(e workflow.Event) string { return labelOr(eventLabels, e) },
+	"kindLabel":    func(k workflow.Kind) string { return labelOr(kindLabels, k) },
+	"roleLabel":    func(r workflow.Role) string { return labelOr(roleLabels, r) },
+	"measureLabel": measureLabel,
+	"groundLabel":  groundLabel,
+	"warrantLabel": func(t string) string { return labelOr(warrantTypeLabels, t) },
+	"fieldID":      fieldID,
+	"has":          func(list []string, s string) bool { return slices.Contains(list, s) },
+	"dateTime":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"isoTime":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"lines":        func(list []string) string { return strings.Join(list, "\n") },
+	"fld":          fld,
+	"errFor":       errFor,
+	"fieldMessage": fieldMessage,
+}
+
+// fieldID is the id of a form field's input: "f-" and its API name with
+// dots as dashes ("person_sought.name" → "f-person_sought-name").
+func fieldID(name string) string { return "f-" + strings.ReplaceAll(name, ".", "-") }
+
+// age says how long ago t was, briefly: "12 min", "5 h", "3 d".
+func age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d d", int(d.Hours()/24))
+	}
+}
+
+// requestRow is one line of a request table.
+type requestRow struct {
+	ID            string
+	Reference     string
+	Kind          workflow.Kind
+	State         workflow.State
+	Title         string
+	Counterpart   string // authority code of the other side
+	CounterName   string
+	Direction     string // "to" or "from"
+	Urgent        bool
+	Age           string
+	Created       time.Time
+	DueDate       string
+	WaitingForYou bool
+}
+
+func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]string) requestRow {
+	row := requestRow{
+		ID: r.ID, Reference: r.Reference, Kind: r.Kind, State: r.State, Title: r.Title,
+		Urgent: r.Urgency == workflow.UrgencyUrgent, Age: age(h.now(), r.CreatedAt),
+		Created: r.CreatedAt, DueDate: r.DueDate,
+	}
+	if r.SideOf(a.Authority) == workflow.SideRequested {
+		row.Counterpart, row.Direction = r.RequestingAuthority, "from"
+	} else {
+		row.Counterpart, row.Direction = r.RequestedAuthority, "to"
+	}
+	row.CounterName = names[row.Counterpart]
+	return row
+}
+
+// eventForm is one action of the request page: a button, and the fields its
+// event must carry according to the workflow table.
+type eventForm struct {
+	Event        workflow.Event
+	Label        string
+	Hint         string
+	NeedsComment bool
+	CommentLabel string
+	NeedsGrounds bool
+	Grounds      []workflow.Ground // those that apply to the request's kind
+	Open         bool              // shown open: its last submission failed
+	Comment      string
+	Chosen       []string
+	Errors       map[string]string
+}
+
+// eventForms builds one form per event the actor may fire at r now.
+func (h *Handler) eventForms(a workflow.Actor, r workflow.Request) []eventForm {
+	var out []eventForm
+	for _, ev := range h.wf.AllowedEvents(a, r) {
+		t, ok := workflow.Lookup(ev)
+		if !ok {
+			continue
+		}
+		f := eventForm{
+			Event: ev, Label: labelOr(eventLabels, ev), Hint: eventHints[ev],
+			NeedsComment: t.NeedsField(workflow.FieldComment),
+			NeedsGrounds: t.NeedsField(workflow.FieldGrounds),
+			CommentLabel: labelOr(commentLabels, ev),
+		}
+		if f.NeedsGrounds {
+			f.Grounds = workflow.GroundsFor(r.Kind)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// timelineItem is one transition in a request's history.
+type timelineItem struct {
+	Event         workflow.Event
+	From, To      workflow.State
+	Actor         string
+	Authority     string
+	AuthorityName string
+	At            time.Time
+	Comment       string
+	Grounds       []string
+}
+
+func toTimeline(list []workflow.HistoryEntry, names map[string]string) []timelineItem {
+	out := make([]timelineItem, len(list))
+	for i, e := range list {
+		out[i] = timelineItem{
+			Event: e.Event, From: e.From, To: e.To, Actor: e.Actor, Authority: e.Authority,
+			AuthorityName: names[e.Authority], At: e.At, Comment: e.Comment, Grounds: e.Grounds,
+		}
+	}
+	return out
+}
+
+// option is a choice of a select or a group of radio buttons or boxes.
+type option struct {
+	Value string
+	Label string
+}
+
+// counterpartOptions lists the authorities other than the actor's.
+func counterpartOptions(list []workflow.Authority, own string) []option {
+	var out []option
+	for _, a := range list {
+		if a.Code != own {
+			out = append(out, option{Value: a.Code, Label: a.Code + " — " + a.Name})
+		}
+	}
+	return out
+}
+
+func stateOptions(states []workflow.State) []option {
+	out := make([]option, len(states))
+	for i, s := range states {
+		out[i] = option{Value: string(s), Label: labelOr(stateLabels, s)}
+	}
+	return out
+}
+
+func kindOptions() []option {
+	out := make([]option, len(workflow.Kinds))
+	for i, k := range workflow.Kinds {
+		out[i] = option{Value: string(k), Label: labelOr(kindLabels, k)}
+	}
+	return out
+}
+
+func roleOptions() []option {
+	out := make([]option, len(workflow.Roles))
+	for i, r := range workflow.Roles {
+		out[i] = option{Value: string(r), Label: labelOr(roleLabels, r)}
+	}
+	return out
+}
+
+// fieldProblem is one entry of a form's error summary.
+type fieldProblem struct {
+	Field   string // API name; "" for a problem of the whole form
+	Label   string
+	Message string
+}
+
+// formField is what the "text" and "textarea" partials show of one field.
+type formField struct {
+	Name, ID, Label, Value, Type, Hint, Error string
+	Required, Optional                        bool
+	Rows, MaxLength                           int
+	Autocomplete, Size                        string
+}
+
+// DescribedBy lists the ids of the hint and the error, for
+// aria-describedby.
+func (f formField) DescribedBy() string {
+	var ids []string
+	if f.Hint != "" {
+		ids = append(ids, f.ID+"-hint")
+	}
+	if f.Error != "" {
+		ids = append(ids, f.ID+"-error")
+	}
+	return strings.Join(ids, " ")
+}
+
+// fld describes a form field for the partials: its errors come from errs
+// by its API name; opts are "type=date", "hint=…", "required", "optional",
+// "rows=N", "max=N", "ac=…" (autocomplete) and "size=short".
+func fld(errs map[string]string, name, label, value string, opts ...string) formField {
+	f := formField{Name: name, ID: fieldID(name), Label: label, Value: value, Type: "text"}
+	if msg, ok := errs[name]; ok {
+		f.Error = fieldMessage(name, msg)
+	}
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "type":
+			f.Type = v
+		case "hint":
+			f.Hint = v
+		case "required":
+			f.Required = true
+		case "optional":
+			f.Optional = true
+		case "rows":
+			f.Rows, _ = strconv.Atoi(v)
+		case "max":
+			f.MaxLength, _ = strconv.Atoi(v)
+		case "ac":
+			f.Autocomplete = v
+		case "size":
+			f.Size = v
+		}
+	}
+	return f
+}
+
+// errFor is the message of the error about field name, "" when none.
+func errFor(errs map[string]string, name string) string {
+	if msg, ok := errs[name]; ok {
+		return fieldMessage(name, msg)
+	}
+	return ""
+}
+
+// fieldMessage makes a sentence of a validation message: the workflow's
+// messages are mostly predicates ("is required", "must be at most 200
+// characters") to follow the field's name.
+func fieldMessage(field, msg string) string {
+	for _, p := range []string{"is ", "must ", "apply ", "cannot ", "are ", "has "} {
+		if strings.HasPrefix(msg, p) {
+			label, ok := fieldLabels[field]
+			if !ok {
+				label = field
+			}
+			return label + " " + msg + "."
+		}
+	}
+	if msg == "" {
+		return msg
+	}
+	r := []rune(msg)
+	out := strings.ToUpper(string(r[0])) + string(r[1:])
+	if !strings.HasSuffix(out, ".") {
+		out += "."
+	}
+	return out
+}

@@ -1,0 +1,96 @@
+package web
+
+import (
+	"embed"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// MinCSRFKey is the shortest CSRF key accepted: an HMAC-SHA256 key of the
+// hash size.
+const MinCSRFKey = 32
+
+// Deps are the web application's dependencies, given explicitly.
+type Deps struct {
+	// Workflow serves every page about requests and the audit log.
+	Workflow *workflow.Service
+	// Auth signs users in, verifies session tokens and manages users.
+	Auth *auth.Authenticator
+	// Policy answers which navigation entries a user gets; its zero value
+	// is the contract's policy, the same the workflow service applies.
+	Policy auth.Policy
+	// Logger receives the details of internal errors; nil discards them.
+	Logger *slog.Logger
+	// CSRFKey signs the tokens that every form carries (at least
+	// MinCSRFKey bytes). main derives it from the JWT secret, so that it
+	// survives restarts and is shared by every server on one database.
+	CSRFKey []byte
+	// Renew, when set, issues a fresh session token for a user whose
+	// token has passed half its lifetime, so that an officer at work is
+	// not logged out in the middle of a form. nil: sessions end when the
+	// log-in token expires.
+	Renew func(userID string) (token string, lifetime time.Duration, err error)
+	// Now is the clock for ages and renewals; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler is the web application. Register adds its routes to an Echo
+// instance.
+type Handler struct {
+	wf     *workflow.Service
+	auth   *auth.Authenticator
+	policy auth.Policy
+	logger *slog.Logger
+	key    []byte
+	renew  func(string) (string, time.Duration, error)
+	now    func() time.Time
+	pages  *pages
+}
+
+// New returns the web application. Missing dependencies are wiring
+// mistakes and panic, like a template that does not parse.
+func New(d Deps) *Handler {
+	if d.Workflow == nil || d.Auth == nil {
+		panic("web.New: Workflow and Auth are required")
+	}
+	if len(d.CSRFKey) < MinCSRFKey {
+		panic("web.New: CSRFKey must have at least 32 bytes")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handler{
+		wf: d.Workflow, auth: d.Auth, policy: d.Policy, logger: d.Logger,
+		key: append([]byte(nil), d.CSRFKey...), renew: d.Renew, now: d.Now,
+		pages: mustParsePages(),
+	}
+}
+
+// Register adds the pages to e, the Echo instance of the REST API, and
+// routes errors by path: /api/ and the health endpoints keep the API's
+// JSON error handler, every other path gets a readable HTML page.
+func (h *Handler) Register(e *echo.Echo) {
+	api := e.HTTPErrorHandler
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if isAPIPath(c.Request().URL.Path) {
+			api(err, c)
+			return
+		}
+		h.handleError(err, c)
+	}
+	h.routes(e)
+}
