@@ -248,6 +248,23 @@ func TestHeaders(t *testing.T) {
 			if !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 				t.Errorf("%s: Content-Type %q", tc.path, rec.Header().Get("Content-Type"))
 			}
+			for name, want := range map[string]string{
+				"X-Content-Type-Options":  "nosniff",
+				"X-Frame-Options":         "DENY",
+				"Referrer-Policy":         "same-origin",
+				"Content-Security-Policy": contentSecurityPolicy,
+			} {
+				if got := rec.Header().Get(name); got != want {
+					t.Errorf("%s: %s %q, want %q", tc.path, name, got, want)
+				}
+			}
+			csp := rec.Header().Get("Content-Security-Policy")
+			if strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "script-src") {
+				t.Errorf("%s: CSP %q allows scripts or framing", tc.path, csp)
+			}
+			if rec.Header().Get("Strict-Transport-Security") != "" {
+				t.Errorf("%s: HSTS over plain HTTP", tc.path)
+			}
 		}
 		rec := srv.raw(t, tok, http.MethodGet, "/api/v1/me", nil, http.Header{"X-Request-Id": {"trace-42"}})
 		if rec.Header().Get("X-Request-ID") != "trace-42" {
