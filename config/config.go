@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,17 +36,40 @@ type Config struct {
 	Demo bool `yaml:"demo"`
 	// TokenTTL is the lifetime of an access token.
 	TokenTTL time.Duration `yaml:"-"` // token_ttl in YAML, as a duration string
+	// RefreshTTL is the lifetime of a refresh token; each refresh starts a
+	// new one. It is also the longest a web session lasts without a
+	// refresh, and must be longer than TokenTTL.
+	RefreshTTL time.Duration `yaml:"-"` // refresh_ttl in YAML, as a duration string
 	// LogFormat is "text" or "json".
 	LogFormat string `yaml:"log_format"`
+	// VerifyAudit recomputes the whole audit chain at start-up, so that
+	// tampering done while the server was down is reported at once (in the
+	// log and by /readyz). Turn it off only for databases too large to
+	// verify at every start, and verify them with "server audit verify".
+	VerifyAudit bool `yaml:"verify_audit"`
+	// TLSCert and TLSKey, both set, make the server speak HTTPS with this
+	// certificate chain and key (PEM files).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// DebugAddr, when set, is a loopback host:port where the server also
+	// serves Go's profiler (net/http/pprof) and its write statistics, for
+	// profiling. Off by default; refused unless on loopback, because
+	// profiles show internals.
+	DebugAddr string `yaml:"debug_addr"`
 }
 
 // Defaults returns the settings used when nothing else is given.
 func Defaults() Config {
 	return Config{
-		Addr:      ":8080",
-		DB:        filepath.Join("data", "mla.db"),
-		TokenTTL:  15 * time.Minute,
-		LogFormat: "text",
+		Addr:     ":8080",
+		DB:       filepath.Join("data", "mla.db"),
+		TokenTTL: 15 * time.Minute,
+		// A working day: a client in use refreshes and stays signed in,
+		// one left overnight signs in again; a stolen refresh token is
+		// worth at most that long, and less once its owner refreshes.
+		RefreshTTL:  8 * time.Hour,
+		LogFormat:   "text",
+		VerifyAudit: true,
 	}
 }
 
@@ -76,7 +100,20 @@ var settings = []setting{
 		c.TokenTTL = d
 		return err
 	}},
+	{"refresh-ttl", "MLA_REFRESH_TTL", "lifetime of refresh tokens (and longest idle web session), e.g. 8h", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		c.RefreshTTL = d
+		return err
+	}},
 	{"log-format", "MLA_LOG_FORMAT", "log format: text or json", func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{"verify-audit", "MLA_VERIFY_AUDIT", "verify the audit chain at start-up; --verify-audit=false for huge databases", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.VerifyAudit = b
+		return err
+	}},
+	{"tls-cert", "MLA_TLS_CERT", "PEM certificate chain for HTTPS (with --tls-key)", func(c *Config, v string) error { c.TLSCert = v; return nil }},
+	{"tls-key", "MLA_TLS_KEY", "PEM private key for HTTPS (with --tls-cert)", func(c *Config, v string) error { c.TLSKey = v; return nil }},
+	{"debug-addr", "MLA_DEBUG_ADDR", "loopback host:port of the profiling listener (pprof), e.g. 127.0.0.1:6060 (default: off)", func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 }
 
 func parseBool(v string) (bool, error) {
@@ -173,8 +210,9 @@ func loadFile(path string, cfg *Config) error {
 	}
 	// A raw form first, so that durations can be written as "15m".
 	var raw struct {
-		Config   `yaml:",inline"`
-		TokenTTL string `yaml:"token_ttl"`
+		Config     `yaml:",inline"`
+		TokenTTL   string `yaml:"token_ttl"`
+		RefreshTTL string `yaml:"refresh_ttl"`
 	}
 	raw.Config = *cfg
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
@@ -190,6 +228,13 @@ func loadFile(path string, cfg *Config) error {
 		}
 		cfg.TokenTTL = d
 	}
+	if raw.RefreshTTL != "" {
+		d, err := time.ParseDuration(raw.RefreshTTL)
+		if err != nil {
+			return fmt.Errorf("config %s: refresh_ttl: %w", path, err)
+		}
+		cfg.RefreshTTL = d
+	}
 	return nil
 }
 
@@ -204,10 +249,32 @@ func (c Config) Validate() error {
 		return errors.New("jwt-secret must be at least 32 characters")
 	case c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour:
 		return fmt.Errorf("token-ttl %s is outside 1m..24h", c.TokenTTL)
+	case c.RefreshTTL < 5*time.Minute || c.RefreshTTL > 30*24*time.Hour:
+		return fmt.Errorf("refresh-ttl %s is outside 5m..720h", c.RefreshTTL)
+	case c.RefreshTTL <= c.TokenTTL:
+		return fmt.Errorf("refresh-ttl %s must be longer than token-ttl %s", c.RefreshTTL, c.TokenTTL)
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("tls-cert and tls-key go together")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("log-format %q is not text or json", c.LogFormat)
+	case c.DebugAddr != "" && !isLoopbackAddr(c.DebugAddr):
+		return fmt.Errorf("debug-addr %q must be a loopback host:port, such as 127.0.0.1:6060", c.DebugAddr)
 	}
 	return nil
+}
+
+// isLoopbackAddr reports whether addr is host:port with a loopback host:
+// an address such as 127.0.0.1 or ::1, or the name localhost.
+func isLoopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // String prints the settings with secrets masked, for the start-up log.
@@ -216,8 +283,16 @@ func (c Config) String() string {
 	if c.JWTSecret != "" {
 		secret = "(set, " + strconv.Itoa(len(c.JWTSecret)) + " characters)"
 	}
-	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s log-format=%s",
-		c.Addr, maskURL(c.DB), secret, c.AuditKeyFile, c.Demo, c.TokenTTL, c.LogFormat)
+	debug := c.DebugAddr
+	if debug == "" {
+		debug = "off"
+	}
+	tls := "off"
+	if c.TLSCert != "" {
+		tls = c.TLSCert
+	}
+	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s refresh-ttl=%s log-format=%s debug-addr=%s verify-audit=%t tls=%s",
+		c.Addr, maskURL(c.DB), secret, c.AuditKeyFile, c.Demo, c.TokenTTL, c.RefreshTTL, c.LogFormat, debug, c.VerifyAudit, tls)
 }
 
 // maskURL hides the password of a database URL.

@@ -73,6 +73,12 @@ func TestLoad_rejectsBadSettings(t *testing.T) {
 		{name: "unknown yaml key", args: []string{"--config", unknown}},
 		{name: "missing file", args: []string{"--config", filepath.Join(dir, "nope.yaml")}},
 		{name: "bad log format", args: []string{"--log-format", "xml"}},
+		{name: "refresh ttl too short", args: []string{"--refresh-ttl", "1m"}},
+		{name: "refresh ttl not longer than token ttl", args: []string{"--token-ttl", "2h", "--refresh-ttl", "2h"}},
+		{name: "refresh ttl not a duration", env: map[string]string{"MLA_REFRESH_TTL": "a day"}},
+		{name: "debug listener off loopback", args: []string{"--debug-addr", "0.0.0.0:6060"}},
+		{name: "debug listener on all interfaces", args: []string{"--debug-addr", ":6060"}},
+		{name: "debug listener without port", env: map[string]string{"MLA_DEBUG_ADDR": "127.0.0.1"}},
 		{name: "unknown flag", args: []string{"--nope"}},
 	}
 	for _, tc := range tests {
@@ -98,5 +104,50 @@ func TestString_masksSecrets(t *testing.T) {
 func TestExampleFileLoads(t *testing.T) {
 	if _, err := load(t, []string{"--config", "mla.example.yaml"}, nil); err != nil {
 		t.Fatalf("example config: %v", err)
+	}
+}
+
+func TestLoad_debugAddr(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0"} {
+		c, err := load(t, []string{"--debug-addr", addr}, nil)
+		if err != nil || c.DebugAddr != addr {
+			t.Errorf("--debug-addr %s: got %q, %v", addr, c.DebugAddr, err)
+		}
+	}
+	c, err := load(t, nil, nil)
+	if err != nil || c.DebugAddr != "" {
+		t.Errorf("default debug-addr %q, %v; want off", c.DebugAddr, err)
+	}
+}
+
+func TestLoad_refreshTTL(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || c.RefreshTTL != 8*time.Hour {
+		t.Errorf("default refresh-ttl %s, %v; want 8h", c.RefreshTTL, err)
+	}
+	c, err = load(t, []string{"--refresh-ttl", "12h"}, map[string]string{"MLA_REFRESH_TTL": "1h"})
+	if err != nil || c.RefreshTTL != 12*time.Hour {
+		t.Errorf("flag over env: refresh-ttl %s, %v; want 12h", c.RefreshTTL, err)
+	}
+	c, err = load(t, nil, map[string]string{"MLA_REFRESH_TTL": "90m"})
+	if err != nil || c.RefreshTTL != 90*time.Minute {
+		t.Errorf("env: refresh-ttl %s, %v; want 1h30m", c.RefreshTTL, err)
+	}
+}
+
+func TestLoad_verifyAuditAndTLS(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || !c.VerifyAudit || c.TLSCert != "" {
+		t.Fatalf("defaults: %+v, %v; want verify-audit on, TLS off", c, err)
+	}
+	c, err = load(t, []string{"--verify-audit=false", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, nil)
+	if err != nil || c.VerifyAudit || c.TLSCert != "c.pem" || c.TLSKey != "k.pem" {
+		t.Fatalf("flags: %+v, %v", c, err)
+	}
+	if c, err = load(t, nil, map[string]string{"MLA_VERIFY_AUDIT": "0"}); err != nil || c.VerifyAudit {
+		t.Fatalf("env: %+v, %v", c, err)
+	}
+	if _, err := load(t, []string{"--tls-cert", "c.pem"}, nil); err == nil {
+		t.Errorf("a certificate without a key was accepted")
 	}
 }

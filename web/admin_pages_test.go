@@ -64,8 +64,18 @@ func TestUsersPage(t *testing.T) {
 		has(t, `id="f-authority-error"`)
 
 	admin.post(userPath+"/password", url.Values{"password": {"x"}}).must(t, http.StatusUnprocessableEntity).has(t, `id="f-password-error"`)
+	// The password policy, as the API applies it.
+	admin.post(userPath+"/password", url.Values{"password": {"Password2026!"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, `id="f-password-error"`, "too common")
+	admin.post(userPath+"/password", url.Values{"password": {"I am it.clerk!"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, "must not contain the user name")
 	admin.post(userPath+"/password", url.Values{"password": {"another long password"}}).must(t, http.StatusSeeOther)
+	// Setting a password ends the account's sessions.
+	clerk.get("/").must(t, http.StatusSeeOther)
 
+	clerk.get("/login")
+	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"another long password"}}).must(t, http.StatusSeeOther)
+	clerk.get("/").must(t, http.StatusOK)
 	admin.post(userPath+"/status", url.Values{"disabled": {"true"}}).must(t, http.StatusSeeOther)
 	clerk.get("/").must(t, http.StatusSeeOther)
 	admin.get(userPath).has(t, "Enable account", "Disabled")

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
 func TestLogin(t *testing.T) {
@@ -100,6 +103,7 @@ func TestLogin(t *testing.T) {
 
 	t.Run("logout", func(t *testing.T) {
 		b := app.as(t, "it.officer")
+		token := b.cookie("mla_session")
 		b.post("/logout", url.Values{"_csrf": {""}}).must(t, http.StatusForbidden)
 		p := b.post("/logout", nil).must(t, http.StatusSeeOther)
 		if p.location != "/login?bye=1" {
@@ -107,6 +111,24 @@ func TestLogin(t *testing.T) {
 		}
 		b.get("/").must(t, http.StatusSeeOther)
 		b.get("/login?bye=1").has(t, "You have logged out.")
+		// The session is revoked, not only forgotten by the browser: a
+		// copy of its cookie, or its token on the API, is refused at once.
+		if _, err := app.auth.Authenticate(context.Background(), token); workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
+			t.Fatalf("the logged-out session's token: %v, want unauthenticated", err)
+		}
+		copyCat := app.browser(t)
+		u, _ := url.Parse(app.srv.URL)
+		copyCat.client.Jar.SetCookies(u, []*http.Cookie{{Name: "mla_session", Value: token, Path: "/"}})
+		copyCat.get("/").must(t, http.StatusSeeOther)
+	})
+
+	t.Run("api_logout_ends_the_web_session", func(t *testing.T) {
+		b := app.as(t, "es.officer")
+		b.get("/").must(t, http.StatusOK)
+		if err := app.auth.Logout(context.Background(), b.cookie("mla_session"), auth.LogoutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b.get("/").must(t, http.StatusSeeOther)
 	})
 
 	t.Run("rate_limited", func(t *testing.T) {
@@ -177,11 +199,30 @@ func TestSession(t *testing.T) {
 		first := b.cookie("mla_session")
 		app.clock.advance(10 * time.Minute)
 		b.get("/").must(t, http.StatusOK)
-		if b.cookie("mla_session") == first {
+		renewed := b.cookie("mla_session")
+		if renewed == first {
 			t.Fatalf("session not renewed after 10 of 15 minutes")
 		}
 		app.clock.advance(10 * time.Minute) // 20 minutes after log-in
 		b.get("/").must(t, http.StatusOK)
+		// The renewed token is of the same session: logging out ends it.
+		b.post("/logout", nil).must(t, http.StatusSeeOther)
+		if _, err := app.auth.Authenticate(context.Background(), renewed); workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
+			t.Fatalf("a renewed token outlives the log-out: %v", err)
+		}
+	})
+
+	t.Run("ends_with_the_refresh_lifetime", func(t *testing.T) {
+		app := newTestApp(t, testdb.SQLite)
+		b := app.as(t, "it.officer")
+		// Busy all day: a click every ten minutes keeps the session...
+		for elapsed := time.Duration(0); elapsed < 7*time.Hour+50*time.Minute; elapsed += 10 * time.Minute {
+			app.clock.advance(10 * time.Minute)
+			b.get("/").must(t, http.StatusOK)
+		}
+		// ...until the refresh lifetime after the log-in has passed.
+		app.clock.advance(11 * time.Minute)
+		b.get("/").must(t, http.StatusSeeOther)
 	})
 
 	t.Run("disabled_user_is_out_at_once", func(t *testing.T) {

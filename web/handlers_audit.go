@@ -43,7 +43,7 @@ func (h *Handler) handleAudit() echo.HandlerFunc {
 // the entries.
 func (h *Handler) handleVerifyAudit() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		res, err := h.wf.VerifyAudit(c.Request().Context())
+		res, err := h.wf.VerifyAudit(c.Request().Context(), actorOf(c))
 		if err != nil {
 			return err
 		}

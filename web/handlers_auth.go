@@ -69,7 +69,7 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 		if len(v.Errors) > 0 {
 			return fail(http.StatusUnprocessableEntity, "Enter your username and password.")
 		}
-		token, lifetime, u, err := h.auth.Login(c.Request().Context(), v.Username, password, c.RealIP())
+		g, err := h.auth.Login(c.Request().Context(), v.Username, password, c.RealIP())
 		if err != nil {
 			var rl *auth.RateLimitError
 			switch {
@@ -82,15 +82,28 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 			}
 			return err
 		}
-		setSessionCookie(c, token, lifetime)
-		h.issueCSRF(c, u.ID) // a new token, bound to this user
+		// The browser keeps the access token only; its session is renewed
+		// through the Authenticator (see maybeRenew), so the refresh token
+		// is not needed and never leaves the server.
+		setSessionCookie(c, g.AccessToken, g.ExpiresIn)
+		h.issueCSRF(c, g.User.ID) // a new token, bound to this user
 		return c.Redirect(http.StatusSeeOther, orHome(v.Next))
 	}
 }
 
-// handleLogout ends the session: both cookies are removed.
+// handleLogout ends the session: the Authenticator revokes it, as the API's
+// log-out does, so that its token stops working at once wherever a copy of
+// it may be, and both cookies are removed. If the revocation cannot be
+// recorded, the error page says so and the cookies stay, so that the user
+// can try again rather than believe the session ended.
 func (h *Handler) handleLogout() echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			err := h.auth.Logout(c.Request().Context(), ck.Value, auth.LogoutOptions{})
+			if err != nil && workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
+				return err
+			}
+		}
 		clearCookie(c, sessionCookie)
 		clearCookie(c, csrfCookie)
 		return c.Redirect(http.StatusSeeOther, "/login?bye=1")

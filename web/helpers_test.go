@@ -77,8 +77,7 @@ func newTestApp(tb testing.TB, db testdb.Backend) *testApp {
 	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.now))
 	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
 	web.New(web.Deps{
-		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),
-		Renew: tokens.Issue, Now: clock.now,
+		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.now,
 	}).Register(e)
 	srv := httptest.NewServer(e)
 	tb.Cleanup(srv.Close)

@@ -22,8 +22,9 @@ import (
 //
 // The session cookie holds the access token that auth.Authenticator.Login
 // issued, the same JWT the API accepts as a bearer token; every page
-// verifies it with Authenticator.Authenticate, which also loads the user,
-// so a disabled account is out at its next click.
+// verifies it with Authenticator.Authenticate, which also loads the user
+// and the session, so a disabled account or a revoked session (log-out
+// here or through the API) is out at its next click.
 //
 // The CSRF cookie holds a random nonce bound by HMAC to the user it was
 // issued for (or to nobody, on the log-in form). Every form carries the
@@ -99,18 +100,17 @@ func (h *Handler) session(c echo.Context) (u workflow.User, hadCookie bool, err 
 		}
 		return workflow.User{}, true, err
 	}
-	h.maybeRenew(c, ck.Value, u.ID)
+	h.maybeRenew(c, ck.Value)
 	return u, true, nil
 }
 
-// maybeRenew replaces a verified token that has passed half its lifetime.
-// The claims are read without a second verification: Authenticate has just
-// verified this very token. A failure to renew is no failure of the page:
-// the old token stays valid until it expires.
-func (h *Handler) maybeRenew(c echo.Context, token, userID string) {
-	if h.renew == nil {
-		return
-	}
+// maybeRenew replaces a verified token that has passed half its lifetime
+// with a new one of the same session (Authenticator.Renew), which ends at
+// the latest when the session does. The times are read without a second
+// verification: Authenticate has just verified this very token, and Renew
+// verifies it again. A failure to renew is no failure of the page: the old
+// token stays valid until it expires.
+func (h *Handler) maybeRenew(c echo.Context, token string) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return
@@ -130,7 +130,7 @@ func (h *Handler) maybeRenew(c echo.Context, token, userID string) {
 	if h.now().Before(half) {
 		return
 	}
-	fresh, lifetime, err := h.renew(userID)
+	fresh, lifetime, err := h.auth.Renew(c.Request().Context(), token)
 	if err != nil {
 		h.logger.WarnContext(c.Request().Context(), "session renewal failed", "error", err.Error())
 		return

@@ -36,11 +36,6 @@ type Deps struct {
 	// MinCSRFKey bytes). main derives it from the JWT secret, so that it
 	// survives restarts and is shared by every server on one database.
 	CSRFKey []byte
-	// Renew, when set, issues a fresh session token for a user whose
-	// token has passed half its lifetime, so that an officer at work is
-	// not logged out in the middle of a form. nil: sessions end when the
-	// log-in token expires.
-	Renew func(userID string) (token string, lifetime time.Duration, err error)
 	// Now is the clock for ages and renewals; nil means time.Now.
 	Now func() time.Time
 }
@@ -53,7 +48,6 @@ type Handler struct {
 	policy auth.Policy
 	logger *slog.Logger
 	key    []byte
-	renew  func(string) (string, time.Duration, error)
 	now    func() time.Time
 	pages  *pages
 }
@@ -75,7 +69,7 @@ func New(d Deps) *Handler {
 	}
 	return &Handler{
 		wf: d.Workflow, auth: d.Auth, policy: d.Policy, logger: d.Logger,
-		key: append([]byte(nil), d.CSRFKey...), renew: d.Renew, now: d.Now,
+		key: append([]byte(nil), d.CSRFKey...), now: d.Now,
 		pages: mustParsePages(),
 	}
 }

@@ -6,6 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,7 +55,7 @@ func (l *lines) Write(p []byte) (int, error) {
 	}
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)`)
+var listening = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // waitURL waits for the server's "listening on" line and returns its URL.
 func (l *lines) waitURL(tb testing.TB) (string, []string) {
@@ -74,12 +78,19 @@ func (l *lines) waitURL(tb testing.TB) (string, []string) {
 // startInProcess runs the real program in-process on a free port.
 func startInProcess(tb testing.TB, args ...string) (url string, printed []string, stop func()) {
 	tb.Helper()
+	return startInProcessLogging(tb, io.Discard, args...)
+}
+
+// startInProcessLogging is startInProcess with the server's log written to
+// logs.
+func startInProcessLogging(tb testing.TB, logs io.Writer, args ...string) (url string, printed []string, stop func()) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := newLines()
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(string) string { return "" },
-			strings.NewReader(""), out, io.Discard)
+			strings.NewReader(""), out, logs)
 	}()
 	url, printed = out.waitURL(tb)
 	stopped := false
@@ -95,6 +106,31 @@ func startInProcess(tb testing.TB, args ...string) (url string, printed []string
 	}
 	tb.Cleanup(stop)
 	return url, printed, stop
+}
+
+// syncBuffer is a bytes.Buffer that a server goroutine may write while the
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }
 
 type client struct {
@@ -224,6 +260,21 @@ func TestRun_subcommands(t *testing.T) {
 	if err == nil {
 		t.Errorf("user add of a taken name succeeded")
 	}
+	// The password policy applies on the command line too.
+	for _, weak := range []string{"short pw", "password1234", "ng.clerk2 is me"} {
+		err = run(ctx, []string{"user", "add", "--db", db, "--username", "ng.clerk2", "--role", "officer", "--authority", "NG", "--password-stdin"},
+			env, strings.NewReader(weak+"\n"), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--password") {
+			t.Errorf("user add with the password %q: %v, want refused naming --password", weak, err)
+		}
+	}
+	// A generated password passes it, and is printed once.
+	stdout.Reset()
+	err = run(ctx, []string{"user", "add", "--db", db, "--username", "ng.clerk2", "--role", "officer", "--authority", "NG"},
+		env, strings.NewReader(""), &stdout, io.Discard)
+	if err != nil || !regexp.MustCompile(`password: [0-9a-f]{24}\n`).MatchString(stdout.String()) {
+		t.Errorf("user add with a generated password: %v, printed %q", err, stdout.String())
+	}
 	for _, bad := range [][]string{
 		{"--username", "x1", "--role", "officer", "--authority", "NG"},      // too short
 		{"--username", "ok.name", "--role", "emperor"},                      // unknown role
@@ -287,8 +338,76 @@ func TestRun_subcommands(t *testing.T) {
 	}
 }
 
+// TestRun_keysRotate rotates the signing key under a running server: its
+// tokens keep working, and it accepts tokens of the new key at once,
+// without a restart.
+func TestRun_keysRotate(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "mla.db")
+	url, _, stop := startInProcess(t, "--demo", "--db", db)
+	defer stop()
+	before := login(t, url, "it.officer")
+	oldKid := jwtKid(t, before.token)
+
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"keys", "rotate", "--db", db}, func(string) string { return "" },
+		nil, &stdout, io.Discard); err != nil {
+		t.Fatalf("keys rotate: %v", err)
+	}
+	m := regexp.MustCompile(`new signing key (key-[0-9a-f]+)`).FindStringSubmatch(stdout.String())
+	if m == nil || m[1] == oldKid {
+		t.Fatalf("keys rotate printed %q", stdout.String())
+	}
+	before.must(200, "GET", "/api/v1/me", nil)
+
+	// A token of the new key (made here with its secret, as another
+	// server would) is accepted by the running server at once.
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secretHex string
+	err = raw.QueryRow("SELECT secret FROM signing_keys WHERE id = ?", m[1]).Scan(&secretHex)
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, payload, _ := strings.Cut(before.token, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	hdr, _ := base64.RawURLEncoding.DecodeString(header)
+	hdr = bytes.Replace(hdr, []byte(oldKid), []byte(m[1]), 1)
+	signed := base64.RawURLEncoding.EncodeToString(hdr) + "." + payload
+	secret, _ := hex.DecodeString(secretHex)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(signed))
+	forged := &client{tb: t, base: url, token: signed + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))}
+	forged.must(200, "GET", "/api/v1/me", nil)
+
+	v := login(t, url, "admin").must(200, "GET", "/api/v1/audit?action=auth.key_rotate", nil)
+	if items, _ := v["items"].([]any); len(items) != 1 {
+		t.Fatalf("rotation audit %v", v)
+	}
+}
+
+// jwtKid returns the key id of a JWT's header.
+func jwtKid(tb testing.TB, token string) string {
+	tb.Helper()
+	header, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil || h.Kid == "" {
+		tb.Fatalf("token header %s: no kid", raw)
+	}
+	return h.Kid
+}
+
 func TestRun_help(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"user", "add", "--help"}, {"audit", "verify", "--help"}, {"backup", "--help"}, {"help"}} {
+	for _, args := range [][]string{{"--help"}, {"user", "add", "--help"}, {"audit", "verify", "--help"}, {"backup", "--help"}, {"keys", "rotate", "--help"}, {"help"}} {
 		var stdout bytes.Buffer
 		if err := run(context.Background(), args, func(string) string { return "" }, nil, &stdout, io.Discard); err != nil {
 			t.Errorf("%v: %v", args, err)
@@ -309,31 +428,9 @@ func TestServer_survivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "server")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	db := filepath.Join(dir, "mla.db")
-	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(bin, "--demo", "--db", db, "--addr", "127.0.0.1:0")
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				go io.Copy(io.Discard, stdout)
-				return cmd, m[1]
-			}
-		}
-		t.Fatalf("server did not start")
-		return nil, ""
-	}
+	bin := buildServer(t)
+	db := filepath.Join(t.TempDir(), "mla.db")
+	start := func() (*exec.Cmd, string) { return startBinary(t, bin, "--demo", "--db", db) }
 	cmd, url := start()
 	var ids []string
 	for i := 0; i < 5; i++ {
@@ -357,4 +454,37 @@ func TestServer_survivesKill9(t *testing.T) {
 	if v := login(t, url, "admin").must(200, "GET", "/api/v1/audit/verify", nil); v["ok"] != true {
 		t.Errorf("audit chain after kill -9: %v", v)
 	}
+}
+
+// buildServer builds the real binary once per test.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "server")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary starts the built server on a free loopback port and returns
+// it with its URL; the process is killed when the test ends.
+func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, stdout)
+			return cmd, m[1]
+		}
+	}
+	t.Fatalf("server did not start")
+	return nil, ""
 }

@@ -20,6 +20,8 @@ Usage:
   server user add [flags]        create a user
   server audit verify [flags]    check the audit chain
   server backup --out FILE       consistent online copy of the SQLite database
+  server keys rotate             add a new token-signing key; running servers switch to it within a minute
+  server seed --requests N       fill the database with N generated requests (benchmarks, demos)
 
 Every command takes the settings flags (--db, --config, --audit-key-file, ...);
 run a command with --help to list its flags.
@@ -48,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	cmd, rest := "serve", args
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, rest = args[0], args[1:]
-		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "user" || cmd == "audit") {
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "user" || cmd == "audit" || cmd == "keys") {
 			cmd, rest = cmd+" "+rest[0], rest[1:]
 		}
 	}
@@ -65,6 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAuditVerify(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, getenv, stdout, stderr)
+	case "keys rotate":
+		return runKeysRotate(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, rest, getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

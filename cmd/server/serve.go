@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -33,7 +34,7 @@ type app struct {
 	store    *store.Store
 	workflow *workflow.Service
 	auth     *auth.Authenticator
-	tokens   *auth.Tokens
+	keys     *auth.KeyRing
 	// webKey signs the web pages' CSRF tokens; derived from the JWT secret,
 	// so that every server on one database shares it.
 	webKey []byte
@@ -52,15 +53,27 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 	}
 	secret := cfg.JWTSecret
 	if secret == "" {
-		// Generated once and kept in the database, so that tokens survive a
-		// restart and every server on one database accepts them.
+		// Generated once and kept in the database, so that every server on
+		// one database derives the same CSRF key from it. (Access tokens
+		// are signed by the key ring below, not with this secret.)
 		secret, err = st.EnsureSetting(ctx, "jwt_secret", randomHex(32))
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("jwt secret: %w", err)
 		}
 	}
-	tokens, err := auth.NewTokens([]byte(secret), cfg.TokenTTL, time.Now)
+	// The signing keys: a configured --jwt-secret joins the ring under a
+	// key id derived from it; without one, the ring's first key is random.
+	// Either way `server keys rotate` can replace it without logging anyone
+	// out, and running servers pick the new key up within a minute.
+	ring, err := auth.OpenKeyRing(ctx, st, auth.KeyRingOptions{
+		Configured: []byte(cfg.JWTSecret), TokenLifetime: cfg.TokenTTL, Now: time.Now, Logger: logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	tokens, err := auth.NewRingTokens(ring, cfg.TokenTTL, time.Now)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -71,9 +84,10 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 		logger:   logger,
 		store:    st,
 		workflow: workflow.NewService(st, policy),
-		auth:     auth.NewAuthenticator(st, tokens, auth.NewHasher(0), time.Now, logger),
-		tokens:   tokens,
-		webKey:   deriveKey(secret, "mla-flow web csrf"),
+		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), time.Now, logger,
+			auth.WithRefreshLifetime(cfg.RefreshTTL)),
+		keys:   ring,
+		webKey: deriveKey(secret, "mla-flow web csrf"),
 	}, nil
 }
 
@@ -95,6 +109,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger := newLogger(cfg, stderr)
 	logger.Info("starting", "config", cfg.String())
+	tuneGC(getenv)
 
 	a, err := open(ctx, cfg, logger)
 	if err != nil {
@@ -108,19 +123,44 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	chainIntact := verifyChainAtStart(ctx, cfg, a, logger)
 	handler := httpapi.New(httpapi.Deps{
 		Workflow: a.workflow,
 		Auth:     a.auth,
-		Ready:    a.store.Ping,
-		Logger:   logger,
+		Ready: func(ctx context.Context) error {
+			if err := a.store.Ping(ctx); err != nil {
+				return err
+			}
+			return chainIntact
+		},
+		Logger: logger,
 	})
 	// The officers' pages, on the same Echo instance and services as the API.
 	web.New(web.Deps{
-		Workflow: a.workflow, Auth: a.auth, Logger: logger, CSRFKey: a.webKey, Renew: a.tokens.Issue,
+		Workflow: a.workflow, Auth: a.auth, Logger: logger, CSRFKey: a.webKey,
 	}).Register(handler)
+	if cfg.DebugAddr != "" {
+		stopDebug, err := startDebug(cfg.DebugAddr, a.store, logger, stdout)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
+	var certificate tls.Certificate
+	if cfg.TLSCert != "" {
+		// Loaded before listening, so that a bad pair stops the start.
+		if certificate, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{certificate}})
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -132,7 +172,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "mla-flow listening on %s\n", publicURL(ln.Addr()))
+	fmt.Fprintf(stdout, "mla-flow listening on %s\n", publicURL(scheme, ln.Addr()))
 
 	select {
 	case err := <-served:
@@ -149,6 +189,30 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// verifyChainAtStart recomputes the audit chain before the server serves,
+// so that tampering done while it was down is reported at once: loudly in
+// the log, and by /readyz for as long as the server runs, so that a load
+// balancer or an operator sees it. It answers the readiness error, nil
+// when the chain is intact or verification is turned off.
+func verifyChainAtStart(ctx context.Context, cfg config.Config, a *app, logger *slog.Logger) error {
+	if !cfg.VerifyAudit {
+		logger.Warn("audit chain not verified at start-up (verify-audit is off)")
+		return nil
+	}
+	began := time.Now()
+	v, err := a.workflow.VerifyChain(ctx)
+	switch {
+	case err != nil:
+		logger.Error("AUDIT CHAIN COULD NOT BE VERIFIED", "error", err)
+		return workflow.Errorf(workflow.ErrUnavailable, "the audit chain could not be verified")
+	case !v.OK:
+		logger.Error("AUDIT CHAIN BROKEN: the audit log was altered", "broken_at", v.BrokenAt, "problem", v.Problem, "entries", v.Entries)
+		return workflow.Errorf(workflow.ErrUnavailable, "the audit chain is broken at entry %d: %s", v.BrokenAt, v.Problem)
+	}
+	logger.Info("audit chain verified", "entries", v.Entries, "head", v.Head, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -182,15 +246,15 @@ func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
 
 // publicURL turns a listening address into a URL a person can open: an
 // unspecified host (":8080") is reachable as localhost.
-func publicURL(addr net.Addr) string {
+func publicURL(scheme string, addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String()
+		return scheme + "://" + addr.String()
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 func randomHex(n int) string {

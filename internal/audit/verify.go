@@ -1,6 +1,11 @@
 package audit
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"sync"
+)
 
 // Result is the outcome of verifying a chain.
 type Result struct {
@@ -19,7 +24,10 @@ type Result struct {
 //
 // A Verifier is not safe for concurrent use.
 type Verifier struct {
+	key    []byte
 	sealer *sealer
+	pool   []*MACChecker // AddBatch's workers
+	macOK  []bool        // AddBatch's results, reused
 	res    Result
 	// lastSeq is the sequence number of the last intact entry.
 	lastSeq int64
@@ -28,7 +36,7 @@ type Verifier struct {
 
 // NewVerifier returns a verifier of a chain sealed with key.
 func NewVerifier(key []byte) *Verifier {
-	return &Verifier{sealer: newSealer(key), res: Result{OK: true, Head: GenesisHash}}
+	return &Verifier{key: key, sealer: newSealer(key), res: Result{OK: true, Head: GenesisHash}}
 }
 
 // Add checks the next entry and reports whether the chain is still intact.
@@ -40,6 +48,15 @@ func (v *Verifier) Add(e Entry) bool {
 	if v.broken {
 		return false
 	}
+	if !v.linked(e) {
+		return false
+	}
+	return v.accept(e, equalHex(e.Hash, v.sealer.seal(v.res.Head, e)))
+}
+
+// linked checks e's place in the chain: its sequence number and its link to
+// the previous entry.
+func (v *Verifier) linked(e Entry) bool {
 	want := v.lastSeq + 1
 	switch {
 	case e.Seq > want:
@@ -52,13 +69,96 @@ func (v *Verifier) Add(e Entry) bool {
 	case e.PrevHash != v.res.Head:
 		return v.fail(e.Seq, fmt.Sprintf("entry %d does not link to entry %d: its prev_hash is not that entry's hash (entries deleted or reordered)", e.Seq, v.lastSeq))
 	}
-	if !equalHex(e.Hash, v.sealer.seal(v.res.Head, e)) {
+	return true
+}
+
+// accept completes Add for a linked e, whose MAC was found to match
+// (macOK) or not. Once e is linked, its PrevHash is the previous entry's
+// hash, so a MAC computed over e.PrevHash is the one Add computes over the
+// chain's head.
+func (v *Verifier) accept(e Entry, macOK bool) bool {
+	if !macOK {
 		return v.fail(e.Seq, fmt.Sprintf("entry %d has been altered: its hash does not match its content (or the audit key is not the one it was written with)", e.Seq))
 	}
 	v.lastSeq = e.Seq
 	v.res.Count++
 	v.res.Head = e.Hash
 	return true
+}
+
+// AddBatch checks the next entries in order, like calling Add for each,
+// and reports whether the chain is still intact. It computes the entries'
+// MACs on every CPU at once (each MAC depends only on the entry and the
+// previous hash it names), then runs the ordered checks of Add over them,
+// so that it reports exactly what Add would: the same first broken entry,
+// for the same reason. es must not be changed while AddBatch runs.
+func (v *Verifier) AddBatch(es []Entry) bool {
+	if v.broken {
+		return false
+	}
+	const minParallel = 512 // below this, starting goroutines costs more than it saves
+	workers := min(runtime.GOMAXPROCS(0), len(es)/minParallel, 16)
+	if workers < 2 {
+		for _, e := range es {
+			if !v.Add(e) {
+				return false
+			}
+		}
+		return true
+	}
+	if cap(v.macOK) < len(es) {
+		v.macOK = make([]bool, len(es))
+	}
+	ok := v.macOK[:len(es)]
+	for len(v.pool) < workers {
+		v.pool = append(v.pool, NewMACChecker(v.key))
+	}
+	var wg sync.WaitGroup
+	chunk := (len(es) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, len(es))
+		if lo >= hi {
+			break
+		}
+		c := v.pool[w]
+		wg.Go(func() { c.Check(es[lo:hi], ok[lo:hi]) })
+	}
+	wg.Wait()
+	return v.AddChecked(es, ok)
+}
+
+// AddChecked is AddBatch for entries whose MACs were checked already, by a
+// MACChecker: macOK[i] tells whether es[i]'s did match. It runs the ordered
+// checks of Add, and reports whether the chain is still intact.
+func (v *Verifier) AddChecked(es []Entry, macOK []bool) bool {
+	if v.broken {
+		return false
+	}
+	for i := range es {
+		if !v.linked(es[i]) || !v.accept(es[i], macOK[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// MACChecker checks entries' MACs, one entry at a time and independently
+// of the others, so that several checkers can share a chain among CPUs
+// while a Verifier checks its order (AddChecked). It checks each entry
+// against the previous hash the entry names: once the Verifier has found
+// the entry linked, that is the hash Add would use. A MACChecker is not
+// safe for concurrent use.
+type MACChecker struct{ s *sealer }
+
+// NewMACChecker returns a checker of MACs made with key.
+func NewMACChecker(key []byte) *MACChecker { return &MACChecker{s: newSealer(key)} }
+
+// Check sets ok[i] to whether es[i].Hash is the MAC of es[i] chained to
+// es[i].PrevHash; ok must be as long as es.
+func (c *MACChecker) Check(es []Entry, ok []bool) {
+	for i := range es {
+		ok[i] = equalHex(es[i].Hash, c.s.seal(es[i].PrevHash, es[i]))
+	}
 }
 
 // CheckHead compares the end of the chain fed so far with a head recorded
@@ -97,14 +197,21 @@ func (v *Verifier) fail(seq int64, reason string) bool {
 }
 
 // equalHex compares a stored hash with a computed one in constant time, like
-// hmac.Equal, without converting the string.
+// hmac.Equal, without converting the string. It compares eight bytes at a
+// time: the byte loop it replaces was a tenth of the cost of verifying.
 func equalHex(stored string, computed []byte) bool {
 	if len(stored) != len(computed) {
 		return false
 	}
-	var diff byte
-	for i := range computed {
-		diff |= stored[i] ^ computed[i]
+	var diff uint64
+	for len(computed) >= 8 && len(stored) >= 8 {
+		a := uint64(stored[0]) | uint64(stored[1])<<8 | uint64(stored[2])<<16 | uint64(stored[3])<<24 |
+			uint64(stored[4])<<32 | uint64(stored[5])<<40 | uint64(stored[6])<<48 | uint64(stored[7])<<56
+		diff |= a ^ binary.LittleEndian.Uint64(computed)
+		stored, computed = stored[8:], computed[8:]
+	}
+	for i := 0; i < len(computed) && i < len(stored); i++ {
+		diff |= uint64(stored[i] ^ computed[i])
 	}
 	return diff == 0
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,16 +17,22 @@ import (
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
-// memUsers is an in-memory UserStore. The API tests of internal/httpapi use
+// memUsers is an in-memory Store. The API tests of internal/httpapi use
 // the real store; this one keeps the unit tests of this package fast.
 type memUsers struct {
-	mu      sync.Mutex
-	byID    map[string]workflow.User
-	audit   []workflow.AuditRecord
-	failRec error
+	mu       sync.Mutex
+	byID     map[string]workflow.User
+	audit    []workflow.AuditRecord
+	failRec  error
+	sessions map[string]Session
+	tokens   map[string]RefreshToken // by id
 }
 
-func newMemUsers() *memUsers { return &memUsers{byID: map[string]workflow.User{}} }
+func newMemUsers() *memUsers {
+	return &memUsers{byID: map[string]workflow.User{}, sessions: map[string]Session{}, tokens: map[string]RefreshToken{}}
+}
+
+var errNoUser = workflow.Errorf(workflow.ErrNotFound, "no user")
 
 func (m *memUsers) UserByUsername(_ context.Context, name string) (workflow.User, error) {
 	m.mu.Lock()
@@ -35,7 +42,7 @@ func (m *memUsers) UserByUsername(_ context.Context, name string) (workflow.User
 			return u, nil
 		}
 	}
-	return workflow.User{}, workflow.Errorf(workflow.ErrNotFound, "no user")
+	return workflow.User{}, errNoUser
 }
 
 func (m *memUsers) UserByID(_ context.Context, id string) (workflow.User, error) {
@@ -43,7 +50,7 @@ func (m *memUsers) UserByID(_ context.Context, id string) (workflow.User, error)
 	defer m.mu.Unlock()
 	u, ok := m.byID[id]
 	if !ok {
-		return workflow.User{}, workflow.Errorf(workflow.ErrNotFound, "no user")
+		return workflow.User{}, errNoUser
 	}
 	return u, nil
 }
@@ -64,20 +71,13 @@ func (m *memUsers) CreateUser(_ context.Context, u workflow.User, rec workflow.A
 func (m *memUsers) RecordAudit(_ context.Context, rec workflow.AuditRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.appendAudit(rec)
+}
+
+func (m *memUsers) appendAudit(rec workflow.AuditRecord) error {
 	if m.failRec != nil {
 		return m.failRec
 	}
-	m.audit = append(m.audit, rec)
-	return nil
-}
-
-func (m *memUsers) UpdateUser(_ context.Context, u workflow.User, rec workflow.AuditRecord) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.byID[u.ID]; !ok {
-		return workflow.Errorf(workflow.ErrNotFound, "no user")
-	}
-	m.byID[u.ID] = u
 	m.audit = append(m.audit, rec)
 	return nil
 }
@@ -90,6 +90,30 @@ func (m *memUsers) ListUsers(context.Context) ([]workflow.User, error) {
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+func (m *memUsers) SessionUser(_ context.Context, userID, sessionID string) (workflow.User, Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.byID[userID]
+	s, found := m.sessions[sessionID]
+	if !ok || !found || s.UserID != userID {
+		return workflow.User{}, Session{}, errNoUser
+	}
+	return u, s, nil
+}
+
+// WithSessionTx runs fn under the lock and puts everything back if it
+// fails, like a transaction.
+func (m *memUsers) WithSessionTx(_ context.Context, fn func(SessionTx) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	users, sessions, tokens, audit := maps.Clone(m.byID), maps.Clone(m.sessions), maps.Clone(m.tokens), len(m.audit)
+	if err := fn(memTx{m}); err != nil {
+		m.byID, m.sessions, m.tokens, m.audit = users, sessions, tokens, m.audit[:audit]
+		return err
+	}
+	return nil
 }
 
 func (m *memUsers) last() workflow.AuditRecord {
@@ -106,6 +130,102 @@ func (m *memUsers) setDisabled(id string, d bool) {
 	m.byID[id] = u
 }
 
+// memTx is a transaction of memUsers; the lock is held.
+type memTx struct{ m *memUsers }
+
+func (t memTx) AppendAudit(_ context.Context, rec workflow.AuditRecord) error {
+	return t.m.appendAudit(rec)
+}
+
+func (t memTx) UserByID(_ context.Context, id string) (workflow.User, error) {
+	u, ok := t.m.byID[id]
+	if !ok {
+		return workflow.User{}, errNoUser
+	}
+	return u, nil
+}
+
+func (t memTx) UpdateUser(_ context.Context, u workflow.User) error {
+	if _, ok := t.m.byID[u.ID]; !ok {
+		return errNoUser
+	}
+	t.m.byID[u.ID] = u
+	return nil
+}
+
+func (t memTx) CreateSession(_ context.Context, s Session) error {
+	t.m.sessions[s.ID] = s
+	return nil
+}
+
+func (t memTx) SessionByID(_ context.Context, id string) (Session, error) {
+	s, ok := t.m.sessions[id]
+	if !ok {
+		return Session{}, workflow.Errorf(workflow.ErrNotFound, "no session")
+	}
+	return s, nil
+}
+
+func (t memTx) ExtendSession(_ context.Context, id string, at time.Time) error {
+	s := t.m.sessions[id]
+	s.ExpiresAt = at
+	t.m.sessions[id] = s
+	return nil
+}
+
+func (t memTx) RevokeSession(_ context.Context, id string, at time.Time, reason string) (bool, error) {
+	s, ok := t.m.sessions[id]
+	live := ok && !s.Revoked()
+	if live {
+		s.RevokedAt, s.RevokeReason = at, reason
+		t.m.sessions[id] = s
+	}
+	for k, rt := range t.m.tokens {
+		if rt.SessionID == id && rt.RevokedAt.IsZero() {
+			rt.RevokedAt = at
+			t.m.tokens[k] = rt
+		}
+	}
+	return live, nil
+}
+
+func (t memTx) RevokeUserSessions(ctx context.Context, userID string, at time.Time, reason string) ([]string, error) {
+	ids := []string{}
+	for id, s := range t.m.sessions {
+		if s.UserID == userID && !s.Revoked() {
+			ids = append(ids, id)
+			if _, err := t.RevokeSession(ctx, id, at, reason); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ids, nil
+}
+
+func (t memTx) AddRefreshToken(_ context.Context, rt RefreshToken) error {
+	t.m.tokens[rt.ID] = rt
+	return nil
+}
+
+func (t memTx) RefreshTokenByHash(_ context.Context, hash []byte) (RefreshToken, error) {
+	for _, rt := range t.m.tokens {
+		if string(rt.Hash) == string(hash) {
+			return rt, nil
+		}
+	}
+	return RefreshToken{}, workflow.Errorf(workflow.ErrNotFound, "no token")
+}
+
+func (t memTx) MarkRefreshTokenUsed(_ context.Context, id string, at time.Time) error {
+	rt := t.m.tokens[id]
+	if !rt.UsedAt.IsZero() {
+		return workflow.Errorf(workflow.ErrConflict, "used")
+	}
+	rt.UsedAt = at
+	t.m.tokens[id] = rt
+	return nil
+}
+
 type authFixture struct {
 	users *memUsers
 	clock *clock
@@ -120,7 +240,8 @@ func newAuthFixture(t *testing.T) *authFixture {
 	tokens := mustTokens(t, c)
 	a := NewAuthenticator(users, tokens, NewHasher(bcrypt.MinCost), c.now, nil,
 		WithLimits(Limits{PerUsername: 3, PerClient: 6, Window: time.Minute, MaxKeys: 100}))
-	u, err := a.AddUser(context.Background(), workflow.Actor{Username: "system"}, NewUser{
+	// The demo password, which only AddDemoUser accepts.
+	u, err := a.AddDemoUser(context.Background(), workflow.Actor{Username: "system"}, NewUser{
 		Username: "it.officer", DisplayName: "Giulia Rossi", Role: workflow.RoleOfficer, Authority: "it", Password: "demo-pass",
 	})
 	if err != nil {
@@ -145,7 +266,8 @@ func TestAuthenticator_Login(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tok, life, u, err := f.auth.Login(ctx, tc.username, tc.password, "127.0.0.1")
+			g, err := f.auth.Login(ctx, tc.username, tc.password, "127.0.0.1")
+			tok, life, u := g.AccessToken, g.ExpiresIn, g.User
 			rec := f.users.last()
 			if rec.Action != ActionLogin || strings.Contains(strings.ToLower(rec.Actor+rec.Authority), "demo-pass") {
 				t.Fatalf("audit record %+v", rec)
@@ -162,7 +284,10 @@ func TestAuthenticator_Login(t *testing.T) {
 			if err != nil || tok == "" || life != DefaultTokenLifetime || u.ID != f.user.ID {
 				t.Fatalf("Login = %q, %s, %+v, %v", tok, life, u, err)
 			}
-			if rec.Outcome != workflow.OutcomeOK || rec.Actor != "it.officer" || rec.Authority != "IT" {
+			if g.RefreshToken == "" || g.RefreshExpiresIn != DefaultRefreshLifetime || g.SessionID == "" {
+				t.Fatalf("Login grant %+v, want a refresh token of %s and a session", g, DefaultRefreshLifetime)
+			}
+			if rec.Outcome != workflow.OutcomeOK || rec.Actor != "it.officer" || rec.Authority != "IT" || rec.Details["session_id"] != g.SessionID {
 				t.Fatalf("audit %+v, want ok by it.officer of IT", rec)
 			}
 			got, err := f.auth.Authenticate(ctx, tok)
@@ -176,7 +301,7 @@ func TestAuthenticator_Login(t *testing.T) {
 func TestAuthenticator_LoginRecordsNoPassword(t *testing.T) {
 	f := newAuthFixture(t)
 	long := strings.Repeat("Q", 100)
-	_, _, _, _ = f.auth.Login(context.Background(), long, "secret-typed", "127.0.0.1")
+	_, _ = f.auth.Login(context.Background(), long, "secret-typed", "127.0.0.1")
 	rec := f.users.last()
 	if len([]rune(rec.Actor)) != maxActorName || rec.Actor != strings.Repeat("q", maxActorName) {
 		t.Fatalf("actor %q, want the name lower-cased and cut to %d", rec.Actor, maxActorName)
@@ -191,15 +316,15 @@ func TestAuthenticator_LoginRecordsNoPassword(t *testing.T) {
 func TestAuthenticator_LoginDisabled(t *testing.T) {
 	f := newAuthFixture(t)
 	ctx := context.Background()
-	tok, _, _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1")
+	g, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.users.setDisabled(f.user.ID, true)
-	if _, err := f.auth.Authenticate(ctx, tok); workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
+	if _, err := f.auth.Authenticate(ctx, g.AccessToken); workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
 		t.Fatalf("token of a disabled user: %v, want unauthenticated", err)
 	}
-	_, _, _, err = f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1")
+	_, err = f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1")
 	if workflow.ErrorCode(err) != workflow.ErrUnauthenticated || err.Error() != wrongCredentials.Error() {
 		t.Fatalf("disabled log-in: %v, want the common unauthenticated answer", err)
 	}
@@ -212,12 +337,12 @@ func TestAuthenticator_Throttle(t *testing.T) {
 	f := newAuthFixture(t)
 	ctx := context.Background()
 	for i := range 3 {
-		if _, _, _, err := f.auth.Login(ctx, "it.officer", "wrong", "127.0.0.1"); workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
+		if _, err := f.auth.Login(ctx, "it.officer", "wrong", "127.0.0.1"); workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
 	// Now even the right password is refused until the window moves on.
-	_, _, _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1")
+	_, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1")
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Minute {
 		t.Fatalf("4th attempt: %v, want rate limited for 1m", err)
@@ -226,14 +351,14 @@ func TestAuthenticator_Throttle(t *testing.T) {
 		t.Fatalf("audit %+v, want denied rate_limited", r)
 	}
 	f.clock.advance(time.Minute)
-	if _, _, _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1"); err != nil {
+	if _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1"); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	// The success cleared the username's failures.
 	for range 2 {
-		_, _, _, _ = f.auth.Login(ctx, "it.officer", "wrong", "127.0.0.2")
+		_, _ = f.auth.Login(ctx, "it.officer", "wrong", "127.0.0.2")
 	}
-	if _, _, _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.2"); err != nil {
+	if _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.2"); err != nil {
 		t.Fatalf("after a reset and 2 failures: %v", err)
 	}
 }
@@ -241,20 +366,34 @@ func TestAuthenticator_Throttle(t *testing.T) {
 func TestAuthenticator_LoginFailsClosed(t *testing.T) {
 	f := newAuthFixture(t)
 	f.users.failRec = errors.New("disk full")
-	tok, _, _, err := f.auth.Login(context.Background(), "it.officer", "demo-pass", "127.0.0.1")
-	if err == nil || tok != "" {
-		t.Fatalf("log-in without its audit record: token %q, err %v; want an error", tok, err)
+	g, err := f.auth.Login(context.Background(), "it.officer", "demo-pass", "127.0.0.1")
+	if err == nil || g.AccessToken != "" || g.RefreshToken != "" {
+		t.Fatalf("log-in without its audit record: grant %+v, err %v; want an error", g, err)
+	}
+	if len(f.users.sessions) != 0 {
+		t.Fatalf("a session was kept without its audit record")
 	}
 }
 
 func TestAuthenticator_Authenticate(t *testing.T) {
 	f := newAuthFixture(t)
 	ctx := context.Background()
-	ghost, _, _ := f.auth.tokens.Issue("no-such-user")
+	g, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost, _, _ := f.auth.tokens.issue(ctx, "no-such-user", g.SessionID, time.Time{})
+	sessionless, _, _ := f.auth.tokens.issue(ctx, f.user.ID, "", time.Time{})
+	otherSession, _, _ := f.auth.tokens.issue(ctx, f.user.ID, "no-such-session", time.Time{})
+	if _, err := f.auth.Authenticate(ctx, g.AccessToken); err != nil {
+		t.Fatalf("the log-in's token: %v", err)
+	}
 	tests := []struct{ name, token string }{
 		{"empty", ""},
 		{"garbage", "xyz"},
 		{"unknown user", ghost},
+		{"no session", sessionless},
+		{"unknown session", otherSession},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,14 +414,14 @@ func TestAuthenticator_AddUser(t *testing.T) {
 		wantCode   workflow.Code
 		wantFields []string
 	}{
-		{"supervisor", NewUser{Username: "es.supervisor", Role: workflow.RoleSupervisor, Authority: "ES", Password: "long enough"}, "", nil},
-		{"admin", NewUser{Username: "admin2", Role: workflow.RoleAdmin, Password: "long enough"}, "", nil},
-		{"taken", NewUser{Username: "it.officer", Role: workflow.RoleOfficer, Authority: "IT", Password: "long enough"}, workflow.ErrConflict, nil},
-		{"bad username", NewUser{Username: "It Officer", Role: workflow.RoleOfficer, Authority: "IT", Password: "long enough"}, workflow.ErrValidation, []string{"username"}},
-		{"short username", NewUser{Username: "ab", Role: workflow.RoleTrainer, Password: "long enough"}, workflow.ErrValidation, []string{"username"}},
-		{"bad role", NewUser{Username: "x.root", Role: "root", Password: "long enough"}, workflow.ErrValidation, []string{"role"}},
-		{"officer without authority", NewUser{Username: "x.officer", Role: workflow.RoleOfficer, Password: "long enough"}, workflow.ErrValidation, []string{"authority"}},
-		{"trainer with authority", NewUser{Username: "x.trainer", Role: workflow.RoleTrainer, Authority: "IT", Password: "long enough"}, workflow.ErrValidation, []string{"authority"}},
+		{"supervisor", NewUser{Username: "es.supervisor", Role: workflow.RoleSupervisor, Authority: "ES", Password: "a long pass phrase"}, "", nil},
+		{"admin", NewUser{Username: "admin2", Role: workflow.RoleAdmin, Password: "a long pass phrase"}, "", nil},
+		{"taken", NewUser{Username: "it.officer", Role: workflow.RoleOfficer, Authority: "IT", Password: "a long pass phrase"}, workflow.ErrConflict, nil},
+		{"bad username", NewUser{Username: "It Officer", Role: workflow.RoleOfficer, Authority: "IT", Password: "a long pass phrase"}, workflow.ErrValidation, []string{"username"}},
+		{"short username", NewUser{Username: "ab", Role: workflow.RoleTrainer, Password: "a long pass phrase"}, workflow.ErrValidation, []string{"username"}},
+		{"bad role", NewUser{Username: "x.root", Role: "root", Password: "a long pass phrase"}, workflow.ErrValidation, []string{"role"}},
+		{"officer without authority", NewUser{Username: "x.officer", Role: workflow.RoleOfficer, Password: "a long pass phrase"}, workflow.ErrValidation, []string{"authority"}},
+		{"trainer with authority", NewUser{Username: "x.trainer", Role: workflow.RoleTrainer, Authority: "IT", Password: "a long pass phrase"}, workflow.ErrValidation, []string{"authority"}},
 		{"short password", NewUser{Username: "x.auditor", Role: workflow.RoleAuditor, Authority: "IT", Password: "short"}, workflow.ErrValidation, []string{"password"}},
 		{"everything wrong", NewUser{Username: "?", Role: "", Password: ""}, workflow.ErrValidation, []string{"username", "role", "password"}},
 	}
@@ -323,10 +462,11 @@ func TestAuthenticator_AddUser(t *testing.T) {
 
 func TestRequireUser(t *testing.T) {
 	f := newAuthFixture(t)
-	tok, _, _, err := f.auth.Login(context.Background(), "it.officer", "demo-pass", "127.0.0.1")
+	g, err := f.auth.Login(context.Background(), "it.officer", "demo-pass", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	tok := g.AccessToken
 	e := echo.New()
 	guarded := RequireUser(f.auth)(func(c echo.Context) error {
 		a := ActorFrom(c)

@@ -19,7 +19,7 @@ const userKey = "mla-flow.auth.user"
 func RequireUser(a *Authenticator) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			token, ok := BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
 			if !ok {
 				return badToken
 			}
@@ -33,8 +33,9 @@ func RequireUser(a *Authenticator) echo.MiddlewareFunc {
 	}
 }
 
-// bearerToken extracts the token of an Authorization header value.
-func bearerToken(header string) (string, bool) {
+// BearerToken extracts the token of an Authorization header value
+// ("Bearer TOKEN", the scheme in any case).
+func BearerToken(header string) (string, bool) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false

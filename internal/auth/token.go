@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -18,8 +19,10 @@ const (
 )
 
 // DefaultTokenLifetime is how long an access token is valid when the caller
-// does not say. Tokens cannot be revoked one by one (disabling the user can),
-// so they are short-lived.
+// does not say. Access tokens are checked against their session on every
+// request, so a log-out ends them at once; they are short-lived all the
+// same, so that a token that leaks is worth little, and clients renew them
+// with a refresh token.
 const DefaultTokenLifetime = 15 * time.Minute
 
 // MinSecretBytes is the shortest HMAC secret accepted: HS256 needs a key of
@@ -35,21 +38,50 @@ const tokenLeeway = 30 * time.Second
 // nothing about why a token was refused.
 var errBadToken = errors.New("invalid access token")
 
+// Claims are what a verified access token says.
+type Claims struct {
+	UserID    string // "sub"
+	SessionID string // "sid": the session (refresh-token family) it belongs to
+	KeyID     string // "kid" of the header: the key that signed it
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// accessClaims is the JWT payload of an access token.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid,omitempty"`
+}
+
 // Tokens issues and verifies HS256 access tokens.
 type Tokens struct {
-	secret   []byte
+	keys     keySource
 	lifetime time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
 }
 
-// NewTokens returns a token issuer and verifier with the given secret (at
-// least MinSecretBytes), lifetime (0 means DefaultTokenLifetime) and clock
-// (nil means time.Now).
+// NewTokens returns a token issuer and verifier with one fixed key: the
+// secret (at least MinSecretBytes), under the key id ConfiguredKeyID(secret).
+// lifetime 0 means DefaultTokenLifetime, now nil means time.Now. Servers use
+// NewRingTokens, whose keys can be rotated; this is for tests and tools.
 func NewTokens(secret []byte, lifetime time.Duration, now func() time.Time) (*Tokens, error) {
 	if len(secret) < MinSecretBytes {
 		return nil, fmt.Errorf("token secret has %d bytes, want at least %d", len(secret), MinSecretBytes)
 	}
+	return newTokens(fixedKey{id: ConfiguredKeyID(secret), secret: append([]byte(nil), secret...)}, lifetime, now)
+}
+
+// NewRingTokens returns a token issuer and verifier over a key ring: the
+// ring's newest key signs, its current keys verify.
+func NewRingTokens(ring *KeyRing, lifetime time.Duration, now func() time.Time) (*Tokens, error) {
+	if ring == nil {
+		return nil, errors.New("new tokens: no key ring")
+	}
+	return newTokens(ring, lifetime, now)
+}
+
+func newTokens(keys keySource, lifetime time.Duration, now func() time.Time) (*Tokens, error) {
 	if lifetime == 0 {
 		lifetime = DefaultTokenLifetime
 	}
@@ -59,7 +91,7 @@ func NewTokens(secret []byte, lifetime time.Duration, now func() time.Time) (*To
 	if now == nil {
 		now = time.Now
 	}
-	t := &Tokens{secret: append([]byte(nil), secret...), lifetime: lifetime, now: now}
+	t := &Tokens{keys: keys, lifetime: lifetime, now: now}
 	// Pin everything the library would otherwise leave open: the algorithm
 	// (no "none", no RS256 with the secret as a public key), issuer,
 	// audience, and a required expiry (jwt/v5 accepts a token without exp
@@ -79,8 +111,10 @@ func NewTokens(secret []byte, lifetime time.Duration, now func() time.Time) (*To
 // Lifetime returns how long the tokens it issues are valid.
 func (t *Tokens) Lifetime() time.Duration { return t.lifetime }
 
-// Issue returns a signed token for the user id and its lifetime.
-func (t *Tokens) Issue(userID string) (string, time.Duration, error) {
+// issue returns a signed token for the user id in session sid, valid for
+// the lifetime but not past notAfter (when not zero), and how long it is
+// valid.
+func (t *Tokens) issue(ctx context.Context, userID, sid string, notAfter time.Time) (string, time.Duration, error) {
 	if userID == "" {
 		return "", 0, errors.New("issue token: empty user id")
 	}
@@ -88,27 +122,47 @@ func (t *Tokens) Issue(userID string) (string, time.Duration, error) {
 	if _, err := rand.Read(jti[:]); err != nil {
 		return "", 0, fmt.Errorf("issue token: %w", err)
 	}
-	now := t.now()
-	claims := jwt.RegisteredClaims{
-		Issuer:    TokenIssuer,
-		Subject:   userID,
-		Audience:  jwt.ClaimStrings{TokenAudience},
-		IssuedAt:  jwt.NewNumericDate(now),
-		NotBefore: jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(t.lifetime)),
-		ID:        hex.EncodeToString(jti[:]),
+	kid, secret, err := t.keys.signingKey(ctx)
+	if err != nil {
+		return "", 0, fmt.Errorf("issue token: %w", err)
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+	// Whole seconds, as the token states them.
+	now := t.now().Truncate(time.Second)
+	exp := now.Add(t.lifetime)
+	if !notAfter.IsZero() && notAfter.Before(exp) {
+		exp = notAfter.Truncate(time.Second)
+	}
+	if !exp.After(now) {
+		return "", 0, errors.New("issue token: the session has ended")
+	}
+	claims := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    TokenIssuer,
+			Subject:   userID,
+			Audience:  jwt.ClaimStrings{TokenAudience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			ID:        hex.EncodeToString(jti[:]),
+		},
+		SessionID: sid,
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(secret)
 	if err != nil {
 		return "", 0, fmt.Errorf("sign token: %w", err)
 	}
-	return s, t.lifetime, nil
+	return s, exp.Sub(now), nil
 }
 
-// Verify checks a token's signature, algorithm, issuer, audience and times,
-// and returns its subject, the user id. Any failure is the same error.
-func (t *Tokens) Verify(token string) (string, error) {
-	var claims jwt.RegisteredClaims
+// Verify checks a token's signature, algorithm, key id, issuer, audience
+// and times, and returns its claims. A token without a key id, or naming a
+// key that does not verify any more, is refused. Any failure is the same
+// error.
+func (t *Tokens) Verify(ctx context.Context, token string) (Claims, error) {
+	var claims accessClaims
+	var kid string
 	parsed, err := t.parser.ParseWithClaims(token, &claims, func(tok *jwt.Token) (any, error) {
 		// WithValidMethods already refuses other algorithms; checking the
 		// type as well keeps the key from ever being used with another
@@ -116,10 +170,22 @@ func (t *Tokens) Verify(token string) (string, error) {
 		if _, ok := tok.Method.(*jwt.SigningMethodHMAC); !ok {
 			return nil, errBadToken
 		}
-		return t.secret, nil
+		id, _ := tok.Header["kid"].(string)
+		if !validKeyID(id) {
+			return nil, errBadToken
+		}
+		secret, ok := t.keys.verifyingKey(ctx, id)
+		if !ok {
+			return nil, errBadToken
+		}
+		kid = id
+		return secret, nil
 	})
-	if err != nil || !parsed.Valid || claims.Subject == "" {
-		return "", errBadToken
+	if err != nil || !parsed.Valid || claims.Subject == "" || claims.ExpiresAt == nil || claims.IssuedAt == nil {
+		return Claims{}, errBadToken
 	}
-	return claims.Subject, nil
+	return Claims{
+		UserID: claims.Subject, SessionID: claims.SessionID, KeyID: kid,
+		IssuedAt: claims.IssuedAt.Time, ExpiresAt: claims.ExpiresAt.Time,
+	}, nil
 }

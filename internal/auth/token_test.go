@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -36,9 +37,20 @@ func claimsAt(now time.Time) jwt.MapClaims {
 	}
 }
 
+// sign signs claims with the test secret's key id in the header.
 func sign(t *testing.T, m jwt.SigningMethod, claims jwt.MapClaims, key any) string {
 	t.Helper()
-	s, err := jwt.NewWithClaims(m, claims).SignedString(key)
+	return signKid(t, m, claims, key, ConfiguredKeyID(testSecret))
+}
+
+// signKid signs claims with kid in the header ("" for none).
+func signKid(t *testing.T, m jwt.SigningMethod, claims jwt.MapClaims, key any, kid string) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(m, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,28 +60,46 @@ func sign(t *testing.T, m jwt.SigningMethod, claims jwt.MapClaims, key any) stri
 func TestTokens_IssueVerify(t *testing.T) {
 	c := newClock()
 	tk := mustTokens(t, c)
-	tok, life, err := tk.Issue("u1")
+	ctx := context.Background()
+	tok, life, err := tk.issue(ctx, "u1", "s1", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if life != DefaultTokenLifetime {
 		t.Errorf("lifetime %s, want %s", life, DefaultTokenLifetime)
 	}
-	sub, err := tk.Verify(tok)
-	if err != nil || sub != "u1" {
-		t.Fatalf("Verify = %q, %v; want u1, nil", sub, err)
+	cl, err := tk.Verify(ctx, tok)
+	if err != nil || cl.UserID != "u1" || cl.SessionID != "s1" || cl.KeyID != ConfiguredKeyID(testSecret) {
+		t.Fatalf("Verify = %+v, %v; want u1 in s1 signed by the test key", cl, err)
 	}
 	c.advance(DefaultTokenLifetime - time.Second)
-	if _, err := tk.Verify(tok); err != nil {
+	if _, err := tk.Verify(ctx, tok); err != nil {
 		t.Fatalf("just before expiry: %v, want valid", err)
 	}
 	c.advance(tokenLeeway + 2*time.Second)
-	if _, err := tk.Verify(tok); err == nil {
+	if _, err := tk.Verify(ctx, tok); err == nil {
 		t.Fatal("expired token accepted")
 	}
-	other, _, _ := tk.Issue("u1")
+	other, _, _ := tk.issue(ctx, "u1", "s1", time.Time{})
 	if other == tok {
 		t.Error("two tokens are identical; want distinct jti")
+	}
+}
+
+func TestTokens_notAfter(t *testing.T) {
+	c := newClock()
+	tk := mustTokens(t, c)
+	ctx := context.Background()
+	tok, life, err := tk.issue(ctx, "u1", "s1", c.now().Add(5*time.Minute))
+	if err != nil || life != 5*time.Minute {
+		t.Fatalf("capped at the session's end: %s, %v; want 5m", life, err)
+	}
+	cl, err := tk.Verify(ctx, tok)
+	if err != nil || !cl.ExpiresAt.Equal(c.now().Add(5*time.Minute)) {
+		t.Fatalf("Verify = %+v, %v", cl, err)
+	}
+	if _, _, err := tk.issue(ctx, "u1", "s1", c.now()); err == nil {
+		t.Fatal("a token for a session that has ended was issued")
 	}
 }
 
@@ -105,6 +135,10 @@ func TestTokens_Reject(t *testing.T) {
 		{"other secret", sign(t, jwt.SigningMethodHS256, claimsAt(now), []byte("another secret of thirty-two bytes!"))},
 		{"tampered payload", parts[0] + "." + b64([]byte(`{"iss":"mla-flow","aud":"mla-flow-api","sub":"admin","exp":9999999999,"iat":1}`)) + "." + parts[2]},
 		{"tampered signature", parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))},
+		{"no key id", signKid(t, jwt.SigningMethodHS256, claimsAt(now), testSecret, "")},
+		{"unknown key id", signKid(t, jwt.SigningMethodHS256, claimsAt(now), testSecret, "key-0123456789abcdef")},
+		{"key id not a string", b64([]byte(`{"alg":"HS256","typ":"JWT","kid":7}`)) + "." + parts[1] + "." + parts[2]},
+		{"key id of odd characters", signKid(t, jwt.SigningMethodHS256, claimsAt(now), testSecret, "../../etc/passwd")},
 		{"expired", spoil(func(m jwt.MapClaims) { m["exp"] = now.Add(-time.Hour).Unix() })},
 		{"missing exp", spoil(func(m jwt.MapClaims) { delete(m, "exp") })},
 		{"wrong issuer", spoil(func(m jwt.MapClaims) { m["iss"] = "someone-else" })},
@@ -116,13 +150,14 @@ func TestTokens_Reject(t *testing.T) {
 		{"no subject", spoil(func(m jwt.MapClaims) { delete(m, "sub") })},
 		{"exp as a string", spoil(func(m jwt.MapClaims) { m["exp"] = "tomorrow" })},
 	}
-	if _, err := tk.Verify(valid); err != nil {
+	ctx := context.Background()
+	if _, err := tk.Verify(ctx, valid); err != nil {
 		t.Fatalf("the unspoilt token is refused: %v", err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if sub, err := tk.Verify(tc.token); err == nil {
-				t.Fatalf("accepted with subject %q, want refused", sub)
+			if cl, err := tk.Verify(ctx, tc.token); err == nil {
+				t.Fatalf("accepted with claims %+v, want refused", cl)
 			}
 		})
 	}

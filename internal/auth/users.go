@@ -24,7 +24,7 @@ func (a *Authenticator) ListUsers(ctx context.Context, by workflow.Actor) ([]wor
 	if !a.policy.MayManageUsers(by) {
 		return nil, errNotAdmin
 	}
-	return a.users.ListUsers(ctx)
+	return a.store.ListUsers(ctx)
 }
 
 // UserChanges is an edit of an account: nil fields stay as they are.
@@ -38,13 +38,16 @@ type UserChanges struct {
 
 // UpdateUser changes an account on behalf of the administrator, in one
 // transaction with one audit record naming what changed (never the
-// password). The administrator cannot disable or demote their own account:
-// a platform must not be left without anyone able to manage it.
+// password). Disabling an account or setting its password revokes its
+// sessions in the same transaction: whoever held them is out at once, and
+// their refresh tokens are worth nothing. The administrator cannot disable
+// or demote their own account: a platform must not be left without anyone
+// able to manage it.
 func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userID string, ch UserChanges) (workflow.User, error) {
 	if !a.policy.MayManageUsers(by) {
 		return workflow.User{}, errNotAdmin
 	}
-	u, err := a.users.UserByID(ctx, userID)
+	u, err := a.store.UserByID(ctx, userID)
 	if err != nil {
 		if workflow.ErrorCode(err) == workflow.ErrNotFound {
 			return workflow.User{}, workflow.Errorf(workflow.ErrNotFound, "user not found")
@@ -85,7 +88,7 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		details["disabled"] = u.Disabled
 	}
 	if ch.Password != nil {
-		checkPassword(fields, *ch.Password)
+		checkPassword(fields, *ch.Password, u.Username)
 		if len(fields) == 0 {
 			hash, err := a.hasher.Hash(*ch.Password)
 			if err != nil {
@@ -102,18 +105,39 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		return u, nil
 	}
 	details["changed"] = changed
+	now := a.now().UTC()
 	rec := workflow.AuditRecord{
-		At: a.now().UTC(), Actor: by.Username, Authority: by.Authority,
+		At: now, Actor: by.Username, Authority: by.Authority,
 		Action: ActionUserUpdate, Outcome: workflow.OutcomeOK, Details: details,
 	}
-	if err := a.users.UpdateUser(ctx, u, rec); err != nil {
+	revoke := ""
+	switch {
+	case u.Disabled && ch.Disabled != nil:
+		revoke = RevokedUserDisabled
+	case ch.Password != nil:
+		revoke = RevokedPasswordReset
+	}
+	err = a.store.WithSessionTx(ctx, func(tx SessionTx) error {
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if revoke != "" {
+			n, err := revokeUserSessions(ctx, tx, u.ID, now, revoke)
+			if err != nil {
+				return err
+			}
+			details["sessions_revoked"] = n
+		}
+		return tx.AppendAudit(ctx, rec)
+	})
+	if err != nil {
 		return workflow.User{}, err
 	}
 	return u, nil
 }
 
-// SetDisabled disables or re-enables an account; a disabled user's tokens
-// stop working at once, since every request loads the user.
+// SetDisabled disables or re-enables an account; a disabled user's
+// sessions are revoked, and its tokens stop working at once.
 func (a *Authenticator) SetDisabled(ctx context.Context, by workflow.Actor, userID string, disabled bool) (workflow.User, error) {
 	return a.UpdateUser(ctx, by, userID, UserChanges{Disabled: &disabled})
 }

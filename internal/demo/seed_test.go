@@ -15,7 +15,7 @@ type recorder struct {
 	fail  string
 }
 
-func (r *recorder) AddUser(_ context.Context, by workflow.Actor, nu auth.NewUser) (workflow.User, error) {
+func (r *recorder) AddDemoUser(_ context.Context, by workflow.Actor, nu auth.NewUser) (workflow.User, error) {
 	if nu.Username == r.fail {
 		return workflow.User{}, errors.New("boom")
 	}
@@ -45,8 +45,10 @@ func TestSeed(t *testing.T) {
 		if nu.Password != "demo-pass" || nu.DisplayName == "" || r.by[i].Username != "system" {
 			t.Errorf("%s: %+v by %+v", nu.Username, nu, r.by[i])
 		}
-		if err := auth.CheckPasswordRule(nu.Password); err != nil {
-			t.Errorf("demo password breaks the rule: %v", err)
+		// The contract's demo password is below the policy for chosen
+		// passwords; that is why the seed uses AddDemoUser.
+		if err := auth.CheckPasswordRule(nu.Password, nu.Username); err == nil {
+			t.Errorf("the demo password passes the password policy; the seed could use AddUser")
 		}
 		if w, ok := want[nu.Username]; ok {
 			if nu.Role != w.role || nu.Authority != w.authority {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -137,20 +138,27 @@ func TestErrors_tokens(t *testing.T) {
 		srv := newTestServerOn(t, db)
 		valid := srv.login(t, "it.officer")
 		now := srv.clock.now()
+		sid := sessionOf(t, valid)
 		claims := func(f func(jwt.MapClaims)) jwt.MapClaims {
 			_, body := srv.do(t, valid, http.MethodGet, "/api/v1/me", nil)
-			c := jwt.MapClaims{"iss": "mla-flow", "aud": "mla-flow-api", "sub": body["id"], "jti": "x",
+			c := jwt.MapClaims{"iss": "mla-flow", "aud": "mla-flow-api", "sub": body["id"], "jti": "x", "sid": sid,
 				"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()}
 			f(c)
 			return c
 		}
-		sign := func(m jwt.SigningMethod, c jwt.MapClaims, key any) string {
-			s, err := jwt.NewWithClaims(m, c).SignedString(key)
+		kid := auth.ConfiguredKeyID(srv.secret)
+		signKid := func(m jwt.SigningMethod, c jwt.MapClaims, key any, kid string) string {
+			tok := jwt.NewWithClaims(m, c)
+			if kid != "" {
+				tok.Header["kid"] = kid
+			}
+			s, err := tok.SignedString(key)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}
+		sign := func(m jwt.SigningMethod, c jwt.MapClaims, key any) string { return signKid(m, c, key, kid) }
 		same := func(jwt.MapClaims) {}
 		if s := sign(jwt.SigningMethodHS256, claims(same), srv.secret); srv.raw(t, s, "GET", "/api/v1/me", nil, nil).Code != 200 {
 			t.Fatal("a token made like the server's is refused; the cases below would prove nothing")
@@ -172,6 +180,12 @@ func TestErrors_tokens(t *testing.T) {
 			{"no expiry", "Bearer " + sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "exp") }), srv.secret)},
 			{"wrong audience", "Bearer " + sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["aud"] = "other" }), srv.secret)},
 			{"unknown user", "Bearer " + sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["sub"] = "nobody" }), srv.secret)},
+			{"no key id", "Bearer " + signKid(jwt.SigningMethodHS256, claims(same), srv.secret, "")},
+			{"unknown key id", "Bearer " + signKid(jwt.SigningMethodHS256, claims(same), srv.secret, "key-00000000000000ff")},
+			{"alg none with the key id", "Bearer " + sign(jwt.SigningMethodNone, claims(same), jwt.UnsafeAllowNoneSignatureType)},
+			{"no session", "Bearer " + sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "sid") }), srv.secret)},
+			{"unknown session", "Bearer " + sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["sid"] = "no-such-session" }), srv.secret)},
+			{"another user's session", "Bearer " + sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["sid"] = sessionOf(t, srv.login(t, "es.officer")) }), srv.secret)},
 		}
 		for _, tc := range tests {
 			for _, path := range []string{"/api/v1/me", "/api/v1/requests", "/api/v1/audit/verify"} {

@@ -33,7 +33,7 @@ func handleAudit(wf *workflow.Service) echo.HandlerFunc {
 // ask: the answer tells whether the log is intact, nothing of its content.
 func handleVerifyAudit(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		v, err := wf.VerifyAudit(c.Request().Context())
+		v, err := wf.VerifyAudit(c.Request().Context(), auth.ActorFrom(c))
 		if err != nil {
 			return err
 		}

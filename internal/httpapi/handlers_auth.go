@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 
@@ -35,18 +37,81 @@ func handleLogin(a *auth.Authenticator, names *authorityNames) echo.HandlerFunc 
 		if len(fields) > 0 {
 			return &workflow.Error{Code: workflow.ErrValidation, Message: "the input is not valid", Fields: fields}
 		}
-		ctx := c.Request().Context()
-		token, lifetime, u, err := a.Login(ctx, in.Username, in.Password, c.RealIP())
+		g, err := a.Login(c.Request().Context(), in.Username, in.Password, c.RealIP())
 		if err != nil {
 			return err
 		}
-		uj, err := toUserJSON(ctx, u, names)
+		return grantAnswer(c, g, names)
+	}
+}
+
+// refreshInput is the body of POST /auth/refresh.
+type refreshInput struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// handleRefresh exchanges a refresh token for a new access token and a new
+// refresh token; the one sent is used up. Rotation, reuse detection and
+// the audit are the Authenticator's.
+func handleRefresh(a *auth.Authenticator, names *authorityNames) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in refreshInput
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		if in.RefreshToken == "" {
+			return workflow.Invalid("refresh_token", "is required")
+		}
+		g, err := a.Refresh(c.Request().Context(), in.RefreshToken, c.RealIP())
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, loginJSON{
-			AccessToken: token, TokenType: "Bearer", ExpiresIn: int(lifetime.Seconds()), User: uj,
-		})
+		return grantAnswer(c, g, names)
+	}
+}
+
+// grantAnswer answers a log-in or a refresh (with Cache-Control: no-store,
+// like every answer: see securityHeaders).
+func grantAnswer(c echo.Context, g auth.Grant, names *authorityNames) error {
+	uj, err := toUserJSON(c.Request().Context(), g.User, names)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, loginJSON{
+		AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: int(g.ExpiresIn.Seconds()), User: uj,
+		RefreshToken: g.RefreshToken, RefreshExpiresIn: int(g.RefreshExpiresIn.Seconds()),
+	})
+}
+
+// logoutInput is the optional body of POST /auth/logout.
+type logoutInput struct {
+	// RefreshToken also ends that token's session, if it is the caller's.
+	RefreshToken string `json:"refresh_token"`
+	// All ends every session of the caller.
+	All bool `json:"all"`
+}
+
+// handleLogout ends the caller's session: its access and refresh tokens
+// stop working at once. The body is optional.
+func handleLogout(a *auth.Authenticator) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in logoutInput
+		body, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return decodeError(err)
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
+			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			if err := decodeJSON(c, &in); err != nil {
+				return err
+			}
+		}
+		token, _ := auth.BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+		err = a.Logout(c.Request().Context(), token, auth.LogoutOptions{RefreshToken: in.RefreshToken, All: in.All})
+		if err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
 	}
 }
 

@@ -24,13 +24,17 @@ func handleHealth() echo.HandlerFunc {
 const readyTimeout = 2 * time.Second
 
 // handleReady answers 200 when the database answers and 503 otherwise, so
-// that a load balancer sends no traffic to a server that cannot record it.
+// that a load balancer sends no traffic to a server that cannot record it;
+// also 503, with the reason, when the audit chain failed verification.
 func handleReady(ready func(context.Context) error) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if ready != nil {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 			defer cancel()
 			if err := ready(ctx); err != nil {
+				if workflow.ErrorCode(err) == workflow.ErrUnavailable {
+					return err // a reason meant for the operator, e.g. a broken audit chain
+				}
 				return &readyError{cause: err}
 			}
 		}

@@ -57,12 +57,15 @@ func toUserJSON(ctx context.Context, u workflow.User, names *authorityNames) (us
 	return out, nil
 }
 
-// loginJSON is the answer to a successful log-in.
+// loginJSON is the answer to a successful log-in or refresh: the
+// contract's fields, and (added) the refresh token and its lifetime.
 type loginJSON struct {
-	AccessToken string   `json:"access_token"`
-	TokenType   string   `json:"token_type"`
-	ExpiresIn   int      `json:"expires_in"` // seconds
-	User        userJSON `json:"user"`
+	AccessToken      string   `json:"access_token"`
+	TokenType        string   `json:"token_type"`
+	ExpiresIn        int      `json:"expires_in"` // seconds
+	User             userJSON `json:"user"`
+	RefreshToken     string   `json:"refresh_token"`
+	RefreshExpiresIn int      `json:"refresh_expires_in"` // seconds
 }
 
 // requestJSON is a request as the API shows it to one caller:

@@ -20,7 +20,9 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	e.GET("/readyz", handleReady(d.Ready))
 
 	v1 := e.Group("/api/v1")
-	v1.POST("/auth/login", handleLogin(d.Auth, names)) // public: it is how one gets a token
+	v1.POST("/auth/login", handleLogin(d.Auth, names))     // public: it is how one gets a token
+	v1.POST("/auth/refresh", handleRefresh(d.Auth, names)) // added; public: the refresh token is the credential
+	v1.POST("/auth/logout", handleLogout(d.Auth), user)    // added
 	v1.GET("/me", handleMe(names), user)
 	v1.GET("/authorities", handleAuthorities(wf), user)
 	v1.GET("/workflows", handleWorkflows(), user)

@@ -9,9 +9,13 @@
 // Every write goes through one transaction per command (Store.WithTx), and
 // every command's audit record is chained inside that same transaction
 // (tx.AppendAudit): if the record cannot be written, the change does not
-// happen. On SQLite all writes share one connection, because SQLite has one
-// writer anyway and more connections only add SQLITE_BUSY; reads use a
-// separate read-only pool. On PostgreSQL one pool serves both, and the audit
-// head row, locked FOR UPDATE, serialises the appends so the chain cannot
+// happen. The commands' transactions go through one writer goroutine that
+// commits the ones waiting together (group commit, groupcommit.go): each
+// runs in a savepoint of one database transaction, which is committed once,
+// before any of them is answered. On SQLite all writes share one
+// connection, because SQLite has one writer anyway and more connections
+// only add SQLITE_BUSY; reads use a separate read-only pool. On PostgreSQL
+// one pool serves both, and the audit head row, locked FOR UPDATE by each
+// batch, serialises the appends of several servers so the chain cannot
 // fork.
 package store

@@ -37,6 +37,11 @@ type Store struct {
 	log      *slog.Logger
 	postgres bool
 	path     string // the SQLite file; "" on PostgreSQL
+
+	gc     *committer    // the group-commit writer every write goes through
+	ckpt   *checkpointer // SQLite: copies the WAL into the database file
+	sealer *audit.Sealer // used by the writer goroutine only
+	sql    statements    // hand-written SQL in the database's dialect
 }
 
 var _ workflow.Store = (*Store)(nil)
@@ -76,18 +81,22 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// throughput on PostgreSQL.
 	}
 	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log}
+	s.sealer = audit.NewSealer(s.key)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)
 		if err != nil {
 			return nil, err
 		}
 		s.w, s.r, s.postgres = db, db, true
+		s.sql = newStatements(true)
 		if err := migratePostgres(ctx, db); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
+		s.gc = newCommitter(s, writersPostgres, maxBatchPostgres)
 		return s, nil
 	}
+	s.sql = newStatements(false)
 	// Absolute, so that Backup finds the file even if the process changes
 	// its working directory later.
 	path, err := filepath.Abs(opts.DSN)
@@ -106,13 +115,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if s.ckpt, err = startCheckpointer(path, log); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.gc = newCommitter(s, writersSQLite, maxBatchSQLite)
 	return s, nil
 }
 
 // migrateAndSeed creates or updates the tables, then inserts the seeded
 // authorities and the audit head if they are missing. It is idempotent.
 func migrateAndSeed(db *gorm.DB) error {
-	if err := db.AutoMigrate(allRows()...); err != nil {
+	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
 		return err
 	}
 	rows := slices.Clone(seedAuthorities) // GORM may write to what it creates
@@ -135,8 +149,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database connections.
+// Close answers the writes already queued, then closes the database
+// connections. Writes that arrive later fail.
 func (s *Store) Close() error {
+	if s.gc != nil {
+		s.gc.close()
+	}
+	if s.ckpt != nil {
+		s.ckpt.close()
+		s.ckpt = nil
+	}
 	if !s.postgres && s.w != nil {
 		// SQLite's advice for long-lived connections: refresh the query
 		// planner's statistics where they have drifted, on the way out.

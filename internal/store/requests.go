@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"strconv"
 	"strings"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -36,7 +34,7 @@ func (s *Store) Request(ctx context.Context, id string) (workflow.Request, error
 // takes an authority on both sides as the requesting one.
 func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]workflow.Request, string, error) {
 	limit := pageLimit(f.Limit)
-	after, err := decodeCursor(requestCursor, f.Cursor)
+	after, err := s.decodeCursor(requestCursor, f.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -89,7 +87,7 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 	}
 	if len(rows) > limit {
 		rows = rows[:limit]
-		next = encodeCursor(requestCursor, rows[limit-1].Seq)
+		next = s.encodeCursor(requestCursor, rows[limit-1].Seq)
 	}
 	out := make([]workflow.Request, 0, len(rows))
 	for _, row := range rows {
@@ -229,44 +227,4 @@ func pageLimit(n int) int {
 		return workflow.MaxLimit
 	}
 	return n
-}
-
-// The kinds of cursor. A cursor names its list, so that one taken from the
-// audit log is refused by the request list instead of silently skipping to
-// an unrelated position.
-const (
-	requestCursor = "r"
-	auditCursor   = "a"
-)
-
-// encodeCursor returns the opaque cursor of a page that ends at seq: the
-// next page holds the rows with a smaller seq (keyset pagination, so pages
-// neither skip nor repeat rows when new ones arrive meanwhile).
-func encodeCursor(kind string, seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(kind + strconv.FormatInt(seq, 10)))
-}
-
-// decodeCursor returns the seq a cursor points after; 0 for no cursor. A
-// malformed cursor is a client error.
-func decodeCursor(kind, cursor string) (int64, error) {
-	if cursor == "" {
-		return 0, nil
-	}
-	bad := workflow.Errorf(workflow.ErrBadRequest, "invalid cursor")
-	if len(cursor) > 40 {
-		return 0, bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return 0, bad
-	}
-	text, ok := strings.CutPrefix(string(raw), kind)
-	if !ok {
-		return 0, bad
-	}
-	seq, err := strconv.ParseInt(text, 10, 64)
-	if err != nil || seq < 1 || strconv.FormatInt(seq, 10) != text {
-		return 0, bad
-	}
-	return seq, nil
 }

@@ -524,20 +524,42 @@ func TestListRequests_badCursor(t *testing.T) {
 	b64 := base64.RawURLEncoding.EncodeToString
 	for _, db := range openStores(t) {
 		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
 			scope := workflow.Scope{Authority: "IT", RequestingStates: workflow.States}
-			for _, c := range []string{"!!!", "abc", b64([]byte("r")), b64([]byte("r-5")), b64([]byte("r0")),
-				b64([]byte("r05")), b64([]byte("r99999999999999999999")), b64([]byte("r5 ")), b64([]byte("x5"))} {
-				_, _, err := db.Store.ListRequests(context.Background(), workflow.ListFilter{Scope: scope, Limit: 5, Cursor: c})
+			for i := range 3 {
+				insert(t, db.Store, newRequest(i, "IT", "ES", workflow.KindMLA, workflow.StateSent))
+			}
+			appendN(t, db.Store, 3)
+			_, requestCursor, err := db.Store.ListRequests(ctx, workflow.ListFilter{Scope: scope, Limit: 1})
+			if err != nil || requestCursor == "" {
+				t.Fatalf("first page: %q, %v", requestCursor, err)
+			}
+			_, auditCursor, err := db.Store.AuditEntries(ctx, workflow.AuditFilter{Limit: 1})
+			if err != nil || auditCursor == "" {
+				t.Fatalf("first audit page: %q, %v", auditCursor, err)
+			}
+			// Cursors are sealed: the plain forms of earlier versions, garbage,
+			// and an edited cursor are all refused.
+			raw, _ := base64.RawURLEncoding.DecodeString(requestCursor)
+			raw[len(raw)-1] ^= 1
+			for _, c := range []string{"!!!", "abc", b64([]byte("r5")), b64([]byte("r0")), b64([]byte("a5")), b64(raw),
+				requestCursor[:len(requestCursor)-2]} {
+				_, _, err := db.Store.ListRequests(ctx, workflow.ListFilter{Scope: scope, Limit: 5, Cursor: c})
 				wantCode(t, err, workflow.ErrBadRequest)
 			}
 			// A cursor of one list is no cursor of the other.
-			_, _, err := db.Store.ListRequests(context.Background(), workflow.ListFilter{Scope: scope, Limit: 5, Cursor: b64([]byte("a5"))})
+			_, _, err = db.Store.ListRequests(ctx, workflow.ListFilter{Scope: scope, Limit: 5, Cursor: auditCursor})
 			wantCode(t, err, workflow.ErrBadRequest)
-			_, _, err = db.Store.AuditEntries(context.Background(), workflow.AuditFilter{Limit: 5, Cursor: b64([]byte("r5"))})
+			_, _, err = db.Store.AuditEntries(ctx, workflow.AuditFilter{Limit: 5, Cursor: requestCursor})
 			wantCode(t, err, workflow.ErrBadRequest)
-			_, _, err = db.Store.AuditEntries(context.Background(), workflow.AuditFilter{Limit: 5, Cursor: b64([]byte("a5"))})
-			if err != nil {
-				t.Fatalf("a well-formed audit cursor: %v", err)
+			if _, _, err = db.Store.AuditEntries(ctx, workflow.AuditFilter{Limit: 5, Cursor: auditCursor}); err != nil {
+				t.Fatalf("a cursor this store gave: %v", err)
+			}
+			// The same position is sealed afresh each time: a cursor carries
+			// nothing a caller could compare.
+			_, again, _ := db.Store.ListRequests(ctx, workflow.ListFilter{Scope: scope, Limit: 1})
+			if again == requestCursor {
+				t.Errorf("the same page gave the same cursor twice: %q", again)
 			}
 		})
 	}

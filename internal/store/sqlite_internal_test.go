@@ -54,6 +54,7 @@ func TestSQLite_connections(t *testing.T) {
 		{"foreign_keys", "1", "1"},
 		{"busy_timeout", "5000", "5000"},
 		{"query_only", "0", "1"},
+		{"temp_store", "2", ""}, // MEMORY: the savepoints' journals
 	}
 	wdb, _ := s.w.DB()
 	rdb, _ := s.r.DB()

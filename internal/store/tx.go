@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -11,9 +14,12 @@ import (
 )
 
 // WithTx runs fn in one write transaction and commits when fn returns nil;
-// any error, or a panic, rolls everything back. On SQLite the transaction
-// runs on the one writer connection and begins IMMEDIATE, so it holds the
-// write lock from its first statement; callers queue for the connection.
+// any error, or a panic, rolls back everything fn did. The transaction goes
+// through the group-commit writer (groupcommit.go): fn runs on the writer's
+// goroutine, inside a savepoint of a transaction it may share with other
+// callers' functions, and WithTx returns only after that transaction has
+// committed, or has failed with ErrUnavailable and kept nothing. A panic in
+// fn is raised again here. fn must not call WithTx itself.
 // Errors meaning the database cannot write now come back as ErrUnavailable.
 func (s *Store) WithTx(ctx context.Context, fn func(workflow.Tx) error) error {
 	return s.withTx(ctx, func(t *tx) error { return fn(t) })
@@ -22,10 +28,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(workflow.Tx) error) error {
 // withTx is WithTx for this package's own commands, which need more of the
 // transaction than workflow.Tx offers.
 func (s *Store) withTx(ctx context.Context, fn func(*tx) error) error {
-	err := s.w.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&tx{db: db, store: s})
-	})
-	return s.fail(err, "write transaction")
+	return s.fail(s.gc.submit(ctx, fn), "write transaction")
 }
 
 // tx is a write transaction; it implements workflow.Tx. Its methods must be
@@ -34,6 +37,10 @@ func (s *Store) withTx(ctx context.Context, fn func(*tx) error) error {
 type tx struct {
 	db    *gorm.DB
 	store *Store
+	batch *batchTx // the group commit this transaction is part of
+	// read holds the rows Request read, so that UpdateRequest writes only
+	// the columns that changed.
+	read map[string]requestRow
 }
 
 var _ workflow.Tx = (*tx)(nil)
@@ -42,18 +49,26 @@ var _ workflow.Tx = (*tx)(nil)
 // (SELECT ... FOR UPDATE) until the transaction ends, so two commands on one
 // request run one after the other and the second sees the first's result.
 // GORM drops the clause on SQLite, where the whole write transaction is
-// exclusive anyway. Lock order, everywhere: the request row, then the audit
-// head, so that two transactions cannot wait for each other.
+// exclusive anyway. Lock order, everywhere: the audit head (locked when the
+// group-commit batch begins), then request rows, so that two transactions
+// cannot wait for each other.
+//
+// Every command reads its request here, so it is written by hand: GORM's
+// statement building and reflection cost more than SQLite's work.
 func (t *tx) Request(ctx context.Context, id string) (workflow.Request, error) {
 	var row requestRow
-	err := t.db.WithContext(ctx).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-		Where("id = ?", id).Take(&row).Error
-	if notFound(err) {
+	err := t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx), t.store.sql.requestForUpdate, id).
+		Scan(row.scanTargets()...)
+	if errors.Is(err, sql.ErrNoRows) {
 		return workflow.Request{}, errRequestNotFound
 	}
 	if err != nil {
 		return workflow.Request{}, err
 	}
+	if t.read == nil {
+		t.read = map[string]requestRow{}
+	}
+	t.read[id] = row
 	return row.toDomain()
 }
 
@@ -121,38 +136,97 @@ func (t *tx) UpdateRequest(ctx context.Context, r workflow.Request, oldVersion i
 	if err != nil {
 		return err
 	}
-	res := t.db.WithContext(ctx).Model(&requestRow{}).
-		Where("id = ? AND version = ?", r.ID, oldVersion).
-		Updates(map[string]any{
-			"reference":            row.Reference,
-			"kind":                 row.Kind,
-			"state":                row.State,
-			"version":              row.Version,
-			"requesting_authority": row.RequestingAuthority,
-			"requested_authority":  row.RequestedAuthority,
-			"title":                row.Title,
-			"summary":              row.Summary,
-			"legal_basis":          row.LegalBasis,
-			"offences":             row.Offences,
-			"measures":             row.Measures,
-			"urgency":              row.Urgency,
-			"urgency_reason":       row.UrgencyReason,
-			"due_date":             row.DueDate,
-			"person_sought":        row.PersonSought,
-			"warrant":              row.Warrant,
-			"updated_at_us":        row.UpdatedUS,
-		})
-	if errors.Is(res.Error, gorm.ErrForeignKeyViolated) {
-		return workflow.Invalid("requested_authority", "no such authority")
+	cols := row.updateColumns()
+	if prev, ok := t.read[r.ID]; ok && prev.Version == oldVersion {
+		// Write only what changed since this transaction read the row (the
+		// version condition below proves it is still that row): an event
+		// changes the state, the version and the time, and SQLite then
+		// leaves alone the indexes on every other column.
+		for k, v := range prev.updateColumns() {
+			if cols[k] == v {
+				delete(cols, k)
+			}
+		}
 	}
-	if res.Error != nil {
-		return res.Error
+	// By hand, like Request. The columns go in a fixed order, so that an
+	// event's UPDATE is always the same text and stays prepared.
+	names := make([]string, 0, len(cols))
+	for k := range cols {
+		names = append(names, k)
 	}
-	if res.RowsAffected == 0 {
+	slices.Sort(names)
+	var q strings.Builder
+	args := make([]any, 0, len(names)+2)
+	q.WriteString("UPDATE requests SET ")
+	for i, k := range names {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(k + " = ?")
+		args = append(args, cols[k])
+	}
+	q.WriteString(" WHERE id = ? AND version = ?")
+	args = append(args, r.ID, oldVersion)
+	res, err := t.batch.sqlTx.ExecContext(context.WithoutCancel(ctx), rebind(t.store.postgres, q.String()), args...)
+	if err != nil {
+		if tr, ok := t.db.Dialector.(gorm.ErrorTranslator); ok {
+			err = tr.Translate(err)
+		}
+		if errors.Is(err, gorm.ErrForeignKeyViolated) {
+			return workflow.Invalid("requested_authority", "no such authority")
+		}
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return workflow.Errorf(workflow.ErrVersionConflict,
 			"the request has changed since version %d; reload it and try again", oldVersion)
 	}
+	delete(t.read, r.ID)
 	return nil
+}
+
+// requestColumns are the columns of requestRow in the order of
+// scanTargets; TestRequestColumns checks both against the row type, so a
+// new column of requestRow belongs here, in scanTargets and in
+// updateColumns too.
+const requestColumns = "seq, id, reference, kind, state, version, requesting_authority, requested_authority, " +
+	"title, summary, legal_basis, offences, measures, urgency, urgency_reason, due_date, person_sought, warrant, " +
+	"created_at_us, updated_at_us"
+
+// scanTargets returns pointers to the fields of row, in the order of
+// requestColumns.
+func (row *requestRow) scanTargets() []any {
+	return []any{&row.Seq, &row.ID, &row.Reference, &row.Kind, &row.State, &row.Version,
+		&row.RequestingAuthority, &row.RequestedAuthority, &row.Title, &row.Summary, &row.LegalBasis,
+		&row.Offences, &row.Measures, &row.Urgency, &row.UrgencyReason, &row.DueDate, &row.PersonSought,
+		&row.Warrant, &row.CreatedUS, &row.UpdatedUS}
+}
+
+// updateColumns lists the columns UpdateRequest writes: every one but the
+// id, the sequence number and the creation time. A new column of
+// requestRow belongs here too.
+func (row requestRow) updateColumns() map[string]any {
+	return map[string]any{
+		"reference":            row.Reference,
+		"kind":                 row.Kind,
+		"state":                row.State,
+		"version":              row.Version,
+		"requesting_authority": row.RequestingAuthority,
+		"requested_authority":  row.RequestedAuthority,
+		"title":                row.Title,
+		"summary":              row.Summary,
+		"legal_basis":          row.LegalBasis,
+		"offences":             row.Offences,
+		"measures":             row.Measures,
+		"urgency":              row.Urgency,
+		"urgency_reason":       row.UrgencyReason,
+		"due_date":             row.DueDate,
+		"person_sought":        row.PersonSought,
+		"warrant":              row.Warrant,
+		"updated_at_us":        row.UpdatedUS,
+	}
 }
 
 // AppendHistory records one transition of a request.
@@ -161,5 +235,16 @@ func (t *tx) AppendHistory(ctx context.Context, h workflow.HistoryEntry) error {
 	if err != nil {
 		return err
 	}
-	return t.db.WithContext(ctx).Omit(clause.Associations).Create(&row).Error
+	if t.store.postgres {
+		// Written with the other items' when the batch ends, in one
+		// statement (batchTx.finish): a round trip to the server per
+		// transition saved. The request row is locked by this transaction,
+		// so its foreign key holds then as now.
+		t.batch.history = append(t.batch.history, row)
+		return nil
+	}
+	// Written by hand: GORM's reflection and its RETURNING of the new id
+	// (which nobody reads) cost more than the insert itself.
+	_, err = t.batch.sqlTx.ExecContext(context.WithoutCancel(ctx), t.store.sql.insertHistory, row.args()...)
+	return err
 }

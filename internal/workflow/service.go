@@ -462,9 +462,19 @@ func (s *Service) Audit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEnt
 	return s.store.AuditEntries(ctx, f)
 }
 
-// VerifyAudit recomputes the audit chain. It reveals no case content, only
-// whether the log is intact, so every signed-in user may ask.
-func (s *Service) VerifyAudit(ctx context.Context) (AuditVerification, error) {
+// VerifyAudit recomputes the audit chain for someone who may read the audit
+// log: the entry count and head it reports measure the whole platform's
+// activity, which is nobody else's business.
+func (s *Service) VerifyAudit(ctx context.Context, a Actor) (AuditVerification, error) {
+	if _, _, ok := s.policy.AuditScope(a); !ok {
+		return AuditVerification{}, Errorf(ErrForbidden, "only auditors and the administrator verify the audit log")
+	}
+	return s.VerifyChain(ctx)
+}
+
+// VerifyChain recomputes the audit chain for the operator (the command line,
+// start-up). Concurrent passes are coalesced into one.
+func (s *Service) VerifyChain(ctx context.Context) (AuditVerification, error) {
 	v, err, _ := s.verifying.Do("verify", func() (any, error) {
 		return s.store.VerifyAudit(context.WithoutCancel(ctx))
 	})

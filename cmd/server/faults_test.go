@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"database/sql"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestServer_diskFull fills the filesystem under a running server: writes
+// that cannot be recorded answer 503 in the contract's shape and leave no
+// trace, reads go on, and once space returns writes succeed again and the
+// audit chain verifies. The small filesystem is a tmpfs, which needs root
+// (as CI runs); elsewhere the test says so and skips.
+func TestServer_diskFull(t *testing.T) {
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "small")
+	os.Mkdir(mnt, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small filesystem here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+
+	url, _, stop := startInProcess(t, "--demo", "--db", filepath.Join(mnt, "mla.db"))
+	officer := login(t, url, "it.officer")
+	draft := func(i int) (int, map[string]any) {
+		return officer.call("POST", "/api/v1/requests", map[string]any{
+			"kind": "mla", "requested_authority": "ES", "title": fmt.Sprintf("Written on a full disk %d", i),
+			"summary": strings.Repeat("The facts of the case. ", 400),
+		})
+	}
+	if status, body := draft(0); status != http.StatusCreated {
+		t.Fatalf("before filling: %d %v", status, body)
+	}
+
+	filler := filepath.Join(mnt, "filler")
+	fill(t, filler)
+	var created []string
+	var refused int
+	for i := 1; i <= 300 && refused < 3; i++ {
+		status, body := draft(i)
+		switch status {
+		case http.StatusCreated:
+			created = append(created, body["id"].(string))
+		case http.StatusServiceUnavailable:
+			refused++
+			if e, _ := body["error"].(map[string]any); e["code"] != "unavailable" || e["message"] == "" {
+				t.Errorf("503 answer %v, want the contract's error shape with code unavailable", body)
+			}
+		default:
+			t.Fatalf("on a full disk: %d %v, want 201 or 503", status, body)
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("%d drafts were accepted on a full disk and none refused", len(created))
+	}
+	_, list := officer.call("GET", "/api/v1/requests?limit=200", nil)
+	if n := len(list["items"].([]any)); n != 1+len(created) {
+		t.Errorf("%d requests listed, want the %d answered 201: a refused one was kept, or an accepted one lost", n, 1+len(created))
+	}
+
+	os.Remove(filler)
+	status, body := draft(1000)
+	if status != http.StatusCreated {
+		t.Fatalf("after space returned: %d %v, want 201", status, body)
+	}
+	if v := login(t, url, "admin").must(200, "GET", "/api/v1/audit/verify", nil); v["ok"] != true {
+		t.Errorf("audit chain after the full disk: %v", v)
+	}
+	stop()
+}
+
+// fill writes to path until the filesystem is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill: %v", err)
+			}
+			break
+		}
+	}
+	for _, size := range []int{4096, 512, 1} { // the last crumbs too
+		for {
+			if _, err := f.Write(chunk[:size]); err != nil {
+				break
+			}
+		}
+	}
+	f.Sync()
+}
+
+// TestServer_brokenChainAtStart tampers with the audit log while the
+// server is down: the next start says so loudly in the log, and /readyz
+// answers 503 naming the entry, while /healthz stays 200.
+func TestServer_brokenChainAtStart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mla.db")
+	_, _, stop := startInProcess(t, "--demo", "--db", db)
+	stop()
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE audit_entries SET outcome = 'denied' WHERE seq = 3`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	var logs syncBuffer
+	url, _, _ := startInProcessLogging(t, &logs, "--db", db)
+	if !strings.Contains(logs.String(), "AUDIT CHAIN BROKEN") {
+		t.Errorf("the start-up log does not report the broken chain:\n%s", logs.String())
+	}
+	c := &client{tb: t, base: url}
+	status, body := c.call("GET", "/readyz", nil)
+	if e, _ := body["error"].(map[string]any); status != http.StatusServiceUnavailable || e["code"] != "unavailable" ||
+		!strings.Contains(fmt.Sprint(e["message"]), "entry 3") {
+		t.Errorf("/readyz: %d %v, want 503 naming entry 3", status, body)
+	}
+	if status, _ := c.call("GET", "/healthz", nil); status != http.StatusOK {
+		t.Errorf("/healthz: %d, want 200: the process still serves", status)
+	}
+
+	// Turned off, the start neither checks nor reports.
+	logs.Reset()
+	url, _, _ = startInProcessLogging(t, &logs, "--db", db, "--verify-audit=false")
+	if status, _ := (&client{tb: t, base: url}).call("GET", "/readyz", nil); status != http.StatusOK {
+		t.Errorf("/readyz with verification off: %d, want 200", status)
+	}
+	if !strings.Contains(logs.String(), "not verified") {
+		t.Errorf("the log does not say the chain went unverified:\n%s", logs.String())
+	}
+}
+
+// TestServer_TLS serves over HTTPS with a certificate from the settings:
+// answers carry HSTS, which plain HTTP must not.
+func TestServer_TLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := selfSigned(t, dir)
+	url, _, _ := startInProcess(t, "--demo", "--db", filepath.Join(dir, "mla.db"), "--tls-cert", cert, "--tls-key", key)
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("listening on %s, want https", url)
+	}
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(cert)
+	pool.AppendCertsFromPEM(pem)
+	httpsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := httpsClient.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if hsts := resp.Header.Get("Strict-Transport-Security"); !strings.Contains(hsts, "max-age=") {
+		t.Errorf("HSTS over TLS: %q", hsts)
+	}
+	if err := run(context.Background(), []string{"--db", filepath.Join(dir, "x.db"), "--tls-cert", cert, "--tls-key", cert},
+		func(string) string { return "" }, nil, io.Discard, io.Discard); err == nil {
+		t.Errorf("a certificate given as its own key was accepted")
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mla-flow test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
+}
+
+// TestServer_gracefulShutdown sends SIGTERM to the real server while
+// requests are in flight: each one either completes with its answer, or
+// fails at the connection without having been handled (refused, or reset
+// while still in the kernel's accept queue when the listener closed) and
+// then is not stored; none is cut off midway; the process exits cleanly
+// with every answered change recorded.
+func TestServer_gracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildServer(t)
+	db := filepath.Join(t.TempDir(), "mla.db")
+	cmd, url := startBinary(t, bin, "--demo", "--db", db)
+	officer := login(t, url, "it.officer")
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var answered, unanswered []string
+	var cut []error
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+			for i := 0; ; i++ {
+				b := fmt.Sprintf(`{"kind":"mla","requested_authority":"ES","title":"Shutdown %d-%d"}`, w, i)
+				req, _ := http.NewRequest("POST", url+"/api/v1/requests", bytes.NewReader([]byte(b)))
+				req.Header.Set("Authorization", "Bearer "+officer.token)
+				resp, err := client.Do(req)
+				if err != nil {
+					mu.Lock()
+					unanswered = append(unanswered, fmt.Sprintf("Shutdown %d-%d", w, i))
+					mu.Unlock()
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				if err != nil || resp.StatusCode != http.StatusCreated {
+					cut = append(cut, fmt.Errorf("%d %s %v", resp.StatusCode, body, err))
+				} else {
+					answered = append(answered, fmt.Sprintf("Shutdown %d-%d", w, i))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	wg.Wait()
+	if err != nil {
+		t.Errorf("the server exited with %v after SIGTERM, want 0", err)
+	}
+	for _, e := range cut {
+		t.Errorf("a request was cut off instead of finished or refused: %v", e)
+	}
+	if len(answered) == 0 {
+		t.Fatal("no request was answered before the shutdown")
+	}
+	_, url = startBinary(t, bin, "--db", db)
+	reader := login(t, url, "it.officer")
+	titles := map[string]bool{}
+	for path := "/api/v1/requests?limit=200"; path != ""; {
+		_, page := reader.call("GET", path, nil)
+		for _, it := range page["items"].([]any) {
+			titles[it.(map[string]any)["title"].(string)] = true
+		}
+		path = ""
+		if next, ok := page["next_cursor"].(string); ok {
+			path = "/api/v1/requests?limit=200&cursor=" + next
+		}
+	}
+	for _, title := range answered {
+		if !titles[title] {
+			t.Errorf("%q was answered 201 before the shutdown but is not stored", title)
+		}
+	}
+	for _, title := range unanswered {
+		if titles[title] {
+			t.Errorf("%q got no answer but was stored: a request was cut off after it was handled", title)
+		}
+	}
+	t.Logf("%d drafts answered before SIGTERM, all stored; %d unanswered, none stored", len(answered), len(unanswered))
+}

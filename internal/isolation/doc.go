@@ -1,0 +1,48 @@
+// Package isolation proves, by exhaustive test, that a request between two
+// central authorities reaches nobody else. It has no code of its own: its
+// tests start the real server (the REST API and the web pages on one Echo
+// instance, wired as cmd/server wires them, over a real database with the
+// demo world) and walk
+//
+//	every route of the server (read from Echo's route list, so that a new
+//	route without a classification fails the test)
+//	× every demo role, and no sign-in at all
+//	× the requesting side, the requested side and a third authority
+//	× both kinds of request in each of the seven states
+//
+// against one table of expected outcomes (expect_test.go), written from the
+// contract and not from internal/auth, so that a slip in the Policy cannot
+// hide itself.
+//
+// What it proves, on SQLite and (when MLA_TEST_POSTGRES_URL is set) on
+// PostgreSQL:
+//
+//   - a request hidden from a caller answers exactly as a request that does
+//     not exist: same status, same headers, same bytes (apart from the
+//     request id header and the per-session CSRF token), on every
+//     per-request read and write, API and web;
+//   - a visible request answers 200 with its content, and refused writes
+//     answer the contract's status in the contract's order (404, 422, 409,
+//     403, 409) and change nothing;
+//   - lists, searches, counts, worklists and the dashboard hold exactly the
+//     visible requests;
+//   - audit views are 403 for roles that do not read the log, hold only the
+//     own authority's entries for auditors, and hold no case content for
+//     anybody, the administrator included;
+//   - no answer to any caller, and no line of the server's log, holds the
+//     title, text, comment, reference or id of a request hidden from that
+//     caller (every request's content carries a marked secret, and every
+//     answer is scanned for the marks);
+//   - the opaque list cursors a caller is given do not depend on requests
+//     hidden from that caller (TestIsolation_cursors compares a server with
+//     the whole fixture and one with only the caller's visible part).
+//
+// TestIsolation_catchesLeaks proves the checks are not vacuous: over a
+// deliberately leaky policy they report exactly the requests that leak.
+//
+// Successful changes of requests are not made here: the workflow's own table
+// test (internal/httpapi, workflow_api_test.go) drives every transition.
+// Here every write that the contract allows is sent with a stale version, so
+// that it passes every access check and is then refused with
+// 409 version_conflict, leaving the shared fixture as it was.
+package isolation

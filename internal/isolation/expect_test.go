@@ -1,0 +1,137 @@
+package isolation
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// This file is the table of expected outcomes: the contract's access rules
+// (CONTRACT.md sections 2 and 3, docs/API.md), restated here without asking
+// internal/auth or workflow.Table, so that a slip there shows up as a
+// difference here. Only the vocabulary (role, state, event names) is shared.
+
+// anonymous is the pseudo-role of a caller with no token and no session.
+const anonymous workflow.Role = ""
+
+// contractEvents is the workflow table of CONTRACT.md section 3: from which
+// states each event leaves, which side fires it, with which roles.
+var contractEvents = []struct {
+	event workflow.Event
+	from  []workflow.State
+	side  workflow.Side
+	roles []workflow.Role
+}{
+	{"send", []workflow.State{"drafted"}, "requesting", []workflow.Role{"supervisor"}},
+	{"acknowledge", []workflow.State{"sent"}, "requested", []workflow.Role{"officer", "supervisor"}},
+	{"request_info", []workflow.State{"acknowledged"}, "requested", []workflow.Role{"officer", "supervisor"}},
+	{"provide_info", []workflow.State{"info_requested"}, "requesting", []workflow.Role{"officer", "supervisor"}},
+	{"execute", []workflow.State{"acknowledged"}, "requested", []workflow.Role{"supervisor"}},
+	{"refuse", []workflow.State{"sent", "acknowledged", "info_requested"}, "requested", []workflow.Role{"supervisor"}},
+	{"withdraw", []workflow.State{"sent", "acknowledged", "info_requested"}, "requesting", []workflow.Role{"supervisor"}},
+}
+
+// sees is "who sees what": the requesting authority in every state, the
+// requested one once the request has left drafted, nobody else; admin and
+// trainer see no case contents at all.
+func sees(a actor, r *fixtureRequest) bool {
+	if !slices.Contains([]workflow.Role{"officer", "supervisor", "auditor"}, a.role) {
+		return false
+	}
+	switch a.sideOf(r) {
+	case "requesting":
+		return true
+	case "requested":
+		return r.state != "drafted"
+	}
+	return false
+}
+
+// writes: officers and supervisors change requests; auditors read, never
+// write.
+func writes(a actor) bool { return a.role == "officer" || a.role == "supervisor" }
+
+// Pages: the web application offers a page only to the roles that use it;
+// the others get 403 whatever the id (API.md has no such guards: it answers
+// by the rules above).
+var (
+	casePages  = []workflow.Role{"officer", "supervisor", "auditor"}
+	draftPages = []workflow.Role{"officer", "supervisor"}
+	auditPages = []workflow.Role{"auditor", "admin"}
+	adminPages = []workflow.Role{"admin"}
+)
+
+// readsAudit: admin reads every entry, an auditor those of their own
+// authority, nobody else any.
+func readsAudit(a actor) bool { return a.role == "admin" || a.role == "auditor" }
+
+// expect is the answer to op on r by a, through ep; stale versions are sent
+// with every write, so a write the contract allows ends in version_conflict.
+// The order of the checks is API.md's: visibility 404, unknown event 422,
+// state 409, role and side 403, version 409.
+func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
+	switch {
+	case a.role == anonymous && ep.web:
+		return outcome{status: http.StatusSeeOther, asMissing: true} // to the log-in page
+	case a.role == anonymous:
+		return outcome{status: http.StatusUnauthorized, code: "unauthenticated", asMissing: true}
+	case ep.pages != nil && !slices.Contains(ep.pages, a.role):
+		return outcome{status: http.StatusForbidden, code: "forbidden", asMissing: true}
+	case !sees(a, r):
+		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
+	}
+	switch op.kind {
+	case opView, opHistory:
+		return outcome{status: http.StatusOK}
+	case opEditForm, opEdit:
+		switch {
+		case !writes(a) || a.sideOf(r) != "requesting":
+			return outcome{status: http.StatusForbidden, code: "forbidden"}
+		case r.state != "drafted":
+			return outcome{status: http.StatusConflict, code: "invalid_transition"}
+		case op.kind == opEditForm:
+			return outcome{status: http.StatusOK}
+		}
+		return outcome{status: http.StatusConflict, code: "version_conflict"}
+	}
+	for _, t := range contractEvents {
+		switch {
+		case t.event != op.event:
+		case !slices.Contains(t.from, r.state):
+			return outcome{status: http.StatusConflict, code: "invalid_transition"}
+		case !writes(a) || a.sideOf(r) != t.side || !slices.Contains(t.roles, a.role):
+			return outcome{status: http.StatusForbidden, code: "forbidden"}
+		default:
+			return outcome{status: http.StatusConflict, code: "version_conflict"}
+		}
+	}
+	return outcome{status: http.StatusUnprocessableEntity, code: "validation_failed"} // unknown event
+}
+
+// waitsFor tells whether a request in its state waits for a's move
+// (API.md, "Counts and the worklist"): a's side is that of the first event
+// leaving the state, and a's role may fire some event of that side from it.
+func waitsFor(a actor, r *fixtureRequest) bool {
+	if !sees(a, r) || !writes(a) {
+		return false
+	}
+	var next workflow.Side
+	for _, t := range contractEvents {
+		if slices.Contains(t.from, r.state) && next == "" {
+			next = t.side
+		}
+		if slices.Contains(t.from, r.state) && t.side == a.sideOf(r) && slices.Contains(t.roles, a.role) && next == t.side {
+			return true
+		}
+	}
+	return false
+}
+
+// outcome is an expected answer. asMissing: the answer must be the very
+// answer given for an id that does not exist.
+type outcome struct {
+	status    int
+	code      string // the API's error code; "" for success and for pages
+	asMissing bool
+}

@@ -1,0 +1,240 @@
+package isolation
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// TestIsolation walks every route × every actor × every fixture request
+// against the table of expect_test.go, on every test database.
+//
+// What is covered where: here, every answer the contract gives for access
+// (404 as missing, 403, 409, 422, 401, the login redirect), and that
+// nothing changes on a refused write; internal/httpapi's workflow table
+// test, every successful transition; internal/httpapi and web's own tests,
+// the shapes, validation and successful edits of visible requests.
+func TestIsolation(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Backend) {
+		start := time.Now()
+		w := newWorld(t, db, auth.NewPolicy(), fixtureSpecs())
+		t.Logf("fixture: %d requests, %d actors, set up in %s", len(w.requests), len(actors), time.Since(start).Round(time.Millisecond))
+
+		t.Run("routes", func(t *testing.T) { w.eps.checkRoutes(t, w.echo) })
+		t.Run("events", checkEvents)
+		// Reads and lists first, on the fixture as built; then the refused
+		// writes, which must leave it so; then the audit views, which by
+		// then hold the refusals; creation last, as it adds requests.
+		t.Run("request_reads", w.testRequestReads)
+		t.Run("lists", w.testLists)
+		t.Run("request_writes", w.testRequestWrites)
+		t.Run("audit", w.testAudit)
+		t.Run("admin", w.testAdmin)
+		t.Run("meta", w.testMeta)
+		t.Run("sessions", w.testSessions)
+		t.Run("create", w.testCreate)
+		t.Run("server_log", w.testLog)
+		t.Run("exercised", w.eps.checkExercised)
+
+		perClass := map[string]int64{}
+		for _, ep := range w.eps {
+			perClass[classNames[ep.class]] += ep.exercised.Load()
+		}
+		t.Logf("%s: %d HTTP exchanges, %d checks, in %s; exchanges per class: %v",
+			db.Name, w.exchanges.Load(), w.checks.Load(), time.Since(start).Round(time.Millisecond), perClass)
+	})
+}
+
+// readOps tells which operation each per-request read performs.
+var readOps = map[string]operation{
+	"GET /api/v1/requests/:id":         {kind: opView},
+	"GET /api/v1/requests/:id/history": {kind: opHistory},
+	"GET /requests/:id":                {kind: opView},
+	"GET /requests/:id/edit":           {kind: opEditForm},
+}
+
+// writeOps tells which operations each per-request write performs.
+var writeOps = map[string][]operation{
+	"PATCH /api/v1/requests/:id":       {{kind: opEdit}},
+	"POST /api/v1/requests/:id/events": fireOps(),
+	"POST /requests/:id/edit":          {{kind: opEdit}},
+	"POST /requests/:id/events/:event": fireOps(),
+}
+
+func (w *world) testRequestReads(t *testing.T) {
+	for _, ep := range w.eps.ofClass(classRequestRead) {
+		if _, ok := readOps[ep.key()]; !ok {
+			t.Fatalf("%s is a per-request read without an operation in readOps", ep.key())
+		}
+	}
+	w.forEachActor(t, func(t *testing.T, s *session) {
+		for _, ep := range w.eps.ofClass(classRequestRead) {
+			w.perRequest(t, s, ep, readOps[ep.key()])
+		}
+	})
+}
+
+// testRequestWrites sends every write to every request as every actor.
+// Each is refused, a write the contract allows by its stale version, and
+// after each the request must be as built.
+func (w *world) testRequestWrites(t *testing.T) {
+	for _, ep := range w.eps.ofClass(classRequestWrite) {
+		if _, ok := writeOps[ep.key()]; !ok {
+			t.Fatalf("%s is a per-request write without operations in writeOps", ep.key())
+		}
+	}
+	w.forEachActor(t, func(t *testing.T, s *session) {
+		for _, ep := range w.eps.ofClass(classRequestWrite) {
+			for _, op := range writeOps[ep.key()] {
+				w.perRequest(t, s, ep, op)
+			}
+		}
+	})
+}
+
+// forEachActor runs fn for every actor as parallel subtests; the enclosing
+// t.Run returns when all have finished.
+func (w *world) forEachActor(t *testing.T, fn func(t *testing.T, s *session)) {
+	t.Helper()
+	for _, a := range actors {
+		s := w.sessions[a.name]
+		t.Run(a.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, s)
+		})
+	}
+}
+
+// staleVersion is sent with every write: no fixture request reaches it.
+const staleVersion = 1_000_000
+
+// requestCall is the call of op on the request id through ep.
+func (w *world) requestCall(ep *endpoint, op operation, id string) call {
+	path := strings.Replace(ep.path, ":id", id, 1)
+	path = strings.Replace(path, ":event", string(op.event), 1)
+	c := call{ep: ep, path: path}
+	attempt := w.attempt
+	switch {
+	case op.kind == opEdit && ep.web:
+		c.form = url.Values{"title": {attempt}, "version": {strconv.Itoa(staleVersion)}}
+	case op.kind == opEdit:
+		c.json = map[string]any{"title": attempt, "version": staleVersion}
+	case op.kind == opFire:
+		body := map[string]any{"event": op.event, "comment": attempt, "version": staleVersion}
+		form := url.Values{"comment": {attempt}, "version": {strconv.Itoa(staleVersion)}}
+		if op.event == "refuse" {
+			body["grounds"] = []string{"dual_criminality"}
+			form["grounds"] = []string{"dual_criminality"}
+		}
+		if ep.web {
+			c.form = form
+		} else {
+			c.json = body
+		}
+	}
+	return c
+}
+
+// nobodys is a request between two authorities that do not exist: nobody
+// sees it, so expect gives the answer due for a missing id.
+var nobodys = &fixtureRequest{requesting: "XX", requested: "YY", state: "sent"}
+
+// perRequest checks op through ep on every fixture request as s's actor:
+// the status and error code of the table; for a hidden request, the very
+// answer given for a missing id; for a visible one, its content; after a
+// write, the request as built.
+func (w *world) perRequest(t testing.TB, s *session, ep *endpoint, op operation) {
+	t.Helper()
+	opName := map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit"}[op.kind]
+	if op.kind == opFire {
+		opName = "event " + string(op.event)
+	}
+	missing := w.do(t, s, w.requestCall(ep, op, w.missing))
+	wantMissing := expect(ep, s.a, nobodys, op)
+	w.checkStatus(t, ep.key()+" ["+opName+"] on a missing id as "+s.a.String(), ep, missing, wantMissing)
+	for _, r := range w.requests {
+		what := ep.key() + " [" + opName + "] as " + s.a.String() + " on " + r.String()
+		want := expect(ep, s.a, r, op)
+		got := w.do(t, s, w.requestCall(ep, op, r.id))
+		w.checkStatus(t, what, ep, got, want)
+		if want.asMissing {
+			w.checks.Add(1)
+			if g, m := normal(got, r.id), normal(missing, w.missing); g != m {
+				t.Errorf("LEAK: %s: the answer differs from the answer for a missing id, %s", what, firstDifference(g, m))
+			}
+		}
+		if want.status == http.StatusOK && got.status == http.StatusOK {
+			w.checkContent(t, what, ep, op, r, got)
+		}
+		if ep.class == classRequestWrite {
+			w.unchanged(t, what, r)
+		}
+	}
+}
+
+// checkStatus compares an answer's status, and for the API its error code,
+// with the expected outcome.
+func (w *world) checkStatus(t testing.TB, what string, ep *endpoint, got answer, want outcome) {
+	t.Helper()
+	w.checks.Add(1)
+	code := ""
+	if !ep.web && got.status >= 400 {
+		code = apiError(got)
+	}
+	wantCode := want.code
+	if ep.web {
+		wantCode = ""
+	}
+	if got.status != want.status || code != wantCode {
+		t.Errorf("%s: got %d %s, want %d %s\n%s", what, got.status, code, want.status, wantCode, short(got.body))
+	}
+}
+
+// checkContent checks that a visible request's answer holds its content.
+func (w *world) checkContent(t testing.TB, what string, ep *endpoint, op operation, r *fixtureRequest, got answer) {
+	t.Helper()
+	w.checks.Add(1)
+	switch {
+	case ep.web:
+		want := []string{r.reference, r.title}
+		if op.kind == opView {
+			want = append(want, r.summary)
+			want = append(want, r.comments...)
+		}
+		for _, s := range want {
+			if !strings.Contains(string(got.body), s) {
+				t.Errorf("%s: the page lacks %q", what, s)
+			}
+		}
+	case op.kind == opView:
+		var body struct {
+			ID, Reference, Title, Summary string
+			State                         workflow.State
+		}
+		if decode(t, what, got, &body) &&
+			(body.ID != r.id || body.Reference != r.reference || body.Title != r.title || body.Summary != r.summary || body.State != r.state) {
+			t.Errorf("%s: got %+v, want the request %s %s %q", what, body, r.id, r.reference, r.title)
+		}
+	case op.kind == opHistory:
+		var body struct {
+			Items []struct{ Comment string } `json:"items"`
+		}
+		if !decode(t, what, got, &body) {
+			return
+		}
+		var comments []string
+		for _, it := range body.Items {
+			comments = append(comments, it.Comment)
+		}
+		if strings.Join(comments, ",") != strings.Join(r.comments, ",") {
+			t.Errorf("%s: history comments %q, want %q", what, comments, r.comments)
+		}
+	}
+}

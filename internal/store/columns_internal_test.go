@@ -1,0 +1,86 @@
+package store
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm/schema"
+)
+
+// TestRequestColumns checks the hand-written column list of the requests
+// table (tx.Request, UpdateRequest) against the row type GORM migrates: a
+// column added to requestRow must be added to requestColumns, scanTargets
+// and updateColumns as well, or commands would drop it.
+func TestRequestColumns(t *testing.T) {
+	s, err := schema.Parse(&requestRow{}, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	var offsets []uintptr
+	for _, f := range s.Fields {
+		if f.DBName == "" {
+			continue // the parents that declare the foreign keys
+		}
+		want = append(want, f.DBName)
+		offsets = append(offsets, f.StructField.Offset)
+	}
+	got := strings.Split(requestColumns, ", ")
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("requestColumns:\n got %v\nwant %v", got, want)
+	}
+	var row requestRow
+	base := reflect.ValueOf(&row).Pointer()
+	targets := row.scanTargets()
+	if len(targets) != len(want) {
+		t.Fatalf("scanTargets has %d pointers for %d columns", len(targets), len(want))
+	}
+	for i, p := range targets {
+		if off := reflect.ValueOf(p).Pointer() - base; off != offsets[i] {
+			t.Errorf("scanTargets[%d] points at offset %d, column %s is at %d", i, off, want[i], offsets[i])
+		}
+	}
+	update := row.updateColumns()
+	for _, c := range want {
+		_, ok := update[c]
+		if skip := c == "seq" || c == "id" || c == "created_at_us"; ok == skip {
+			t.Errorf("updateColumns: column %s listed %v, want %v", c, ok, !skip)
+		}
+	}
+	if len(update) != len(want)-3 {
+		t.Errorf("updateColumns has %d columns, want %d", len(update), len(want)-3)
+	}
+}
+
+// TestUserColumns checks the hand-written column list of the users table
+// (Store.user) against the row type GORM migrates.
+func TestUserColumns(t *testing.T) {
+	s, err := schema.Parse(&userRow{}, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	var offsets []uintptr
+	for _, f := range s.Fields {
+		if f.DBName != "" {
+			want = append(want, f.DBName)
+			offsets = append(offsets, f.StructField.Offset)
+		}
+	}
+	if got := strings.Split(userColumns, ", "); !reflect.DeepEqual(got, want) {
+		t.Fatalf("userColumns:\n got %v\nwant %v", got, want)
+	}
+	var row userRow
+	base := reflect.ValueOf(&row).Pointer()
+	targets := row.scanTargets()
+	if len(targets) != len(want) {
+		t.Fatalf("scanTargets has %d pointers for %d columns", len(targets), len(want))
+	}
+	for i, p := range targets {
+		if off := reflect.ValueOf(p).Pointer() - base; off != offsets[i] {
+			t.Errorf("scanTargets[%d] points at offset %d, column %s is at %d", i, off, want[i], offsets[i])
+		}
+	}
+}

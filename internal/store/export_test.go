@@ -1,0 +1,33 @@
+package store
+
+import "time"
+
+// HoldWriter makes the group-commit writer stop after it has taken the next
+// transaction and before it gathers the rest of its batch, until release is
+// called; queued tells how many transactions wait behind the held one. A
+// test holds the writer, starts n transactions, waits until queued() is
+// n-1, and releases: the n transactions then run as one batch.
+func HoldWriter(s *Store) (queued func() int, release func()) {
+	s.gc.gate.Lock()
+	return func() int { return len(s.gc.jobs) }, s.gc.gate.Unlock
+}
+
+// FailCommits makes every batch's COMMIT fail with err (the transaction is
+// rolled back instead) until restore is called.
+func FailCommits(s *Store, err error) (restore func()) {
+	fail := func() error { return err }
+	s.gc.commitFn.Store(&fail)
+	return func() { s.gc.commitFn.Store(nil) }
+}
+
+// WaitQueued waits until n transactions are queued behind a held writer.
+func WaitQueued(queued func() int, n int) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for queued() < n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}

@@ -1,0 +1,554 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// Group commit.
+//
+// Every write transaction of the store (Store.WithTx and the package's own
+// commands) goes to a writer goroutine (one on SQLite; see below for
+// PostgreSQL). The writer takes the transactions that are waiting, runs them
+// one after the other inside ONE database transaction, each after a
+// SAVEPOINT of its own, commits once, and only then answers every caller. An item that fails rolls back to its
+// savepoint and is answered with its own error; the others are not
+// affected. If the commit itself fails, every item of the batch is answered
+// ErrUnavailable and nothing of the batch is recorded, so clients may retry.
+//
+// What this keeps, exactly as with a transaction per command:
+//
+//   - Durability: a caller is answered only after the COMMIT returned, and
+//     the COMMIT runs with the same synchronous=FULL (SQLite) or
+//     synchronous_commit=on (PostgreSQL) as before. The fsync is shared by
+//     the batch, which is the whole point: on SQLite one transaction per
+//     transition is bounded by the disk's fsync rate.
+//   - Isolation between commands: items run one after the other on one
+//     connection, so an item sees everything that earlier items of its
+//     batch wrote (as it would see them committed), and two commands on one
+//     request serialise: the second reads the first's result, and of two
+//     racing events exactly one wins.
+//   - One audit entry per change, in one contiguous chain: an item's audit
+//     entries are kept with the batch, and dropped if the item rolls back
+//     to its savepoint; before the commit, the batch reads the chain head
+//     (locking its row on PostgreSQL), numbers and seals the entries in the
+//     order the items ran, writes them, and moves the head, all in the same
+//     transaction. If that fails, the batch fails.
+//   - Nothing without its record: an item's change and its audit entry sit
+//     inside one savepoint; they are kept or rolled back together.
+//
+// A batch of one item runs without a savepoint: a failure rolls back the
+// whole transaction, which holds nothing else.
+//
+// SQLite has one writer goroutine: SQLite writes one transaction at a time
+// anyway. PostgreSQL has a few, each with a connection and batches of its
+// own: there an item's statements are round trips to the server, and while
+// one writer waits for an answer another can send. Their batches meet only
+// at the end, on the audit head row, which a batch locks just before it
+// commits; two commands on one request meet on the request's row, which
+// the first locks (SELECT ... FOR UPDATE) until its batch commits, so the
+// second reads its result. Lock order is therefore request rows, then the
+// head, everywhere, also between servers on one database.
+//
+// Statements inside a batch are not cancelled by the caller's context: a
+// cancelled statement can abort the whole transaction (SQLite rolls back an
+// interrupted write), and with it the other callers' work. A caller whose
+// context is done before its turn is answered with the context's error
+// without running.
+
+// Batch sizes. At most so many waiting transactions share one commit. On
+// PostgreSQL every item that writes takes a subtransaction id; above 64 per
+// transaction PostgreSQL's snapshot cache overflows and every other session
+// slows down, so its batches stay below that.
+const (
+	maxBatchSQLite   = 128
+	maxBatchPostgres = 48
+)
+
+// Writer goroutines (see above).
+const (
+	writersSQLite   = 1
+	writersPostgres = 3
+)
+
+// errStoreClosed answers writes that arrive after Close.
+var errStoreClosed = errors.New("the store is closed")
+
+// errCommitFailed is what every item of a batch gets when its commit
+// fails: nothing of it was recorded, and trying again may well succeed.
+var errCommitFailed = workflow.Errorf(workflow.ErrUnavailable, "the database could not commit the change; try again later")
+
+// writeJob is one transaction waiting for the writer.
+type writeJob struct {
+	ctx  context.Context
+	fn   func(*tx) error
+	done chan struct{} // closed when the job has been answered
+	err  error
+	// panicked and panicVal carry a panic of fn back to its caller, who
+	// panics again with it, as a panic inside a transaction would have.
+	panicked bool
+	panicVal any
+}
+
+// committer is the writer goroutine and its queue.
+type committer struct {
+	s        *Store
+	maxBatch int
+	jobs     chan *writeJob
+
+	// mu guards closed: no job is sent after Close has begun, so that none
+	// is left unanswered.
+	mu      sync.RWMutex
+	closed  bool
+	quit    chan struct{}
+	writers sync.WaitGroup
+
+	// gathering is held by the writer that is taking the next batch from
+	// the queue, so that writers take whole batches, one after the other.
+	gathering sync.Mutex
+
+	// gate is held by the writer between taking the first job of a batch
+	// and gathering the others. Tests hold it to build a batch of known
+	// content (HoldWriter in export_test.go).
+	gate sync.Mutex
+	// commitFn ends a batch; tests replace it to inject a failing commit.
+	commitFn atomic.Pointer[func() error]
+
+	// Counters for the debug listener and the benchmarks.
+	batches    atomic.Int64
+	items      atomic.Int64
+	failed     atomic.Int64 // batches whose commit failed
+	runNanos   atomic.Int64 // time spent beginning batches and running their items
+	flushNanos atomic.Int64 // time spent committing (and syncing) batches
+}
+
+// WriteStats counts the work of the group-commit writer since Open.
+type WriteStats struct {
+	Commits       int64 // batches committed or attempted
+	Transactions  int64 // write transactions run (items of all batches)
+	FailedCommits int64 // batches whose commit failed
+	// RunSeconds is the writer's time spent beginning batches and running
+	// their transactions; CommitSeconds its time spent in COMMIT, which
+	// includes waiting for the disk. The rest of its time it waited for
+	// work.
+	RunSeconds    float64
+	CommitSeconds float64
+}
+
+func newCommitter(s *Store, writers, maxBatch int) *committer {
+	c := &committer{
+		s:        s,
+		maxBatch: maxBatch,
+		jobs:     make(chan *writeJob, 4*maxBatch),
+		quit:     make(chan struct{}),
+	}
+	c.writers.Add(writers)
+	for range writers {
+		go c.loop()
+	}
+	return c
+}
+
+// WriteStats returns the counters of the group-commit writer.
+func (s *Store) WriteStats() WriteStats {
+	if s.gc == nil {
+		return WriteStats{}
+	}
+	return WriteStats{
+		Commits:       s.gc.batches.Load(),
+		Transactions:  s.gc.items.Load(),
+		FailedCommits: s.gc.failed.Load(),
+		RunSeconds:    float64(s.gc.runNanos.Load()) / 1e9,
+		CommitSeconds: float64(s.gc.flushNanos.Load()) / 1e9,
+	}
+}
+
+// submit queues fn and waits for its answer. Once queued a job is always
+// answered, after the commit of its batch; the caller waits for that even if
+// its context ends meanwhile, because by then its change may be committed.
+func (c *committer) submit(ctx context.Context, fn func(*tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errStoreClosed
+	}
+	c.jobs <- j
+	c.mu.RUnlock()
+	<-j.done
+	if j.panicked {
+		panic(j.panicVal)
+	}
+	return j.err
+}
+
+// close stops the writers after they have answered every queued job.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.quit)
+	}
+	c.mu.Unlock()
+	c.writers.Wait()
+}
+
+// loop is a writer goroutine.
+func (c *committer) loop() {
+	stopped := false
+	defer func() {
+		if stopped {
+			c.writers.Done()
+			return
+		}
+		// Only runtime.Goexit inside a transaction function gets here (a
+		// test calling t.FailNow in one, say): panics are caught per item,
+		// and run has answered its batch. Carry on with a new writer, so
+		// that the store does not hang.
+		go c.loop()
+	}()
+	batch := make([]*writeJob, 0, c.maxBatch)
+	for {
+		batch = c.gather(batch[:0])
+		if len(batch) == 0 {
+			stopped = true
+			return
+		}
+		c.run(batch)
+	}
+}
+
+// gather waits for the next job and takes the jobs queued behind it, up to
+// a batch. After Close it takes what is still queued, and returns an empty
+// batch once nothing is.
+func (c *committer) gather(batch []*writeJob) []*writeJob {
+	c.gathering.Lock()
+	defer c.gathering.Unlock()
+	select {
+	case j := <-c.jobs:
+		batch = append(batch, j)
+	case <-c.quit:
+		// Close waited for every sender: what is queued is all there is.
+		select {
+		case j := <-c.jobs:
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	c.gate.Lock()
+	c.gate.Unlock() //nolint:staticcheck // empty on purpose: tests hold the gate to build a batch
+	for len(batch) < c.maxBatch {
+		select {
+		case j := <-c.jobs:
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// run executes one batch and answers every job in it.
+func (c *committer) run(batch []*writeJob) {
+	c.batches.Add(1)
+	c.items.Add(int64(len(batch)))
+	b := &batchTx{c: c, s: c.s}
+	committed, normal := false, false
+	defer func() {
+		if !committed && b.open {
+			b.rollback()
+		}
+		if !normal {
+			// runtime.Goexit in a transaction function: nothing is
+			// committed, and nobody may be told otherwise.
+			c.failed.Add(1)
+			for _, j := range batch {
+				j.err = errItemExited
+				j.panicked, j.panicVal = false, nil
+			}
+		}
+		for _, j := range batch {
+			close(j.done)
+		}
+	}()
+	committed = c.execute(b, batch)
+	normal = true
+}
+
+// errItemExited answers a batch in which a transaction function ended its
+// goroutine instead of returning.
+var errItemExited = errors.New("write transaction: a transaction function exited its goroutine (runtime.Goexit); nothing was committed")
+
+// execute runs the items of a batch and commits them; it reports whether it
+// committed. Every job's err is set when it returns.
+func (c *committer) execute(b *batchTx, batch []*writeJob) bool {
+	b.started = time.Now()
+	if err := b.begin(); err != nil {
+		err = c.s.fail(err, "begin write transaction")
+		for _, j := range batch {
+			j.err = err
+		}
+		return false
+	}
+	savepoints := len(batch) > 1
+	ok := 0
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			continue
+		}
+		if err := b.runItem(j, savepoints); err != nil {
+			// The transaction itself is in doubt (a savepoint could not
+			// be taken or rolled back): fail the whole batch.
+			c.s.log.Error("write batch aborted", "err", err.Error(), "items", len(batch))
+			c.failAll(batch)
+			return false
+		}
+		if j.err == nil && !j.panicked {
+			ok++
+		}
+	}
+	if ok == 0 {
+		// Nothing to keep: every item failed and was rolled back (or, in a
+		// batch of one, is rolled back now).
+		return false
+	}
+	if err := b.finish(); err != nil {
+		c.s.log.Error("write batch not committed", "err", err.Error(), "items", len(batch))
+		c.failAll(batch)
+		return false
+	}
+	commit := b.commit
+	if f := c.commitFn.Load(); f != nil {
+		commit = *f
+	}
+	started := time.Now()
+	c.runNanos.Add(int64(started.Sub(b.started)))
+	err := commit()
+	c.flushNanos.Add(int64(time.Since(started)))
+	if err != nil {
+		c.s.log.Error("write batch commit failed", "err", err.Error(), "items", len(batch))
+		c.failAll(batch)
+		return false
+	}
+	b.open = false
+	return true
+}
+
+// failAll answers every item of a batch that did not commit ErrUnavailable,
+// including those that had failed on their own: what they decided may rest
+// on changes of earlier items that are now gone. A panic stays a panic: it
+// is a bug to be seen, whatever happened to the batch.
+func (c *committer) failAll(batch []*writeJob) {
+	c.failed.Add(1)
+	for _, j := range batch {
+		j.err = errCommitFailed
+	}
+}
+
+// batchTx is the database transaction of one batch.
+type batchTx struct {
+	c       *committer
+	s       *Store
+	sqlTx   *sql.Tx
+	open    bool     // begun, and neither committed nor rolled back yet
+	db      *gorm.DB // GORM over sqlTx, for the items
+	started time.Time
+	// audit holds the entries the items appended, in order, to be numbered,
+	// sealed and written by finish.
+	audit []audit.Entry
+	// history holds the transitions the items recorded, to be written by
+	// finish (PostgreSQL: one statement instead of one per item).
+	history []historyRow
+}
+
+// begin starts the transaction: BEGIN IMMEDIATE on SQLite (from the
+// writer's DSN), which takes the write lock from the start.
+func (b *batchTx) begin() error {
+	sqlDB, err := b.s.w.DB()
+	if err != nil {
+		return err
+	}
+	if b.sqlTx, err = sqlDB.BeginTx(context.Background(), nil); err != nil {
+		return err
+	}
+	b.open = true
+	b.db = b.s.w.Session(&gorm.Session{NewDB: true, Context: context.Background()})
+	b.db.Statement.ConnPool = detachedTx{b.sqlTx}
+	return nil
+}
+
+// commit ends the transaction, keeping its work.
+func (b *batchTx) commit() error {
+	b.open = false
+	return b.sqlTx.Commit()
+}
+
+// rollback ends the transaction, dropping its work.
+func (b *batchTx) rollback() {
+	b.open = false
+	_ = b.sqlTx.Rollback()
+}
+
+// exec runs a statement of the batch itself (savepoints, the head).
+func (b *batchTx) exec(query string, args ...any) (sql.Result, error) {
+	return b.sqlTx.ExecContext(context.Background(), query, args...)
+}
+
+// runItem runs one job inside its savepoint "item" (when savepoints is
+// set). The job's own failure is recorded in the job; the returned error
+// means the transaction can no longer be trusted.
+//
+// Each item sets a savepoint of the same name, nested in the previous
+// item's, which is never released: ROLLBACK TO goes back to the innermost
+// one, this item's, and leaves it in place, and the COMMIT releases them
+// all. One statement per item instead of two.
+func (b *batchTx) runItem(j *writeJob, savepoints bool) error {
+	if savepoints {
+		if _, err := b.exec("SAVEPOINT item"); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
+	}
+	auditMark, historyMark := len(b.audit), len(b.history)
+	t := &tx{db: b.db, store: b.s, batch: b}
+	j.err, j.panicked, j.panicVal = callItem(j.fn, t)
+	if j.err == nil && !j.panicked {
+		return nil
+	}
+	b.audit, b.history = b.audit[:auditMark], b.history[:historyMark]
+	if savepoints {
+		if _, err := b.exec("ROLLBACK TO SAVEPOINT item"); err != nil {
+			return fmt.Errorf("rollback to savepoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// callItem runs fn, turning a panic into a value to re-raise in the
+// caller's goroutine.
+func callItem(fn func(*tx) error, t *tx) (err error, panicked bool, val any) {
+	normal := false
+	defer func() {
+		if !normal {
+			if r := recover(); r != nil {
+				panicked, val = true, r
+			}
+		}
+	}()
+	err = fn(t)
+	normal = true
+	return err, false, nil
+}
+
+// finish writes what the items left to the end of the batch: their
+// transitions (PostgreSQL), then their audit entries, chained after the
+// head. It reads the head now, locking its row on PostgreSQL, so that the
+// lock is held only while the batch writes its entries and commits.
+func (b *batchTx) finish() error {
+	if len(b.history) > 0 {
+		err := b.insertRows("request_history", historyColumns, len(b.history), func(i int, args []any) []any {
+			return append(args, b.history[i].args()...)
+		})
+		if err != nil {
+			return fmt.Errorf("append history: %w", err)
+		}
+	}
+	if len(b.audit) == 0 {
+		return nil
+	}
+	var seq int64
+	var hash string
+	err := b.sqlTx.QueryRow(b.s.sql.readHead, auditHeadID).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errors.New("read audit head: the audit head record is missing")
+	}
+	if err != nil {
+		return fmt.Errorf("read audit head: %w", err)
+	}
+	start := seq
+	for i := range b.audit {
+		e := &b.audit[i]
+		seq++
+		e.Seq, e.PrevHash = seq, hash
+		e.Hash = b.s.sealer.Seal(hash, *e)
+		hash = e.Hash
+	}
+	err = b.insertRows("audit_entries", auditColumns, len(b.audit), func(i int, args []any) []any {
+		e := &b.audit[i]
+		return append(args, e.Seq, toMicros(e.At), e.Actor, e.Authority, e.Action, e.RequestID, e.Outcome, e.Details, e.PrevHash, e.Hash)
+	})
+	if err != nil {
+		return fmt.Errorf("append audit entries %d to %d: %w", start+1, seq, err)
+	}
+	res, err := b.exec(b.s.sql.moveHead, seq, hash, auditHeadID, start)
+	if err != nil {
+		return fmt.Errorf("move audit head: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		// Cannot happen while the batch holds the write lock (SQLite) or
+		// the head row's lock (PostgreSQL); if it does, the chain would
+		// fork, so nothing of the batch is kept.
+		return fmt.Errorf("move audit head: the head moved during the batch (%d rows, %v)", n, err)
+	}
+	return nil
+}
+
+// insertChunk is how many rows one INSERT of insertRows carries.
+const insertChunk = 100
+
+// insertRows inserts n rows into table with multi-row INSERT statements of
+// insertChunk rows, and one for the rest, whose texts the statement caches
+// keep. row appends the values of row i to args.
+func (b *batchTx) insertRows(table string, cols []string, n int, row func(i int, args []any) []any) error {
+	args := make([]any, 0, min(n, insertChunk)*len(cols))
+	for lo := 0; lo < n; lo += insertChunk {
+		hi := min(lo+insertChunk, n)
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			args = row(i, args)
+		}
+		if _, err := b.exec(b.s.sql.insert(table, cols, hi-lo), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// detachedTx is the batch's *sql.Tx as GORM's connection pool, with every
+// statement detached from the cancellation of the context it is given: the
+// context belongs to one caller, the transaction to the whole batch, and a
+// statement cancelled half-way can abort the whole transaction (SQLite
+// rolls back an interrupted write). Values of the context are kept.
+type detachedTx struct{ tx *sql.Tx }
+
+func (d detachedTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return d.tx.PrepareContext(context.WithoutCancel(ctx), query)
+}
+
+func (d detachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (d detachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (d detachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+}
+
+var _ gorm.ConnPool = detachedTx{}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// statements holds the SQL this package writes by hand, in the placeholder
+// style of the database: "?" on SQLite, "$1, $2, ..." on PostgreSQL. Hot
+// paths (a command's reads and writes of its request, the history and audit
+// appends, the user lookup of every API call, verification) skip GORM's
+// statement building and reflection; everything else goes through GORM.
+type statements struct {
+	postgres bool
+
+	readHead         string // the chain head, locked on PostgreSQL (see batchTx.finish)
+	readHeadPlain    string // the chain head, for readers
+	moveHead         string
+	insertHistory    string
+	requestForUpdate string
+	verifyPage       string
+	// userBy selects a user by the condition Store.user is given.
+	userBy map[string]string
+
+	inserts *sync.Map // "table/rows" → multi-row INSERT (see insert)
+}
+
+// historyColumns are the columns insertHistory and the multi-row inserts of
+// history write, in the order of historyRow.args.
+var historyColumns = []string{"request_id", "event", "from_state", "to_state", "actor", "authority", "at_us", "comment", "grounds"}
+
+// auditColumns are the columns of an audit entry, in the order batchTx.finish
+// gives their values.
+var auditColumns = []string{"seq", "at_us", "actor", "authority", "action", "request_id", "outcome", "details", "prev_hash", "hash"}
+
+// args are the values of historyColumns.
+func (h *historyRow) args() []any {
+	return []any{h.RequestID, h.Event, h.FromState, h.ToState, h.Actor, h.Authority, h.AtUS, h.Comment, h.Grounds}
+}
+
+// userColumns are the columns of userRow in the order of its scanTargets;
+// TestUserColumns checks both against the row type.
+const userColumns = "id, username, display_name, role, authority, password_hash, disabled, created_at_us"
+
+// scanTargets returns pointers to the fields of row, in the order of
+// userColumns.
+func (row *userRow) scanTargets() []any {
+	return []any{&row.ID, &row.Username, &row.DisplayName, &row.Role, &row.Authority, &row.PasswordHash,
+		&row.Disabled, &row.CreatedUS}
+}
+
+func newStatements(postgres bool) statements {
+	q := func(s string) string { return rebind(postgres, s) }
+	readHead := "SELECT seq, hash FROM audit_head WHERE id = ?"
+	if postgres {
+		// The lock that serialises the appends of all writers and servers.
+		readHead += " FOR UPDATE"
+	}
+	// On SQLite the text columns come joined by NUL bytes, one value per
+	// row (see Store.readAuditPage); PostgreSQL text cannot hold a NUL.
+	verifyPage := `SELECT seq, at_us, actor || char(0) || authority || char(0) || action || char(0) ||
+request_id || char(0) || outcome || char(0) || details || char(0) || prev_hash || char(0) || hash
+FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
+	if postgres {
+		verifyPage = `SELECT seq, at_us, actor, authority, action, request_id, outcome, details, prev_hash, hash
+FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
+	}
+	// The row lock of a command on PostgreSQL (see tx.Request); SQLite's
+	// write transaction is exclusive anyway.
+	requestForUpdate := "SELECT " + requestColumns + " FROM requests WHERE id = ? LIMIT 1"
+	if postgres {
+		requestForUpdate += " FOR UPDATE"
+	}
+	st := statements{
+		postgres:         postgres,
+		readHead:         q(readHead),
+		readHeadPlain:    q("SELECT seq, hash FROM audit_head WHERE id = ?"),
+		moveHead:         q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = ? AND seq = ?"),
+		requestForUpdate: q(requestForUpdate),
+		verifyPage:       q(verifyPage),
+		userBy: map[string]string{
+			"id = ?":       q("SELECT " + userColumns + " FROM users WHERE id = ? LIMIT 1"),
+			"username = ?": q("SELECT " + userColumns + " FROM users WHERE username = ? LIMIT 1"),
+		},
+		inserts: &sync.Map{},
+	}
+	st.insertHistory = st.insert("request_history", historyColumns, 1)
+	return st
+}
+
+// insert returns "INSERT INTO table (cols) VALUES (...), (...)" for rows
+// rows. The texts are kept, since the same few come back all the time.
+func (st statements) insert(table string, cols []string, rows int) string {
+	key := table + "/" + strconv.Itoa(rows)
+	if q, ok := st.inserts.Load(key); ok {
+		return q.(string)
+	}
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	q := rebind(st.postgres, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+
+		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", "))
+	st.inserts.Store(key, q)
+	return q
+}
+
+// rebind turns "?" placeholders into PostgreSQL's "$n". The statements it
+// is given hold no "?" inside literals.
+func rebind(postgres bool, q string) string {
+	if !postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# bench.sh — the performance benchmarks of docs/BENCHMARKS.md, from a clean
+# checkout. Everything runs on this machine, on loopback addresses, in
+# bounded runs; databases and results go under $MLA_BENCH_DIR (default
+# /tmp/mla-bench), never into the repository.
+#
+#   scripts/bench.sh fsync          disk: write+fsync latency
+#   scripts/bench.sh transitions    SQLite: 32 workers, then 1 worker (CPU per transition, memory)
+#   scripts/bench.sh reads          SQLite: inbox list at 10,000 and at 1,000,000 requests (1 and 4 workers)
+#   scripts/bench.sh verify         SQLite: server audit verify on the 1,000,000-request database
+#   scripts/bench.sh postgres       PostgreSQL (scripts/pg-test.sh): 32 workers
+#   scripts/bench.sh smoke          a few seconds of everything on a small database (CI)
+#   scripts/bench.sh all            fsync, transitions, reads, verify, postgres
+#
+# Settings (environment): MLA_BENCH_DIR, DURATION (default 20s), REPEAT
+# (runs of each load measurement, default 3; every run is printed and kept
+# as JSON), BIG (requests of the large database, default 1000000; it is
+# seeded once and kept in $MLA_BENCH_DIR/big for the next runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir="${MLA_BENCH_DIR:-/tmp/mla-bench}"
+duration="${DURATION:-20s}"
+repeat="${REPEAT:-3}"
+big="${BIG:-1000000}"
+port="${MLA_BENCH_PORT:-18480}"
+mkdir -p "$dir/bin" "$dir/results"
+
+build() {
+	go build -o "$dir/bin/server" ./cmd/server
+	go build -o "$dir/bin/loadgen" ./cmd/loadgen
+}
+
+server_pid=""
+stop_server() {
+	if [[ -n "$server_pid" ]]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=""
+	fi
+}
+trap stop_server EXIT
+
+# start_server DB [flags...]: serves DB on 127.0.0.1:$port (and pprof on
+# the next port), waits until it listens.
+start_server() {
+	local db=$1
+	shift
+	local log="$dir/results/server-$port.log"
+	"$dir/bin/server" --db "$db" --addr "127.0.0.1:$port" --debug-addr "127.0.0.1:$((port + 1))" \
+		--log-format json "$@" >"$log.out" 2>"$log" &
+	server_pid=$!
+	for _ in $(seq 1 600); do
+		if grep -q "listening on" "$log.out" 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$server_pid" 2>/dev/null; then
+			cat "$log" >&2
+			echo "bench: the server did not start" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "bench: the server did not start in time" >&2
+	return 1
+}
+
+# load NAME ARGS...: runs loadgen REPEAT times against the server, keeping
+# each run's JSON as results/NAME-RUN.json.
+load() {
+	local name=$1
+	shift
+	for run in $(seq 1 "$repeat"); do
+		echo "-- $name, run $run of $repeat"
+		"$dir/bin/loadgen" --url "http://127.0.0.1:$port" --server-pid "$server_pid" \
+			--json "$dir/results/$name-$run.json" "$@"
+		curl -s "http://127.0.0.1:$((port + 1))/debug/store" && echo
+	done
+}
+
+# seeded N: a SQLite database with the demo users and N requests, seeded
+# once and kept.
+seeded() {
+	local n=$1 db="$dir/seed-$1/mla.db"
+	if [[ ! -f "$dir/seed-$1/done" ]]; then
+		rm -rf "$dir/seed-$1"
+		mkdir -p "$dir/seed-$1"
+		echo "-- seeding $n requests into $db" >&2
+		/usr/bin/time -f "seed: %e s elapsed, %M KB max resident" "$dir/bin/server" seed --db "$db" --requests "$n" >&2
+		touch "$dir/seed-$1/done"
+	fi
+	echo "$db"
+}
+
+fsync_probe() {
+	echo "== fsync latency of $dir"
+	"$dir/bin/loadgen" --fsync-probe "$dir" --fsync-count 5000 --json "$dir/results/fsync.json"
+}
+
+transitions() {
+	echo "== transitions, SQLite"
+	rm -rf "$dir/tx"
+	mkdir -p "$dir/tx"
+	"$dir/bin/server" seed --db "$dir/tx/mla.db" --requests 0 >/dev/null
+	start_server "$dir/tx/mla.db"
+	load transitions-32 --workload transitions --workers 32 --duration "$duration"
+	load transitions-1 --workload transitions --workers 1 --duration "$duration"
+	stop_server
+}
+
+reads() {
+	echo "== reads, SQLite"
+	for n in 10000 "$big"; do
+		local db
+		db=$(seeded "$n")
+		start_server "$db"
+		load "reads-$n-w1" --workload reads --workers 1 --duration "$duration"
+		load "reads-$n-w4" --workload reads --workers 4 --duration "$duration"
+		stop_server
+	done
+}
+
+verify() {
+	echo "== audit verify, SQLite"
+	local db
+	db=$(seeded "$big")
+	for run in $(seq 1 "$repeat"); do
+		local start end
+		start=$(date +%s.%N)
+		"$dir/bin/server" audit verify --db "$db" | tee "$dir/results/verify-$run.txt"
+		end=$(date +%s.%N)
+		awk -v s="$start" -v e="$end" '/^entries:/ {printf "verify: %d entries in %.2f s = %.0f entries/s (whole command, start-up included)\n", $2, e-s, $2/(e-s)}' \
+			"$dir/results/verify-$run.txt" | tee -a "$dir/results/verify-$run.txt"
+	done
+}
+
+postgres() {
+	echo "== transitions, PostgreSQL"
+	local base schema url
+	base=$(bash scripts/pg-test.sh start)
+	schema="bench_$(date +%s)"
+	psql "$base" "CREATE SCHEMA $schema"
+	url="${base}&search_path=${schema}"
+	mkdir -p "$dir/pg"
+	"$dir/bin/server" seed --db "$url" --audit-key-file "$dir/pg/audit.key" --requests 0 >/dev/null
+	start_server "$url" --audit-key-file "$dir/pg/audit.key"
+	load postgres-32 --workload transitions --workers 32 --duration "$duration"
+	stop_server
+	psql "$base" "DROP SCHEMA $schema CASCADE"
+}
+
+# psql URL SQL: runs one statement with the newest installed psql.
+psql() {
+	local bin
+	bin=$(ls -d /usr/lib/postgresql/*/bin/psql | sort -t/ -k5,5n | tail -n 1)
+	PGOPTIONS="-c client_min_messages=warning" "$bin" "$1" -v ON_ERROR_STOP=1 -qc "$2" >/dev/null
+}
+
+# smoke: every tool for a few seconds on a small database; fails on any
+# error the tools report.
+smoke() {
+	echo "== smoke run of the benchmark tools"
+	rm -rf "$dir/smoke"
+	mkdir -p "$dir/smoke"
+	"$dir/bin/loadgen" --fsync-probe "$dir/smoke" --fsync-count 50
+	"$dir/bin/server" seed --db "$dir/smoke/mla.db" --requests 1000
+	start_server "$dir/smoke/mla.db"
+	"$dir/bin/loadgen" --url "http://127.0.0.1:$port" --server-pid "$server_pid" --workload transitions \
+		--workers 4 --duration 3s --warmup 500ms --json "$dir/smoke/transitions.json"
+	"$dir/bin/loadgen" --url "http://127.0.0.1:$port" --workload reads --workers 4 --duration 2s \
+		--warmup 200ms --json "$dir/smoke/reads.json"
+	stop_server
+	"$dir/bin/server" audit verify --db "$dir/smoke/mla.db"
+}
+
+build
+case "${1:-all}" in
+fsync) fsync_probe ;;
+transitions) transitions ;;
+reads) reads ;;
+verify) verify ;;
+postgres) postgres ;;
+smoke) smoke ;;
+all)
+	fsync_probe
+	transitions
+	reads
+	verify
+	postgres
+	;;
+*)
+	echo "usage: $0 fsync|transitions|reads|verify|postgres|smoke|all" >&2
+	exit 2
+	;;
+esac
