@@ -106,30 +106,9 @@ func (s *Store) CreateUser(ctx context.Context, u workflow.User, rec workflow.Au
 // in one transaction. The rules of CreateUser apply; an unknown u.ID is
 // ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, u workflow.User, rec workflow.AuditRecord) error {
-	row := userFromDomain(u)
-	if row.Username == "" {
-		return workflow.Invalid("username", "is required")
-	}
 	return s.withTx(ctx, func(t *tx) error {
-		if err := t.checkUser(ctx, row); err != nil {
+		if err := t.UpdateUser(ctx, u); err != nil {
 			return err
-		}
-		res := t.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", row.ID).Updates(map[string]any{
-			"username":      row.Username,
-			"display_name":  row.DisplayName,
-			"role":          row.Role,
-			"authority":     row.Authority,
-			"password_hash": row.PasswordHash,
-			"disabled":      row.Disabled,
-		})
-		if isDuplicate(res.Error) {
-			return usernameTaken(row.Username)
-		}
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errUserNotFound
 		}
 		return t.AppendAudit(ctx, rec)
 	})
