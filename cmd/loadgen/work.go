@@ -392,9 +392,26 @@ type requestAnswer struct {
 	Version int    `json:"version"`
 }
 
+// retrying calls the server like client.call, and tries again a few times
+// when it answers 503, as the contract invites clients to: the set-up is
+// not measured, and must not fail on a transient refusal.
+func (c *client) retrying(ctx context.Context, method, path, token string, body any) (int, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		status, out, err := c.call(ctx, method, path, token, body)
+		if err != nil || status != http.StatusServiceUnavailable || attempt == 4 {
+			return status, out, err
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		case <-ctx.Done():
+			return status, out, ctx.Err()
+		}
+	}
+}
+
 func (t *transitions) prepare(ctx context.Context, from, to string) (*owned, error) {
 	r := &owned{from: from, to: to, requestingOfficer: from + ".officer", requestedOfficer: to + ".officer"}
-	status, body, err := t.c.call(ctx, "POST", "/api/v1/requests", t.tokens[from+".officer"], map[string]any{
+	status, body, err := t.c.retrying(ctx, "POST", "/api/v1/requests", t.tokens[from+".officer"], map[string]any{
 		"kind": "mla", "requested_authority": strings.ToUpper(to),
 		"title": "Load test: bank records of a shell company", "summary": "Created by loadgen.",
 		"measures": []string{"bank_records"},
@@ -411,7 +428,7 @@ func (t *transitions) prepare(ctx context.Context, from, to string) (*owned, err
 		{from + ".supervisor", "send", "sent"},
 		{to + ".officer", "acknowledge", "acknowledged"},
 	} {
-		status, body, err := t.c.call(ctx, "POST", "/api/v1/requests/"+r.id+"/events", t.tokens[step.user], map[string]any{"event": step.event})
+		status, body, err := t.c.retrying(ctx, "POST", "/api/v1/requests/"+r.id+"/events", t.tokens[step.user], map[string]any{"event": step.event})
 		if err != nil || status != http.StatusOK {
 			return nil, fmt.Errorf("%s: %d %s %v", step.event, status, snippet(body), err)
 		}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"sync"
@@ -83,4 +85,52 @@ func TestUserColumns(t *testing.T) {
 			t.Errorf("scanTargets[%d] points at offset %d, column %s is at %d", i, off, want[i], offsets[i])
 		}
 	}
+}
+
+// TestPlainStrings checks the fast reading of stored lists against
+// encoding/json, on what encodeStrings writes and on what it does not.
+func TestPlainStrings(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []string{"a", "Z", " ", ",", `"`, `\`, "<", "&", "é", "証", "\n", "\x01", "\u2028", "\xff", "[", "]"}
+	for i := range 20000 {
+		list := make([]string, r.IntN(4))
+		for j := range list {
+			for range r.IntN(6) {
+				list[j] += alphabet[r.IntN(len(alphabet))]
+			}
+		}
+		enc, err := encodeStrings(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeStrings(enc)
+		if err != nil {
+			t.Fatalf("case %d %q: %v", i, enc, err)
+		}
+		var want []string
+		if err := json.Unmarshal([]byte(enc), &want); err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = []string{}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d %q: got %q, want %q", i, enc, got, want)
+		}
+	}
+	for _, odd := range []string{`[]`, `["a"]`, `[ "a" ]`, `["a",]`, `["a""b"]`, `["a",1]`, `[`, `"a"`, `["a\u0062"]`} {
+		if got, ok := plainStrings(odd); ok {
+			var want []string
+			if err := json.Unmarshal([]byte(odd), &want); err != nil || !reflect.DeepEqual(got, nonNilStrings(want)) {
+				t.Errorf("plainStrings(%s) = %q, encoding/json says %q, %v", odd, got, want, err)
+			}
+		}
+	}
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

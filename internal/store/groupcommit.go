@@ -50,15 +50,19 @@ import (
 // A batch of one item runs without a savepoint: a failure rolls back the
 // whole transaction, which holds nothing else.
 //
-// SQLite has one writer goroutine: SQLite writes one transaction at a time
-// anyway. PostgreSQL has a few, each with a connection and batches of its
-// own: there an item's statements are round trips to the server, and while
-// one writer waits for an answer another can send. Their batches meet only
-// at the end, on the audit head row, which a batch locks just before it
-// commits; two commands on one request meet on the request's row, which
-// the first locks (SELECT ... FOR UPDATE) until its batch commits, so the
-// second reads its result. Lock order is therefore request rows, then the
-// head, everywhere, also between servers on one database.
+// There is one writer goroutine on both databases. SQLite writes one
+// transaction at a time anyway. On PostgreSQL two writers (each with its
+// own connection and batches) measured no faster on a two-core machine,
+// which the server, PostgreSQL and the clients saturate, and their batches
+// deadlock whenever they take shared rows in opposite orders (two batches
+// drafting requests of two authorities each, on the reference counters):
+// PostgreSQL then cancels one statement and its item fails with
+// ErrUnavailable. The committer still takes a number of writers
+// (writersPostgres), for a server whose database is far enough away that
+// round trips, not CPU, bound it. With several servers on one database the
+// same deadlock can happen between their batches, and is resolved the same
+// way; their appends to the audit chain serialise on the head row, which a
+// batch locks just before it commits.
 //
 // Statements inside a batch are not cancelled by the caller's context: a
 // cancelled statement can abort the whole transaction (SQLite rolls back an
@@ -78,7 +82,7 @@ const (
 // Writer goroutines (see above).
 const (
 	writersSQLite   = 1
-	writersPostgres = 3
+	writersPostgres = 1
 )
 
 // errStoreClosed answers writes that arrive after Close.

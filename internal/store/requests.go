@@ -77,8 +77,8 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 	if f.UrgentFirst {
 		order = "CASE WHEN urgency = 'urgent' THEN 0 ELSE 1 END, seq DESC"
 	}
-	var rows []requestRow
-	if err := q.Order(order).Limit(limit + 1).Find(&rows).Error; err != nil {
+	rows, err := scanRequests(q.Order(order).Limit(limit + 1))
+	if err != nil {
 		return nil, "", s.fail(err, "list requests")
 	}
 	next := ""

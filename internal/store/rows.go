@@ -3,7 +3,9 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -352,6 +354,9 @@ func decodeStrings(s string) ([]string, error) {
 	if s == "" {
 		return out, nil
 	}
+	if list, ok := plainStrings(s); ok {
+		return list, nil
+	}
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil, err
 	}
@@ -434,4 +439,49 @@ func decodeDoc[T any](s string) (*T, error) {
 		return nil, err
 	}
 	return &v, nil
+}
+
+// plainStrings reads the common case of what encodeStrings writes, a
+// compact array of strings without escapes, such as ["fraud","theft"],
+// without encoding/json, which was a tenth of the CPU time of a list page
+// (every row holds two such lists). Anything else (an escape, a space) is
+// left to encoding/json: ok is false.
+func plainStrings(s string) (list []string, ok bool) {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' || strings.IndexByte(s, '\\') >= 0 {
+		return nil, false
+	}
+	body := s[1 : len(s)-1]
+	if body == "" {
+		return []string{}, true
+	}
+	n := strings.Count(body, `","`) + 1
+	list = make([]string, 0, n)
+	for body != "" {
+		if body[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(body[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		v := body[1 : 1+end]
+		for i := 0; i < len(v); i++ {
+			if v[i] < 0x20 {
+				return nil, false
+			}
+		}
+		if !utf8.ValidString(v) {
+			return nil, false
+		}
+		list = append(list, v)
+		body = body[2+end:]
+		if body == "" {
+			break
+		}
+		if body[0] != ',' || len(body) == 1 {
+			return nil, false
+		}
+		body = body[1:]
+	}
+	return list, true
 }

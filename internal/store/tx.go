@@ -49,9 +49,8 @@ var _ workflow.Tx = (*tx)(nil)
 // (SELECT ... FOR UPDATE) until the transaction ends, so two commands on one
 // request run one after the other and the second sees the first's result.
 // GORM drops the clause on SQLite, where the whole write transaction is
-// exclusive anyway. Lock order, everywhere: the audit head (locked when the
-// group-commit batch begins), then request rows, so that two transactions
-// cannot wait for each other.
+// exclusive anyway. Lock order, everywhere: request rows, then the audit
+// head, which the group-commit batch locks when it ends (batchTx.finish).
 //
 // Every command reads its request here, so it is written by hand: GORM's
 // statement building and reflection cost more than SQLite's work.
@@ -202,6 +201,27 @@ func (row *requestRow) scanTargets() []any {
 		&row.RequestingAuthority, &row.RequestedAuthority, &row.Title, &row.Summary, &row.LegalBasis,
 		&row.Offences, &row.Measures, &row.Urgency, &row.UrgencyReason, &row.DueDate, &row.PersonSought,
 		&row.Warrant, &row.CreatedUS, &row.UpdatedUS}
+}
+
+// scanRequests runs a query of requests that GORM built (conditions,
+// order, limit) and reads the rows itself, through scanTargets: GORM's
+// reflection took longer to fill a page of the list than SQLite took to
+// find it.
+func scanRequests(q *gorm.DB) ([]requestRow, error) {
+	rs, err := q.Select(requestColumns).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []requestRow
+	for rs.Next() {
+		var row requestRow
+		if err := rs.Scan(row.scanTargets()...); err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, rs.Err()
 }
 
 // updateColumns lists the columns UpdateRequest writes: every one but the

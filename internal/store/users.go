@@ -31,13 +31,15 @@ func (s *Store) UserByID(ctx context.Context, id string) (workflow.User, error) 
 func (s *Store) user(ctx context.Context, cond string, arg string) (workflow.User, error) {
 	// Every authenticated API call looks its user up: written by hand,
 	// because GORM's statement building and reflection cost twice the
-	// query (see statements.userBy).
+	// query (see statements.userBy); and not cancellable, because for a
+	// cancellable context the driver starts a goroutine per query to watch
+	// it, which costs more than this lookup by primary key.
 	rdb, err := s.r.DB()
 	if err != nil {
 		return workflow.User{}, err
 	}
 	var row userRow
-	err = rdb.QueryRowContext(ctx, s.sql.userBy[cond], arg).Scan(row.scanTargets()...)
+	err = rdb.QueryRowContext(context.WithoutCancel(ctx), s.sql.userBy[cond], arg).Scan(row.scanTargets()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return workflow.User{}, errUserNotFound
 	}
