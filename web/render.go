@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/mla-flow/mla-flow/internal/httpstatus"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -215,26 +217,28 @@ func (h *Handler) handleError(err error, c echo.Context) {
 }
 
 // classify turns any error into the status and words of an error page.
-// Statuses follow the contract's table for the same codes.
+// Statuses are the API's for the same codes (internal/httpstatus).
 func classify(err error) errorView {
 	var ae *workflow.Error
 	if errors.As(err, &ae) {
+		// The status is the API's for the same code; only the words differ.
+		status, _ := httpstatus.Of(ae.Code)
 		switch ae.Code {
 		case workflow.ErrForbidden:
-			return errorView{Status: http.StatusForbidden, Heading: "You may not do this", Message: ae.Message}
+			return errorView{Status: status, Heading: "You may not do this", Message: ae.Message}
 		case workflow.ErrNotFound:
-			return errorView{Status: http.StatusNotFound, Heading: "Not found",
+			return errorView{Status: status, Heading: "Not found",
 				Message: "There is no such page or request, or it is not visible to you."}
 		case workflow.ErrBadRequest, workflow.ErrValidation:
-			return errorView{Status: http.StatusBadRequest, Heading: "This request could not be understood", Message: ae.Message}
+			return errorView{Status: status, Heading: "This request could not be understood", Message: ae.Message}
 		case workflow.ErrInvalidTransition, workflow.ErrVersionConflict, workflow.ErrConflict:
-			return errorView{Status: http.StatusConflict, Heading: "This could not be done now", Message: ae.Message}
+			return errorView{Status: status, Heading: "This could not be done now", Message: ae.Message}
 		case workflow.ErrTooLarge:
-			return errorView{Status: http.StatusRequestEntityTooLarge, Heading: "Too much text", Message: ae.Message}
+			return errorView{Status: status, Heading: "Too much text", Message: ae.Message}
 		case workflow.ErrRateLimited:
-			return errorView{Status: http.StatusTooManyRequests, Heading: "Too many attempts", Message: ae.Message}
+			return errorView{Status: status, Heading: "Too many attempts", Message: ae.Message}
 		case workflow.ErrUnavailable:
-			return errorView{Status: http.StatusServiceUnavailable, Heading: "Temporarily unavailable",
+			return errorView{Status: status, Heading: "Temporarily unavailable",
 				Message: "The server cannot record changes right now. Nothing was changed; please try again in a moment."}
 		}
 	}

@@ -6,35 +6,17 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/mla-flow/mla-flow/internal/httpstatus"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
-// Codes of this package that the workflow does not need: Echo's router
-// answers them, for paths and methods that do not exist.
-const (
-	codeMethodNotAllowed workflow.Code = "method_not_allowed"
-	codeInternal         workflow.Code = "internal"
-)
-
-// statusOf maps every application error code to its HTTP status. It is the
-// only such mapping: handlers return errors, never statuses.
-var statusOf = map[workflow.Code]int{
-	workflow.ErrBadRequest:        http.StatusBadRequest,
-	workflow.ErrUnauthenticated:   http.StatusUnauthorized,
-	workflow.ErrForbidden:         http.StatusForbidden,
-	workflow.ErrNotFound:          http.StatusNotFound,
-	workflow.ErrInvalidTransition: http.StatusConflict,
-	workflow.ErrVersionConflict:   http.StatusConflict,
-	workflow.ErrConflict:          http.StatusConflict,
-	workflow.ErrTooLarge:          http.StatusRequestEntityTooLarge,
-	workflow.ErrValidation:        http.StatusUnprocessableEntity,
-	workflow.ErrRateLimited:       http.StatusTooManyRequests,
-	workflow.ErrUnavailable:       http.StatusServiceUnavailable,
-	codeMethodNotAllowed:          http.StatusMethodNotAllowed,
-}
+// codeInternal is the code of a fault of the server; the workflow never
+// returns it.
+const codeInternal workflow.Code = "internal"
 
 // errorJSON is the contract's error body.
 type errorJSON struct {
@@ -62,7 +44,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		body := classify(err)
-		status, known := statusOf[body.Code]
+		status, known := httpstatus.Of(body.Code)
 		if !known {
 			status = http.StatusInternalServerError
 		}
@@ -114,7 +96,7 @@ func classify(err error) errorBody {
 		case http.StatusNotFound:
 			return errorBody{Code: workflow.ErrNotFound, Message: "no such endpoint"}
 		case http.StatusMethodNotAllowed:
-			return errorBody{Code: codeMethodNotAllowed, Message: "this endpoint does not accept that method"}
+			return errorBody{Code: httpstatus.MethodNotAllowed, Message: "this endpoint does not accept that method"}
 		case http.StatusRequestEntityTooLarge:
 			return errorBody{Code: workflow.ErrTooLarge, Message: errTooLarge.Message}
 		case http.StatusBadRequest:
