@@ -285,6 +285,11 @@ func (c *committer) run(batch []*writeJob) {
 				j.panicked, j.panicVal = false, nil
 			}
 		}
+		if b.authChanged {
+			// Whether or not it committed: a commit that reports failure
+			// may have reached the disk.
+			c.s.sessions.invalidate()
+		}
 		for _, j := range batch {
 			close(j.done)
 		}
@@ -378,6 +383,9 @@ type batchTx struct {
 	// history holds the transitions the items recorded, to be written by
 	// finish (PostgreSQL: one statement instead of one per item).
 	history []historyRow
+	// authChanged says that an item wrote a user or a session: the
+	// session cache is invalidated before anyone is answered.
+	authChanged bool
 }
 
 // begin starts the transaction: BEGIN IMMEDIATE on SQLite (from the

@@ -42,6 +42,8 @@ type Store struct {
 	ckpt   *checkpointer // SQLite: copies the WAL into the database file
 	sealer *audit.Sealer // used by the writer goroutine only
 	sql    statements    // hand-written SQL in the database's dialect
+
+	sessions *sessionCache // answers of SessionUser (see sessioncache.go)
 }
 
 var _ workflow.Store = (*Store)(nil)
@@ -80,7 +82,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// No PrepareStmt: it gained nothing on SQLite and halved
 		// throughput on PostgreSQL.
 	}
-	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log}
+	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log, sessions: newSessionCache()}
 	s.sealer = audit.NewSealer(s.key)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)

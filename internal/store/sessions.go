@@ -158,13 +158,20 @@ func (s *Store) sessionSQL() sessionSQL {
 // query, on the read pool: every authenticated request asks it. A session
 // that is missing, or not the user's, is ErrNotFound.
 func (s *Store) SessionUser(ctx context.Context, userID, sessionID string) (workflow.User, auth.Session, error) {
+	key := sessionKey{userID: userID, sessionID: sessionID}
+	if u, sess, ok := s.sessions.get(key); ok {
+		return u, sess, nil
+	}
+	gen := s.sessions.generation()
 	rdb, err := s.r.DB()
 	if err != nil {
 		return workflow.User{}, auth.Session{}, err
 	}
 	var u userRow
 	var sr sessionRow
-	err = rdb.QueryRowContext(ctx, s.sessionSQL().sessionUser, sessionID, userID).
+	// Not cancelled with the request: a read this short is cheaper to
+	// finish than the driver's goroutine that would watch for it.
+	err = rdb.QueryRowContext(context.WithoutCancel(ctx), s.sessionSQL().sessionUser, sessionID, userID).
 		Scan(append(u.scanTargets(), sr.scanTargets()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return workflow.User{}, auth.Session{}, errSessionNotFound
@@ -172,7 +179,9 @@ func (s *Store) SessionUser(ctx context.Context, userID, sessionID string) (work
 	if err != nil {
 		return workflow.User{}, auth.Session{}, s.fail(err, "load session")
 	}
-	return u.toDomain(), sr.toDomain(), nil
+	user, sess := u.toDomain(), sr.toDomain()
+	s.sessions.put(key, gen, user, sess)
+	return user, sess, nil
 }
 
 // WithSessionTx runs fn in one write transaction of the group-commit
@@ -183,8 +192,11 @@ func (s *Store) WithSessionTx(ctx context.Context, fn func(auth.SessionTx) error
 
 // authExec runs a statement of this file inside the transaction. Like the
 // other hand-written statements it is not cancelled by the caller's
-// context: a cancelled statement could abort the whole group commit.
+// context: a cancelled statement could abort the whole group commit. Each
+// of them changes a session or a refresh token, so the session cache is
+// invalidated once the batch has committed.
 func (t *tx) authExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.batch.authChanged = true
 	return t.batch.sqlTx.ExecContext(context.WithoutCancel(ctx), rebind(t.store.postgres, query), args...)
 }
 
@@ -213,6 +225,7 @@ func (t *tx) UpdateUser(ctx context.Context, u workflow.User) error {
 	if err := t.checkUser(ctx, row); err != nil {
 		return err
 	}
+	t.batch.authChanged = true
 	res := t.db.Model(&userRow{}).Where("id = ?", row.ID).Updates(map[string]any{
 		"username":      row.Username,
 		"display_name":  row.DisplayName,
