@@ -134,4 +134,3 @@ func TestSessionUser_changesSeenAtOnce(t *testing.T) {
 		})
 	}
 }
-
