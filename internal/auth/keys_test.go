@@ -155,6 +155,11 @@ func TestKeyRing_rotation(t *testing.T) {
 	if _, ok := a.ring.verifyingKey(ctx, oldClaims.KeyID); ok {
 		t.Fatal("the retired key still verifies after its grace period")
 	}
+	// Both servers have verified the token before (and remember that):
+	// it is refused all the same.
+	if a.accepts(before) || b.accepts(before) {
+		t.Fatal("a token of the retired key is accepted after the grace period")
+	}
 	if _, ok := a.ring.verifyingKey(ctx, k.ID); !ok {
 		t.Fatal("the new key does not verify")
 	}

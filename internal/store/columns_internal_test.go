@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,9 +45,17 @@ func TestRequestColumns(t *testing.T) {
 			t.Errorf("scanTargets[%d] points at offset %d, column %s is at %d", i, off, want[i], offsets[i])
 		}
 	}
-	update := row.updateColumns()
+	update := map[string]bool{}
+	var names []string
+	for _, c := range row.updateColumns() {
+		update[c.name] = true
+		names = append(names, c.name)
+	}
+	if !slices.IsSorted(names) {
+		t.Errorf("updateColumns is not in the order of the names: %v", names)
+	}
 	for _, c := range want {
-		_, ok := update[c]
+		ok := update[c]
 		if skip := c == "seq" || c == "id" || c == "created_at_us"; ok == skip {
 			t.Errorf("updateColumns: column %s listed %v, want %v", c, ok, !skip)
 		}

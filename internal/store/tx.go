@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -136,33 +135,31 @@ func (t *tx) UpdateRequest(ctx context.Context, r workflow.Request, oldVersion i
 		return err
 	}
 	cols := row.updateColumns()
-	if prev, ok := t.read[r.ID]; ok && prev.Version == oldVersion {
-		// Write only what changed since this transaction read the row (the
-		// version condition below proves it is still that row): an event
-		// changes the state, the version and the time, and SQLite then
-		// leaves alone the indexes on every other column.
-		for k, v := range prev.updateColumns() {
-			if cols[k] == v {
-				delete(cols, k)
-			}
-		}
+	prev, known := t.read[r.ID]
+	known = known && prev.Version == oldVersion
+	var before []column
+	if known {
+		before = prev.updateColumns()
 	}
 	// By hand, like Request. The columns go in a fixed order, so that an
 	// event's UPDATE is always the same text and stays prepared.
-	names := make([]string, 0, len(cols))
-	for k := range cols {
-		names = append(names, k)
-	}
-	slices.Sort(names)
 	var q strings.Builder
-	args := make([]any, 0, len(names)+2)
+	args := make([]any, 0, len(cols)+2)
 	q.WriteString("UPDATE requests SET ")
-	for i, k := range names {
-		if i > 0 {
+	for i, c := range cols {
+		if known && before[i].value == c.value {
+			// Write only what changed since this transaction read the row
+			// (the version condition below proves it is still that row):
+			// an event changes the state, the version and the time, and
+			// SQLite then leaves alone the indexes on every other column.
+			continue
+		}
+		if len(args) > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString(k + " = ?")
-		args = append(args, cols[k])
+		q.WriteString(c.name)
+		q.WriteString(" = ?")
+		args = append(args, c.value)
 	}
 	q.WriteString(" WHERE id = ? AND version = ?")
 	args = append(args, r.ID, oldVersion)
@@ -224,28 +221,34 @@ func scanRequests(q *gorm.DB) ([]requestRow, error) {
 	return out, rs.Err()
 }
 
-// updateColumns lists the columns UpdateRequest writes: every one but the
-// id, the sequence number and the creation time. A new column of
-// requestRow belongs here too.
-func (row requestRow) updateColumns() map[string]any {
-	return map[string]any{
-		"reference":            row.Reference,
-		"kind":                 row.Kind,
-		"state":                row.State,
-		"version":              row.Version,
-		"requesting_authority": row.RequestingAuthority,
-		"requested_authority":  row.RequestedAuthority,
-		"title":                row.Title,
-		"summary":              row.Summary,
-		"legal_basis":          row.LegalBasis,
-		"offences":             row.Offences,
-		"measures":             row.Measures,
-		"urgency":              row.Urgency,
-		"urgency_reason":       row.UrgencyReason,
-		"due_date":             row.DueDate,
-		"person_sought":        row.PersonSought,
-		"warrant":              row.Warrant,
-		"updated_at_us":        row.UpdatedUS,
+// column is a column's name and value.
+type column struct {
+	name  string
+	value any
+}
+
+// updateColumns lists the columns UpdateRequest writes, in the order of
+// their names: every one but the id, the sequence number and the creation
+// time. A new column of requestRow belongs here too.
+func (row requestRow) updateColumns() []column {
+	return []column{
+		{"due_date", row.DueDate},
+		{"kind", row.Kind},
+		{"legal_basis", row.LegalBasis},
+		{"measures", row.Measures},
+		{"offences", row.Offences},
+		{"person_sought", row.PersonSought},
+		{"reference", row.Reference},
+		{"requested_authority", row.RequestedAuthority},
+		{"requesting_authority", row.RequestingAuthority},
+		{"state", row.State},
+		{"summary", row.Summary},
+		{"title", row.Title},
+		{"updated_at_us", row.UpdatedUS},
+		{"urgency", row.Urgency},
+		{"urgency_reason", row.UrgencyReason},
+		{"version", row.Version},
+		{"warrant", row.Warrant},
 	}
 }
 
