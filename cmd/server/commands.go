@@ -43,7 +43,7 @@ func runUserAdd(ctx context.Context, args []string, getenv func(string) string, 
 		password, generated = generatePassword(*username), true
 	}
 
-	a, err := open(ctx, cfg, newLogger(cfg, stderr))
+	a, err := open(ctx, cfg, newLogger(cfg, stderr), asTool)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func runAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	tuneGC(getenv) // a pass over the whole log allocates as fast as a loaded server
-	a, err := open(ctx, cfg, newLogger(cfg, stderr))
+	a, err := open(ctx, cfg, newLogger(cfg, stderr), asTool)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		fs.Usage()
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
-	a, err := open(ctx, cfg, newLogger(cfg, stderr))
+	a, err := open(ctx, cfg, newLogger(cfg, stderr), asTool)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ Flags:
 		fs.Usage()
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	a, err := open(ctx, cfg, newLogger(cfg, stderr))
+	a, err := open(ctx, cfg, newLogger(cfg, stderr), asTool)
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func TestServer_brokenChainAtStart(t *testing.T) {
 	raw.Close()
 
 	var logs syncBuffer
-	url, _, _ := startInProcessLogging(t, &logs, "--db", db)
+	url, _, stop := startInProcessLogging(t, &logs, "--db", db)
 	if !strings.Contains(logs.String(), "AUDIT CHAIN BROKEN") {
 		t.Errorf("the start-up log does not report the broken chain:\n%s", logs.String())
 	}
@@ -149,6 +149,7 @@ func TestServer_brokenChainAtStart(t *testing.T) {
 	}
 
 	// Turned off, the start neither checks nor reports.
+	stop() // one server per database file
 	logs.Reset()
 	url, _, _ = startInProcessLogging(t, &logs, "--db", db, "--verify-audit=false")
 	if status, _ := (&client{tb: t, base: url}).call("GET", "/readyz", nil); status != http.StatusOK {
@@ -156,6 +157,23 @@ func TestServer_brokenChainAtStart(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "not verified") {
 		t.Errorf("the log does not say the chain went unverified:\n%s", logs.String())
+	}
+}
+
+// TestServer_oneServerPerFile starts a second server on the SQLite file of
+// a running one: it must refuse to start, saying why, rather than write
+// beside the first (whose writer and session cache assume they are alone).
+func TestServer_oneServerPerFile(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mla.db")
+	url, _, _ := startInProcess(t, "--demo", "--db", db)
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"--db", db, "--addr", "127.0.0.1:0"},
+		func(string) string { return "" }, nil, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "another server is using this database") {
+		t.Fatalf("second server on the same file: %v, want refused with the reason", err)
+	}
+	if status, _ := (&client{tb: t, base: url}).call("GET", "/readyz", nil); status != http.StatusOK {
+		t.Errorf("the first server after the attempt: /readyz %d, want 200", status)
 	}
 }
 

@@ -39,7 +39,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("%w: --span must be positive", errUsage)
 	}
 	tuneGC(getenv)
-	a, err := open(ctx, cfg, newLogger(cfg, stderr))
+	a, err := open(ctx, cfg, newLogger(cfg, stderr), asTool)
 	if err != nil {
 		return err
 	}

@@ -40,14 +40,24 @@ type app struct {
 	webKey []byte
 }
 
+// role says how the program opens a database: as its server, of which a
+// SQLite file has one at a time (see store.Options.Server), or as a
+// command-line tool, which may run beside the server.
+type role int
+
+const (
+	asTool role = iota
+	asServer
+)
+
 // open wires the program from its settings: audit key, store, services.
 // It is the only place where concrete implementations meet.
-func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+func open(ctx context.Context, cfg config.Config, logger *slog.Logger, as role) (*app, error) {
 	key, err := audit.LoadOrCreateKey(cfg.AuditKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	st, err := store.Open(ctx, store.Options{DSN: cfg.DB, AuditKey: key, Logger: logger})
+	st, err := store.Open(ctx, store.Options{DSN: cfg.DB, AuditKey: key, Logger: logger, Server: as == asServer})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -111,7 +121,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger.Info("starting", "config", cfg.String())
 	tuneGC(getenv)
 
-	a, err := open(ctx, cfg, logger)
+	a, err := open(ctx, cfg, logger, asServer)
 	if err != nil {
 		return err
 	}

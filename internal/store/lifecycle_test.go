@@ -218,3 +218,36 @@ func TestOpen_unreachablePostgres(t *testing.T) {
 		t.Fatalf("the error shows the password: %v", err)
 	}
 }
+
+// TestOpen_oneServerPerFile checks that a second server cannot open a
+// SQLite file a server has open (the session cache and the single writer
+// rely on it), that the command-line tools still can, and that the file is
+// free again once the first server has closed it.
+func TestOpen_oneServerPerFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mla.db")
+	first, err := store.Open(ctx, store.Options{DSN: path, AuditKey: testKey, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := store.Open(ctx, store.Options{DSN: path, AuditKey: testKey, Server: true}); err == nil {
+		s.Close()
+		t.Fatal("a second server opened the file")
+	} else if !strings.Contains(err.Error(), "another server is using this database") {
+		t.Fatalf("second server: %v, want the reason", err)
+	}
+	tool, err := store.Open(ctx, store.Options{DSN: path, AuditKey: testKey})
+	if err != nil {
+		t.Fatalf("a command-line tool beside the server: %v", err)
+	}
+	tool.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := store.Open(ctx, store.Options{DSN: path, AuditKey: testKey, Server: true})
+	if err != nil {
+		t.Fatalf("after the first server closed: %v", err)
+	}
+	again.Close()
+}

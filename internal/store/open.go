@@ -26,6 +26,11 @@ type Options struct {
 	AuditKey []byte
 	// Logger receives slow queries and database trouble; nil discards them.
 	Logger *slog.Logger
+	// Server says that the caller is the server of a SQLite file, not a
+	// command-line tool: Open refuses if another server has the file open
+	// (see serverLock). It means nothing on PostgreSQL, which several
+	// servers may share.
+	Server bool
 }
 
 // Store is the database of mla-flow. It implements workflow.Store; its
@@ -43,7 +48,8 @@ type Store struct {
 	sealer *audit.Sealer // used by the writer goroutine only
 	sql    statements    // hand-written SQL in the database's dialect
 
-	sessions *sessionCache // answers of SessionUser (see sessioncache.go)
+	sessions *sessionCache // answers of SessionUser on SQLite (see sessioncache.go)
+	lock     *serverLock   // SQLite, Options.Server: held while open
 }
 
 var _ workflow.Store = (*Store)(nil)
@@ -82,7 +88,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// No PrepareStmt: it gained nothing on SQLite and halved
 		// throughput on PostgreSQL.
 	}
-	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log, sessions: newSessionCache()}
+	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log}
 	s.sealer = audit.NewSealer(s.key)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)
@@ -99,6 +105,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return s, nil
 	}
 	s.sql = newStatements(false)
+	s.sessions = newSessionCache()
 	// Absolute, so that Backup finds the file even if the process changes
 	// its working directory later.
 	path, err := filepath.Abs(opts.DSN)
@@ -111,6 +118,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.w, s.r = w, r
+	if opts.Server {
+		if s.lock, err = lockServer(path); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	// On SQLite the writer connection is exclusive; a separate transaction
 	// would only hold the write lock longer.
 	if err := migrateAndSeed(w.WithContext(ctx)); err != nil {
@@ -181,6 +194,8 @@ func (s *Store) Close() error {
 		closeDB(s.r)
 	}
 	closeDB(s.w)
+	errs = append(errs, s.lock.release())
+	s.lock = nil
 	return errors.Join(errs...)
 }
 

@@ -21,9 +21,14 @@ import (
 // that generation, so an answer read just before such a commit is dropped
 // rather than served after it.
 //
-// The generation covers the writes of this process only. Another server on
-// the same PostgreSQL database, or a command-line tool on the same file,
-// is seen after at most maxAge.
+// The generation covers the writes of this process only, which on SQLite
+// are all of them: the server is the database's one writer (the command
+// line adds users and keys, never changes a session or an existing user).
+// Several servers may share one PostgreSQL database, and a log-out on one
+// must end the session on the others at once too, so there the store has
+// no cache (a nil *sessionCache) and asks the database every time.
+//
+// maxAge bounds an answer's life all the same, as a second line of defence.
 type sessionCache struct {
 	gen     atomic.Uint64
 	now     func() time.Time
@@ -60,11 +65,19 @@ func newSessionCache() *sessionCache {
 }
 
 // generation is to be read before the database is.
-func (c *sessionCache) generation() uint64 { return c.gen.Load() }
+func (c *sessionCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.gen.Load()
+}
 
 // get returns the cached answer for the key, if it is of the current
 // generation and young enough.
 func (c *sessionCache) get(k sessionKey) (workflow.User, auth.Session, bool) {
+	if c == nil {
+		return workflow.User{}, auth.Session{}, false
+	}
 	gen := c.gen.Load()
 	c.mu.Lock()
 	e, ok := c.entries[k]
@@ -78,6 +91,9 @@ func (c *sessionCache) get(k sessionKey) (workflow.User, auth.Session, bool) {
 // put keeps an answer read under generation gen, unless a change committed
 // since.
 func (c *sessionCache) put(k sessionKey, gen uint64, u workflow.User, s auth.Session) {
+	if c == nil {
+		return
+	}
 	read := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -92,6 +108,9 @@ func (c *sessionCache) put(k sessionKey, gen uint64, u workflow.User, s auth.Ses
 
 // invalidate drops every answer: a user or a session has changed.
 func (c *sessionCache) invalidate() {
+	if c == nil {
+		return
+	}
 	c.gen.Add(1)
 	c.mu.Lock()
 	clear(c.entries)
