@@ -381,7 +381,7 @@ type batchTx struct {
 	// sealed and written by finish.
 	audit []audit.Entry
 	// history holds the transitions the items recorded, to be written by
-	// finish (PostgreSQL: one statement instead of one per item).
+	// finish in one statement instead of one per item.
 	history []historyRow
 	// authChanged says that an item wrote a user or a session: the
 	// session cache is invalidated before anyone is answered.
@@ -467,7 +467,7 @@ func callItem(fn func(*tx) error, t *tx) (err error, panicked bool, val any) {
 }
 
 // finish writes what the items left to the end of the batch: their
-// transitions (PostgreSQL), then their audit entries, chained after the
+// transitions, then their audit entries, chained after the
 // head. It reads the head now, locking its row on PostgreSQL, so that the
 // lock is held only while the batch writes its entries and commits.
 func (b *batchTx) finish() error {

@@ -17,7 +17,6 @@ type statements struct {
 	readHead         string // the chain head, locked on PostgreSQL (see batchTx.finish)
 	readHeadPlain    string // the chain head, for readers
 	moveHead         string
-	insertHistory    string
 	requestForUpdate string
 	verifyPage       string
 	// userBy selects a user by the condition Store.user is given.
@@ -26,8 +25,8 @@ type statements struct {
 	inserts *sync.Map // "table/rows" → multi-row INSERT (see insert)
 }
 
-// historyColumns are the columns insertHistory and the multi-row inserts of
-// history write, in the order of historyRow.args.
+// historyColumns are the columns the multi-row inserts of history write
+// (batchTx.finish), in the order of historyRow.args.
 var historyColumns = []string{"request_id", "event", "from_state", "to_state", "actor", "authority", "at_us", "comment", "grounds"}
 
 // auditColumns are the columns of an audit entry, in the order batchTx.finish
@@ -85,7 +84,6 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 		},
 		inserts: &sync.Map{},
 	}
-	st.insertHistory = st.insert("request_history", historyColumns, 1)
 	return st
 }
 
