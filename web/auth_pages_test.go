@@ -185,7 +185,7 @@ func TestSession(t *testing.T) {
 		app := newTestApp(t, testdb.SQLite)
 		b := app.as(t, "it.officer")
 		b.get("/drafts").must(t, http.StatusOK)
-		app.clock.advance(20 * time.Minute)
+		app.clock.Advance(20 * time.Minute)
 		p := b.get("/drafts").must(t, http.StatusSeeOther)
 		if p.location != "/login?expired=1&next=%2Fdrafts" {
 			t.Errorf("redirect to %q", p.location)
@@ -197,13 +197,13 @@ func TestSession(t *testing.T) {
 		app := newTestApp(t, testdb.SQLite)
 		b := app.as(t, "it.officer")
 		first := b.cookie("mla_session")
-		app.clock.advance(10 * time.Minute)
+		app.clock.Advance(10 * time.Minute)
 		b.get("/").must(t, http.StatusOK)
 		renewed := b.cookie("mla_session")
 		if renewed == first {
 			t.Fatalf("session not renewed after 10 of 15 minutes")
 		}
-		app.clock.advance(10 * time.Minute) // 20 minutes after log-in
+		app.clock.Advance(10 * time.Minute) // 20 minutes after log-in
 		b.get("/").must(t, http.StatusOK)
 		// The renewed token is of the same session: logging out ends it.
 		b.post("/logout", nil).must(t, http.StatusSeeOther)
@@ -217,11 +217,11 @@ func TestSession(t *testing.T) {
 		b := app.as(t, "it.officer")
 		// Busy all day: a click every ten minutes keeps the session...
 		for elapsed := time.Duration(0); elapsed < 7*time.Hour+50*time.Minute; elapsed += 10 * time.Minute {
-			app.clock.advance(10 * time.Minute)
+			app.clock.Advance(10 * time.Minute)
 			b.get("/").must(t, http.StatusOK)
 		}
 		// ...until the refresh lifetime after the log-in has passed.
-		app.clock.advance(11 * time.Minute)
+		app.clock.Advance(11 * time.Minute)
 		b.get("/").must(t, http.StatusSeeOther)
 	})
 

@@ -11,9 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -22,27 +20,10 @@ import (
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
 )
-
-// testClock is real time shifted by an offset a test can move forward.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
 
 // testApp is the real server, API and pages on one Echo instance, wired as
 // cmd/server wires it, over a real store holding the demo world.
@@ -51,7 +32,7 @@ type testApp struct {
 	handler http.Handler
 	wf      *workflow.Service
 	auth    *auth.Authenticator
-	clock   *testClock
+	clock   *testkit.Clock
 }
 
 // newTestApp starts the server on a fresh database of the given kind, on
@@ -64,20 +45,20 @@ func newTestApp(tb testing.TB, db testdb.Backend) *testApp {
 		tb.Fatalf("open store: %v", err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	clock := &testClock{}
-	tokens, err := auth.NewTokens([]byte("test secret of at least thirty-two bytes"), 0, clock.now)
+	clock := &testkit.Clock{}
+	tokens, err := auth.NewTokens([]byte("test secret of at least thirty-two bytes"), 0, clock.Now)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.now, logger)
+	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, logger)
 	if _, err := demo.Seed(ctx, a); err != nil {
 		tb.Fatalf("seed: %v", err)
 	}
-	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.now))
+	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.Now))
 	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
 	web.New(web.Deps{
-		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.now,
+		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now,
 	}).Register(e)
 	srv := httptest.NewServer(e)
 	tb.Cleanup(srv.Close)

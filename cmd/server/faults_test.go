@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mla-flow/mla-flow/internal/testkit"
 )
 
 // TestServer_diskFull fills the filesystem under a running server: writes
@@ -133,7 +135,7 @@ func TestServer_brokenChainAtStart(t *testing.T) {
 	}
 	raw.Close()
 
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	url, _, stop := startInProcessLogging(t, &logs, "--db", db)
 	if !strings.Contains(logs.String(), "AUDIT CHAIN BROKEN") {
 		t.Errorf("the start-up log does not report the broken chain:\n%s", logs.String())

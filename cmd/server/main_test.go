@@ -108,31 +108,6 @@ func startInProcessLogging(tb testing.TB, logs io.Writer, args ...string) (url s
 	return url, printed, stop
 }
 
-// syncBuffer is a bytes.Buffer that a server goroutine may write while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
 type client struct {
 	tb    testing.TB
 	base  string

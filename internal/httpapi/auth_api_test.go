@@ -112,7 +112,7 @@ func TestAuth_refreshRotation(t *testing.T) {
 		g := srv.loginGrant(t, "it.officer")
 		access, refresh := g["access_token"].(string), g["refresh_token"].(string)
 
-		srv.clock.advance(10 * time.Minute)
+		srv.clock.Advance(10 * time.Minute)
 		status, n := srv.refresh(t, refresh)
 		if status != http.StatusOK {
 			t.Fatalf("refresh: %d %v", status, n)
@@ -129,7 +129,7 @@ func TestAuth_refreshRotation(t *testing.T) {
 			t.Fatal("the refreshed access token is refused")
 		}
 		// The first access token expires as usual; the new one lives on.
-		srv.clock.advance(10 * time.Minute)
+		srv.clock.Advance(10 * time.Minute)
 		if srv.me(t, access) != http.StatusUnauthorized || srv.me(t, access2) != http.StatusOK {
 			t.Fatal("access tokens do not expire with their own lifetime")
 		}
@@ -213,7 +213,7 @@ func TestAuth_refreshRefused(t *testing.T) {
 			})
 		}
 		t.Run("expired", func(t *testing.T) {
-			srv.clock.advance(8*time.Hour + time.Second)
+			srv.clock.Advance(8*time.Hour + time.Second)
 			status, body := srv.refresh(t, g["refresh_token"].(string))
 			wantError(t, status, body, http.StatusUnauthorized, "unauthenticated")
 			denied := srv.auditPage(t, url.Values{"action": {"auth.refresh"}, "outcome": {"denied"}, "limit": {"1"}})
@@ -394,17 +394,17 @@ type ringAPI struct {
 
 func newRingAPI(tb testing.TB, base *testServer) ringAPI {
 	tb.Helper()
-	ring, err := auth.OpenKeyRing(context.Background(), base.store, auth.KeyRingOptions{Now: base.clock.now})
+	ring, err := auth.OpenKeyRing(context.Background(), base.store, auth.KeyRingOptions{Now: base.clock.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tokens, err := auth.NewRingTokens(ring, 0, base.clock.now)
+	tokens, err := auth.NewRingTokens(ring, 0, base.clock.Now)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := auth.NewAuthenticator(base.store, tokens, auth.NewHasher(bcrypt.MinCost), base.clock.now, logger)
-	wf := workflow.NewService(base.store, auth.NewPolicy(), workflow.WithClock(base.clock.now))
+	a := auth.NewAuthenticator(base.store, tokens, auth.NewHasher(bcrypt.MinCost), base.clock.Now, logger)
+	wf := workflow.NewService(base.store, auth.NewPolicy(), workflow.WithClock(base.clock.Now))
 	s := &testServer{
 		handler: New(Deps{Workflow: wf, Auth: a, Logger: logger}), store: base.store, wf: wf, auth: a,
 		clock: base.clock, logs: base.logs, tokens: map[string]string{},
@@ -491,14 +491,14 @@ func TestAuth_keyRotation(t *testing.T) {
 		}
 		oldSecret, _ := hex.DecodeString(secretHex)
 		fresh := func() string {
-			now := base.clock.now()
+			now := base.clock.Now()
 			claims["iat"], claims["nbf"], claims["exp"] = now.Unix(), now.Unix(), now.Add(10*time.Minute).Unix()
 			return forge(jwt.SigningMethodHS256, oldKid, oldSecret)
 		}
 		if a.me(t, fresh()) != http.StatusOK {
 			t.Fatal("the retired key's token is refused within the grace period")
 		}
-		base.clock.advance(a.ring.Grace())
+		base.clock.Advance(a.ring.Grace())
 		if status := a.me(t, fresh()); status != http.StatusUnauthorized {
 			t.Fatalf("a token of a key past its grace period: %d, want 401", status)
 		}

@@ -137,7 +137,7 @@ func TestErrors_tokens(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
 		valid := srv.login(t, "it.officer")
-		now := srv.clock.now()
+		now := srv.clock.Now()
 		sid := sessionOf(t, valid)
 		claims := func(f func(jwt.MapClaims)) jwt.MapClaims {
 			_, body := srv.do(t, valid, http.MethodGet, "/api/v1/me", nil)
@@ -206,8 +206,8 @@ func TestErrors_tokens(t *testing.T) {
 		}
 		t.Run("expired by the clock", func(t *testing.T) {
 			tok := srv.login(t, "es.officer")
-			srv.clock.advance(16 * time.Minute)
-			defer srv.clock.advance(-16 * time.Minute)
+			srv.clock.Advance(16 * time.Minute)
+			defer srv.clock.Advance(-16 * time.Minute)
 			status, body := srv.do(t, tok, http.MethodGet, "/api/v1/me", nil)
 			wantError(t, status, body, http.StatusUnauthorized, "unauthenticated")
 		})
@@ -283,8 +283,8 @@ func TestLogin(t *testing.T) {
 			if status, _ := srv.do(t, "", http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "th.supervisor", "password": "demo-pass"}); status != http.StatusOK {
 				t.Fatalf("another user: %d, want 200", status)
 			}
-			srv.clock.advance(16 * time.Minute)
-			defer srv.clock.advance(-16 * time.Minute)
+			srv.clock.Advance(16 * time.Minute)
+			defer srv.clock.Advance(-16 * time.Minute)
 			if status, body := srv.do(t, "", http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "th.officer", "password": "demo-pass"}); status != http.StatusOK {
 				t.Fatalf("after the window: %d %v", status, body)
 			}

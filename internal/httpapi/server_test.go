@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -26,55 +26,18 @@ import (
 // forEachDB runs fn once per test database, as subtests named after it.
 func forEachDB(t *testing.T, fn func(t *testing.T, db testdb.Backend)) { testdb.Each(t, fn) }
 
-// testClock is real time shifted by an offset a test can move forward, to
-// expire tokens or leave a throttle window.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
 // testServer is the real router over a real store holding the demo world.
 type testServer struct {
 	handler http.Handler
 	store   *store.Store
 	wf      *workflow.Service
 	auth    *auth.Authenticator
-	clock   *testClock
+	clock   *testkit.Clock
 	secret  []byte
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 
 	mu     sync.Mutex
 	tokens map[string]string
-}
-
-// syncBuffer collects log output from concurrent requests.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newTestServer starts the API on a fresh SQLite file with the demo world
@@ -90,19 +53,19 @@ func newTestServerOn(tb testing.TB, db testdb.Backend) *testServer {
 		tb.Fatalf("open store: %v", err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	clock := &testClock{}
+	clock := &testkit.Clock{}
 	secret := []byte("test secret of at least thirty-two bytes")
-	tokens, err := auth.NewTokens(secret, 0, clock.now)
+	tokens, err := auth.NewTokens(secret, 0, clock.Now)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.now, logger)
+	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, logger)
 	if _, err := demo.Seed(ctx, a); err != nil {
 		tb.Fatalf("seed: %v", err)
 	}
-	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.now))
+	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.Now))
 	h := New(Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
 	return &testServer{
 		handler: h, store: st, wf: wf, auth: a, clock: clock, secret: secret, logs: logs,

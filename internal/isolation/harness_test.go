@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
 )
@@ -147,7 +147,7 @@ type world struct {
 	wf       *workflow.Service
 	auth     *auth.Authenticator
 	eps      endpoints
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	requests []*fixtureRequest
 	missing  string // an id of the same shape as the fixture's, of no request
 	attempt  string // the text every refused write carries
@@ -156,24 +156,6 @@ type world struct {
 
 	exchanges atomic.Int64 // HTTP requests sent
 	checks    atomic.Int64 // assertions made
-}
-
-// syncBuffer collects the server's log from concurrent requests.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newWorld starts the server as cmd/server's runServe wires it (store,
@@ -188,7 +170,7 @@ func (b *syncBuffer) String() string {
 func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []fixtureRequest) *world {
 	t.Helper()
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := store.Open(ctx, store.Options{DSN: db.DSN(t), AuditKey: bytes.Repeat([]byte{7}, 32), Logger: logger})
 	if err != nil {
