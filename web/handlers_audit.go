@@ -1,8 +1,6 @@
 package web
 
 import (
-	"net/url"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -87,25 +85,8 @@ func (h *Handler) auditView(c echo.Context) (auditView, error) {
 	if authority, all, _ := h.policy.AuditScope(a); !all {
 		v.Scope = "your authority (" + authority + ")"
 	}
-	base := url.Values{}
-	for k, val := range map[string]string{"request_id": f.RequestID, "action": f.Action, "actor": f.Actor, "outcome": f.Outcome} {
-		if val != "" {
-			base.Set(k, val)
-		}
-	}
-	if next != "" {
-		nq := url.Values{}
-		for k, vs := range base {
-			nq[k] = vs
-		}
-		nq.Set("cursor", next)
-		v.NextURL = "/audit?" + nq.Encode()
-	}
-	if cursor != "" {
-		v.FirstURL = "/audit"
-		if len(base) > 0 {
-			v.FirstURL += "?" + base.Encode()
-		}
-	}
+	v.NextURL, v.FirstURL = pageLinks("/audit", map[string]string{
+		"request_id": f.RequestID, "action": f.Action, "actor": f.Actor, "outcome": f.Outcome,
+	}, cursor, next)
 	return v, nil
 }

@@ -136,28 +136,35 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 		for _, r := range list {
 			v.Rows = append(v.Rows, h.toRow(a, r, names))
 		}
-		base := url.Values{}
-		for k, val := range map[string]string{"state": f.State, "kind": f.Kind, "counterpart": f.Counterpart, "q": f.Text} {
-			if val != "" {
-				base.Set(k, val)
-			}
-		}
-		if next != "" {
-			nq := url.Values{}
-			for k, vs := range base {
-				nq[k] = vs
-			}
-			nq.Set("cursor", next)
-			v.NextURL = v.Path + "?" + nq.Encode()
-		}
-		if cursor != "" {
-			v.FirstURL = v.Path
-			if len(base) > 0 {
-				v.FirstURL += "?" + base.Encode()
-			}
-		}
+		v.NextURL, v.FirstURL = pageLinks(v.Path, map[string]string{
+			"state": f.State, "kind": f.Kind, "counterpart": f.Counterpart, "q": f.Text,
+		}, cursor, next)
 		return h.render(c, view{name: "request_list.html", title: b.title, content: v})
 	}
+}
+
+// pageLinks returns the addresses of a list's next page (when next, the
+// cursor after this page, is set) and of its first page (when this page is
+// not the first: cursor is set), both keeping the list's filters that are
+// set.
+func pageLinks(path string, filters map[string]string, cursor, next string) (nextURL, firstURL string) {
+	q := url.Values{}
+	for k, val := range filters {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	if cursor != "" {
+		firstURL = path
+		if len(q) > 0 {
+			firstURL += "?" + q.Encode()
+		}
+	}
+	if next != "" {
+		q.Set("cursor", next)
+		nextURL = path + "?" + q.Encode()
+	}
+	return nextURL, firstURL
 }
 
 func badFilter(name string) error {
