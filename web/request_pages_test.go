@@ -67,6 +67,16 @@ func TestLists(t *testing.T) {
 		}
 		itb.get("/drafts?cursor="+strings.ReplaceAll(next, "&amp;", "&")).must(t, http.StatusOK).
 			has(t, "Draft number 04", "Draft number 00", "« Newest").lacks(t, "Draft number 54", "Older requests")
+		// A filtered list keeps its filters in both links.
+		p = itb.get("/drafts?q=number&kind=mla").must(t, http.StatusOK).has(t, "Draft number 54", "Older requests")
+		next = strings.ReplaceAll(between(p.body, `href="/drafts?`, `"`), "&amp;", "&")
+		if q, err := url.ParseQuery(next); err != nil || q.Get("q") != "number" || q.Get("kind") != "mla" || q.Get("cursor") == "" {
+			t.Fatalf("next link of a filtered list: %q (%v), want its filters and a cursor", next, err)
+		}
+		p = itb.get("/drafts?"+next).must(t, http.StatusOK).has(t, "Draft number 04")
+		if first := strings.ReplaceAll(between(p.body, `href="/drafts?`, `"`), "&amp;", "&"); first != "kind=mla&q=number" {
+			t.Fatalf("first-page link of a filtered list: %q, want its filters and no cursor", first)
+		}
 
 		itb.get("/outbox").must(t, http.StatusOK).has(t, "Bank records of Rossi S.r.l.", "Surrender of A.B.").lacks(t, "Draft number")
 		itb.get("/outbox?kind=extradition").has(t, "Surrender of A.B.").lacks(t, "Bank records")
