@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -32,54 +34,26 @@ func (s *Store) Request(ctx context.Context, id string) (workflow.Request, error
 // where an empty list contributes nothing and a list of every state needs
 // no IN. The requesting_authority <> A term mirrors Request.SideOf, which
 // takes an authority on both sides as the requesting one.
+//
+// The two sides are asked separately, each for a page, and merged: each
+// query then walks its side's index of (authority, seq) newest first and
+// stops at the page's end, whatever the planner knows about the data.
+// Asked as one query with OR, SQLite either read every request of the
+// authority on both sides and sorted them, or scanned the whole table
+// newest first, depending on its statistics (TestListRequests_queryPlans).
 func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]workflow.Request, string, error) {
 	limit := pageLimit(f.Limit)
 	after, err := s.decodeCursor(requestCursor, f.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	a := f.Scope.Authority
-	if a == "" {
-		return []workflow.Request{}, "", nil
-	}
-	var parts []string
-	var args []any
-	if len(f.Scope.RequestingStates) > 0 {
-		cond, cargs := stateCond("requesting_authority = ?", []any{a}, f.Scope.RequestingStates)
-		parts, args = append(parts, cond), append(args, cargs...)
-	}
-	if len(f.Scope.RequestedStates) > 0 {
-		cond, cargs := stateCond("requested_authority = ? AND requesting_authority <> ?", []any{a, a}, f.Scope.RequestedStates)
-		parts, args = append(parts, cond), append(args, cargs...)
-	}
-	if len(parts) == 0 {
-		return []workflow.Request{}, "", nil
-	}
-	q := s.r.WithContext(ctx).Model(&requestRow{}).Where("("+strings.Join(parts, " OR ")+")", args...)
-	if len(f.States) > 0 {
-		q = q.Where("state IN ?", statesToStrings(f.States))
-	}
-	if f.Kind != "" {
-		q = q.Where("kind = ?", string(f.Kind))
-	}
-	if f.Counterpart != "" {
-		// The other side of each half of the scope: whom A asks, who asks A.
-		q = q.Where("((requesting_authority = ? AND requested_authority = ?) OR (requested_authority = ? AND requesting_authority = ?))",
-			a, f.Counterpart, a, f.Counterpart)
-	}
-	if f.TitleContains != "" {
-		q = q.Where("LOWER(title) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.TitleContains))+"%")
-	}
-	if after > 0 && !f.UrgentFirst {
-		q = q.Where("seq < ?", after)
-	}
-	order := "seq DESC"
-	if f.UrgentFirst {
-		order = "CASE WHEN urgency = 'urgent' THEN 0 ELSE 1 END, seq DESC"
-	}
-	rows, err := scanRequests(q.Order(order).Limit(limit + 1))
-	if err != nil {
-		return nil, "", s.fail(err, "list requests")
+	var rows []requestRow
+	for _, q := range s.listQueries(ctx, f, after, limit+1) {
+		page, err := scanRequests(q)
+		if err != nil {
+			return nil, "", s.fail(err, "list requests")
+		}
+		rows = mergeNewestFirst(rows, page, f.UrgentFirst)
 	}
 	next := ""
 	if f.UrgentFirst && len(rows) > limit {
@@ -98,6 +72,90 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 		out = append(out, r)
 	}
 	return out, next, nil
+}
+
+// listQueries returns the queries of the sides of f's scope (one or two),
+// each for up to n requests under f's filters, before the cursor's
+// sequence number after (when not 0), in the list's order.
+func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, after int64, n int) []*gorm.DB {
+	a := f.Scope.Authority
+	if a == "" {
+		return nil
+	}
+	sides := []struct {
+		cond   string
+		args   []any
+		states []workflow.State
+	}{
+		{"requesting_authority = ?", []any{a}, f.Scope.RequestingStates},
+		{"requested_authority = ? AND requesting_authority <> ?", []any{a, a}, f.Scope.RequestedStates},
+	}
+	var out []*gorm.DB
+	for _, sd := range sides {
+		if len(sd.states) > 0 {
+			cond, args := stateCond(sd.cond, sd.args, sd.states)
+			out = append(out, s.listSide(ctx, f, cond, args, after, n))
+		}
+	}
+	return out
+}
+
+// listSide is the query of one side of a scope (cond and args): see
+// listQueries.
+func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, cond string, args []any, after int64, n int) *gorm.DB {
+	q := s.r.WithContext(ctx).Model(&requestRow{}).Where(cond, args...)
+	if len(f.States) > 0 {
+		q = q.Where("state IN ?", statesToStrings(f.States))
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", string(f.Kind))
+	}
+	if f.Counterpart != "" {
+		// The other side of each half of the scope: whom A asks, who asks A.
+		a := f.Scope.Authority
+		q = q.Where("((requesting_authority = ? AND requested_authority = ?) OR (requested_authority = ? AND requesting_authority = ?))",
+			a, f.Counterpart, a, f.Counterpart)
+	}
+	if f.TitleContains != "" {
+		q = q.Where("LOWER(title) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.TitleContains))+"%")
+	}
+	if after > 0 && !f.UrgentFirst {
+		q = q.Where("seq < ?", after)
+	}
+	order := "seq DESC"
+	if f.UrgentFirst {
+		order = "CASE WHEN urgency = 'urgent' THEN 0 ELSE 1 END, seq DESC"
+	}
+	return q.Order(order).Limit(n)
+}
+
+// mergeNewestFirst merges two lists in the order of ListRequests (urgent
+// ones first when urgentFirst, then newest first), each in that order
+// already. The two sides of a scope never share a request.
+func mergeNewestFirst(a, b []requestRow, urgentFirst bool) []requestRow {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	before := func(x, y requestRow) bool {
+		if urgentFirst {
+			if xu, yu := x.Urgency == string(workflow.UrgencyUrgent), y.Urgency == string(workflow.UrgencyUrgent); xu != yu {
+				return xu
+			}
+		}
+		return x.Seq > y.Seq
+	}
+	out := make([]requestRow, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if before(a[0], b[0]) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // escapeLike escapes LIKE's wildcards so that a search for "50%" finds

@@ -617,3 +617,49 @@ func TestRequest_lockedForUpdate(t *testing.T) {
 		})
 	}
 }
+
+// TestListRequests_worklistOrder checks the worklist's order across the two
+// sides of a scope, which are read separately and merged: urgent requests
+// first, then the rest, newest first in each group.
+func TestListRequests_worklistOrder(t *testing.T) {
+	t.Parallel()
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			var rs []workflow.Request
+			for i := range 14 {
+				from, to := "IT", "ES"
+				if i%2 == 1 {
+					from, to = "ES", "IT"
+				}
+				r := newRequest(i, from, to, workflow.KindMLA, workflow.StateSent)
+				r.Urgency = workflow.UrgencyNormal
+				if i%3 == 0 {
+					r.Urgency = workflow.UrgencyUrgent
+				}
+				rs = append(rs, r)
+			}
+			insert(t, db.Store, rs...)
+			var want []string // urgent newest first, then the others newest first
+			for _, urgent := range []bool{true, false} {
+				for i := len(rs) - 1; i >= 0; i-- {
+					if (rs[i].Urgency == workflow.UrgencyUrgent) == urgent {
+						want = append(want, rs[i].Reference)
+					}
+				}
+			}
+			sent := []workflow.State{workflow.StateSent}
+			scope := workflow.Scope{Authority: "IT", RequestingStates: sent, RequestedStates: sent}
+			got, next, err := db.Store.ListRequests(context.Background(), workflow.ListFilter{Scope: scope, UrgentFirst: true, Limit: 9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refs []string
+			for _, r := range got {
+				refs = append(refs, r.Reference)
+			}
+			if !slices.Equal(refs, want[:9]) || next != "" {
+				t.Fatalf("worklist %v (next %q)\nwant     %v", refs, next, want[:9])
+			}
+		})
+	}
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// TestListRequests_queryPlans checks SQLite's plan of every list query: each
+// must walk one index of (column, seq) newest first and stop at the page's
+// end, without reading the whole table or sorting what it found (but the
+// worklist, which sorts the open requests of one side), both before the
+// planner has statistics and after ANALYZE. Asked as one query with OR,
+// the two sides of a scope were read in full and sorted.
+func TestListRequests_queryPlans(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Options{DSN: filepath.Join(t.TempDir(), "mla.db"), AuditKey: bytes.Repeat([]byte{1}, audit.KeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	open := []workflow.State{workflow.StateSent, workflow.StateAcknowledged, workflow.StateInfoRequested}
+	every := workflow.States
+	sent := every[1:]
+	cursor := s.encodeCursor(requestCursor, 1000)
+	both := workflow.Scope{Authority: "IT", RequestingStates: every, RequestedStates: sent}
+	cases := []struct {
+		name     string
+		filter   workflow.ListFilter
+		worklist bool
+	}{
+		{"incoming", workflow.ListFilter{Scope: workflow.Scope{Authority: "IT", RequestedStates: sent}}, false},
+		{"inbox", workflow.ListFilter{Scope: workflow.Scope{Authority: "IT", RequestedStates: sent}, States: open}, false},
+		{"outgoing", workflow.ListFilter{Scope: workflow.Scope{Authority: "IT", RequestingStates: every}}, false},
+		{"drafts", workflow.ListFilter{Scope: workflow.Scope{Authority: "IT", RequestingStates: every[:1]}}, false},
+		{"both sides", workflow.ListFilter{Scope: both}, false},
+		{"next page", workflow.ListFilter{Scope: both, Cursor: cursor}, false},
+		{"kind", workflow.ListFilter{Scope: both, Kind: workflow.KindExtradition}, false},
+		{"counterpart", workflow.ListFilter{Scope: both, Counterpart: "ES"}, false},
+		{"title", workflow.ListFilter{Scope: both, TitleContains: "bank"}, false},
+		{"worklist", workflow.ListFilter{Scope: workflow.Scope{Authority: "IT", RequestingStates: open, RequestedStates: open}, UrgentFirst: true, Limit: 10}, true},
+	}
+	check := func(t *testing.T) {
+		for _, tc := range cases {
+			after, err := s.decodeCursor(requestCursor, tc.filter.Cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			queries := s.listQueries(ctx, tc.filter, after, 51)
+			if len(queries) == 0 {
+				t.Fatalf("%s: no query", tc.name)
+			}
+			for _, q := range queries {
+				stmt := q.Select(requestColumns).Session(&gorm.Session{DryRun: true}).Find(&[]requestRow{}).Statement
+				plan := explain(t, s, stmt.SQL.String(), stmt.Vars)
+				// One index of (column, seq), walked newest first: the
+				// side's, or the state's or kind's if the planner expects
+				// them to reach the page sooner.
+				walksIndex := strings.HasPrefix(plan, "SEARCH requests USING INDEX ix_requests_") &&
+					strings.Contains(plan, "_seq (") && !strings.Contains(plan, "MULTI-INDEX")
+				sorts := strings.Contains(plan, "TEMP B-TREE")
+				if !walksIndex || strings.Contains(plan, "SCAN requests") || sorts != tc.worklist {
+					t.Errorf("%s: plan %q\nof %s", tc.name, plan, stmt.SQL.String())
+				}
+			}
+		}
+	}
+	t.Run("no statistics", check)
+
+	for i := range 300 {
+		r := workflow.Request{
+			ID: fmt.Sprintf("r%03d", i), Reference: fmt.Sprintf("IT-MLA-2026-%05d", i), Kind: workflow.KindMLA,
+			State: every[i%len(every)], Version: 1, RequestingAuthority: []string{"IT", "ES", "NG", "TH"}[i%4],
+			RequestedAuthority: []string{"ES", "IT", "TH", "NG"}[i%4], Title: "t", Urgency: workflow.UrgencyNormal,
+			CreatedAt: time.Now(), UpdatedAt: time.Now(),
+		}
+		if i%7 == 0 {
+			r.Kind = workflow.KindExtradition
+		}
+		if err := s.withTx(ctx, func(t *tx) error { return t.CreateRequest(ctx, r) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("analyzed", check)
+}
+
+// explain returns SQLite's query plan of q, its steps joined by " | ".
+func explain(t *testing.T, s *Store, q string, vars []any) string {
+	t.Helper()
+	rows, err := s.r.Raw("EXPLAIN QUERY PLAN "+q, vars...).Rows()
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	return strings.Join(steps, " | ")
+}
