@@ -74,9 +74,10 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 	return out, next, nil
 }
 
-// listQueries returns the queries of the sides of f's scope (one or two),
-// each for up to n requests under f's filters, before the cursor's
-// sequence number after (when not 0), in the list's order.
+// listQueries returns the queries of the sides of f's scope (one or two,
+// and each twice for a worklist), each for up to n requests under f's
+// filters, before the cursor's sequence number after (when not 0), newest
+// first.
 func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, after int64, n int) []*gorm.DB {
 	a := f.Scope.Authority
 	if a == "" {
@@ -90,11 +91,26 @@ func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, after in
 		{"requesting_authority = ?", []any{a}, f.Scope.RequestingStates},
 		{"requested_authority = ? AND requesting_authority <> ?", []any{a, a}, f.Scope.RequestedStates},
 	}
+	// A worklist shows the urgent requests first: each side is read twice,
+	// its urgent requests and then the others, each newest first, so that
+	// every query stops at n rows instead of sorting all of a side's open
+	// requests by urgency.
+	urgency := []string{""}
+	if f.UrgentFirst {
+		urgency = []string{"urgency = ?", "urgency <> ?"}
+	}
 	var out []*gorm.DB
 	for _, sd := range sides {
-		if len(sd.states) > 0 {
-			cond, args := stateCond(sd.cond, sd.args, sd.states)
-			out = append(out, s.listSide(ctx, f, cond, args, after, n))
+		if len(sd.states) == 0 {
+			continue
+		}
+		cond, args := stateCond(sd.cond, sd.args, sd.states)
+		for _, u := range urgency {
+			q := s.listSide(ctx, f, cond, args, after, n)
+			if u != "" {
+				q = q.Where(u, string(workflow.UrgencyUrgent))
+			}
+			out = append(out, q)
 		}
 	}
 	return out
@@ -122,16 +138,12 @@ func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, cond string
 	if after > 0 && !f.UrgentFirst {
 		q = q.Where("seq < ?", after)
 	}
-	order := "seq DESC"
-	if f.UrgentFirst {
-		order = "CASE WHEN urgency = 'urgent' THEN 0 ELSE 1 END, seq DESC"
-	}
-	return q.Order(order).Limit(n)
+	return q.Order("seq DESC").Limit(n)
 }
 
 // mergeNewestFirst merges two lists in the order of ListRequests (urgent
 // ones first when urgentFirst, then newest first), each in that order
-// already. The two sides of a scope never share a request.
+// already. The queries of listQueries never share a request.
 func mergeNewestFirst(a, b []requestRow, urgentFirst bool) []requestRow {
 	if len(a) == 0 {
 		return b
