@@ -383,6 +383,8 @@ type batchTx struct {
 	// history holds the transitions the items recorded, to be written by
 	// finish in one statement instead of one per item.
 	history []historyRow
+	// counts adds up the items' changes of request_counts (counts.go).
+	counts map[countKey]int64
 	// authChanged says that an item wrote a user or a session: the
 	// session cache is invalidated before anyone is answered.
 	authChanged bool
@@ -439,6 +441,7 @@ func (b *batchTx) runItem(j *writeJob, savepoints bool) error {
 	t := &tx{db: b.db, store: b.s, batch: b}
 	j.err, j.panicked, j.panicVal = callItem(j.fn, t)
 	if j.err == nil && !j.panicked {
+		b.addCounts(t.counts)
 		return nil
 	}
 	b.audit, b.history = b.audit[:auditMark], b.history[:historyMark]
@@ -480,7 +483,7 @@ func (b *batchTx) finish() error {
 		}
 	}
 	if len(b.audit) == 0 {
-		return nil
+		return b.applyCounts()
 	}
 	var seq int64
 	var hash string
@@ -516,7 +519,7 @@ func (b *batchTx) finish() error {
 		// fork, so nothing of the batch is kept.
 		return fmt.Errorf("move audit head: the head moved during the batch (%d rows, %v)", n, err)
 	}
-	return nil
+	return b.applyCounts()
 }
 
 // insertChunk is how many rows one INSERT of insertRows carries.

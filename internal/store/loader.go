@@ -176,6 +176,9 @@ func (t *tx) load(b *loadBatch) error {
 			return fmt.Errorf("load requests: %w", err)
 		}
 	}
+	for _, r := range b.requests {
+		t.countDelta(countKey{}, countKeyOf(r))
+	}
 	t.batch.history = append(t.batch.history, b.history...)
 	t.batch.audit = append(t.batch.audit, b.audit...)
 	return nil

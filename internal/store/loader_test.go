@@ -68,6 +68,7 @@ func TestLoader(t *testing.T) {
 				}
 			}
 			mustVerify(t, db.Store, 2+st.Audit+2)
+			checkCounts(t, db.Store, []string{"IT", "ES", "NG", "TH"}, "after the seed")
 		})
 	}
 }

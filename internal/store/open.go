@@ -144,6 +144,9 @@ func migrateAndSeed(db *gorm.DB) error {
 	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
 		return err
 	}
+	if err := ensureRequestCounts(db.Statement.Context, db); err != nil {
+		return err
+	}
 	rows := slices.Clone(seedAuthorities) // GORM may write to what it creates
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
 		return fmt.Errorf("seed authorities: %w", err)

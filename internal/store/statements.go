@@ -18,6 +18,8 @@ type statements struct {
 	readHeadPlain    string // the chain head, for readers
 	moveHead         string
 	requestForUpdate string
+	addCount         string
+	requestCountKey  string
 	verifyPage       string
 	// userBy selects a user by the condition Store.user is given.
 	userBy map[string]string
@@ -78,6 +80,8 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 		moveHead:         q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = ? AND seq = ?"),
 		requestForUpdate: q(requestForUpdate),
 		verifyPage:       q(verifyPage),
+		addCount:         q(addCountSQL),
+		requestCountKey:  q("SELECT requesting_authority, requested_authority, state FROM requests WHERE id = ? AND version = ? LIMIT 1"),
 		userBy: map[string]string{
 			"id = ?":       q("SELECT " + userColumns + " FROM users WHERE id = ? LIMIT 1"),
 			"username = ?": q("SELECT " + userColumns + " FROM users WHERE username = ? LIMIT 1"),

@@ -40,6 +40,9 @@ type tx struct {
 	// read holds the rows Request read, so that UpdateRequest writes only
 	// the columns that changed.
 	read map[string]requestRow
+	// counts holds the transaction's changes of request_counts, added to
+	// the batch's if it succeeds.
+	counts []countChange
 }
 
 var _ workflow.Tx = (*tx)(nil)
@@ -121,8 +124,11 @@ func (t *tx) CreateRequest(ctx context.Context, r workflow.Request) error {
 		return workflow.Errorf(workflow.ErrConflict, "a request with this id or reference exists")
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return workflow.Invalid("requested_authority", "no such authority")
+	case err != nil:
+		return err
 	}
-	return err
+	t.countDelta(countKey{}, countKeyOf(row))
+	return nil
 }
 
 // UpdateRequest writes every field of r but its id and creation time, if the
@@ -138,8 +144,17 @@ func (t *tx) UpdateRequest(ctx context.Context, r workflow.Request, oldVersion i
 	prev, known := t.read[r.ID]
 	known = known && prev.Version == oldVersion
 	var before []column
+	var counted countKey // where the request is counted now
 	if known {
 		before = prev.updateColumns()
+		counted = countKeyOf(prev)
+	} else {
+		err := t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx), t.store.sql.requestCountKey, r.ID, oldVersion).
+			Scan(&counted.requesting, &counted.requested, &counted.state)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// No row: the UPDATE below changes nothing and says why.
 	}
 	// By hand, like Request. The columns go in a fixed order, so that an
 	// event's UPDATE is always the same text and stays prepared.
@@ -180,6 +195,7 @@ func (t *tx) UpdateRequest(ctx context.Context, r workflow.Request, oldVersion i
 			"the request has changed since version %d; reload it and try again", oldVersion)
 	}
 	delete(t.read, r.ID)
+	t.countDelta(counted, countKeyOf(row))
 	return nil
 }
 

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"gorm.io/gorm"
+)
+
+// The dashboard's counts come from request_counts: how many requests each
+// pair of authorities has in each state. Counting the requests themselves
+// took seconds at a million of them (a scan of the state index and a sort
+// for the grouping); the table has a row per pair and state.
+//
+// Every command that creates a request or changes its authorities or
+// state records the change of the counts in its transaction (countDelta);
+// the batch adds them up and writes the sums when it ends
+// (batchTx.applyCounts), so that commands that cancel out, as a request
+// asked for information and then given it, cost nothing, and the others a
+// statement per pair and state per batch. An item rolled back to its
+// savepoint takes its changes of the counts with it.
+const requestCountsTable = `CREATE TABLE request_counts (
+	requesting_authority VARCHAR(8) NOT NULL,
+	requested_authority VARCHAR(8) NOT NULL,
+	state VARCHAR(32) NOT NULL,
+	n BIGINT NOT NULL,
+	PRIMARY KEY (requesting_authority, requested_authority, state)
+)`
+
+// countKey is a row of request_counts.
+type countKey struct{ requesting, requested, state string }
+
+func countKeyOf(r requestRow) countKey {
+	return countKey{r.RequestingAuthority, r.RequestedAuthority, r.State}
+}
+
+// countChange is one change of a count.
+type countChange struct {
+	key countKey
+	n   int64
+}
+
+// countDelta records that a request left the counts of from and joined
+// those of to (either may be the zero key: none).
+func (t *tx) countDelta(from, to countKey) {
+	if from == to {
+		return
+	}
+	if from != (countKey{}) {
+		t.counts = append(t.counts, countChange{from, -1})
+	}
+	if to != (countKey{}) {
+		t.counts = append(t.counts, countChange{to, 1})
+	}
+}
+
+// addCounts adds the changes of a transaction that succeeded to its batch.
+func (b *batchTx) addCounts(changes []countChange) {
+	if len(changes) == 0 {
+		return
+	}
+	if b.counts == nil {
+		b.counts = map[countKey]int64{}
+	}
+	for _, c := range changes {
+		b.counts[c.key] += c.n
+	}
+}
+
+// applyCounts writes the batch's changes of the counts, in the order of
+// their keys, so that two servers on one PostgreSQL database lock the rows
+// they share in the same order. It runs after the audit head is locked,
+// which orders those servers' batches anyway.
+func (b *batchTx) applyCounts() error {
+	keys := make([]countKey, 0, len(b.counts))
+	for k, n := range b.counts {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(x, y countKey) int {
+		return cmp.Or(cmp.Compare(x.requesting, y.requesting), cmp.Compare(x.requested, y.requested), cmp.Compare(x.state, y.state))
+	})
+	for _, k := range keys {
+		if _, err := b.exec(b.s.sql.addCount, k.requesting, k.requested, k.state, b.counts[k]); err != nil {
+			return fmt.Errorf("request counts: %w", err)
+		}
+	}
+	return nil
+}
+
+// addCountSQL adds to a count, creating its row when missing.
+const addCountSQL = `INSERT INTO request_counts (requesting_authority, requested_authority, state, n) VALUES (?, ?, ?, ?)
+ON CONFLICT (requesting_authority, requested_authority, state) DO UPDATE SET n = request_counts.n + excluded.n`
+
+// ensureRequestCounts creates request_counts on a database that has none
+// yet and fills it from the requests there, in one transaction.
+func ensureRequestCounts(ctx context.Context, db *gorm.DB) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if tx.Migrator().HasTable("request_counts") {
+			return nil
+		}
+		if err := tx.Exec(requestCountsTable).Error; err != nil {
+			return fmt.Errorf("create request counts: %w", err)
+		}
+		err := tx.Exec(`INSERT INTO request_counts (requesting_authority, requested_authority, state, n)
+SELECT requesting_authority, requested_authority, state, COUNT(*) FROM requests
+GROUP BY requesting_authority, requested_authority, state`).Error
+		if err != nil {
+			return fmt.Errorf("fill request counts: %w", err)
+		}
+		return nil
+	})
+}
