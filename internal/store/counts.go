@@ -83,17 +83,25 @@ func (b *batchTx) applyCounts() error {
 	slices.SortFunc(keys, func(x, y countKey) int {
 		return cmp.Or(cmp.Compare(x.requesting, y.requesting), cmp.Compare(x.requested, y.requested), cmp.Compare(x.state, y.state))
 	})
-	for _, k := range keys {
-		if _, err := b.exec(b.s.sql.addCount, k.requesting, k.requested, k.state, b.counts[k]); err != nil {
-			return fmt.Errorf("request counts: %w", err)
-		}
+	// One statement for them all (the keys are distinct, as PostgreSQL
+	// requires of one INSERT ... ON CONFLICT).
+	err := b.insertRows("request_counts", countColumns, addCountSuffix, len(keys), func(i int, args []any) []any {
+		k := keys[i]
+		return append(args, k.requesting, k.requested, k.state, b.counts[k])
+	})
+	if err != nil {
+		return fmt.Errorf("request counts: %w", err)
 	}
 	return nil
 }
 
-// addCountSQL adds to a count, creating its row when missing.
-const addCountSQL = `INSERT INTO request_counts (requesting_authority, requested_authority, state, n) VALUES (?, ?, ?, ?)
-ON CONFLICT (requesting_authority, requested_authority, state) DO UPDATE SET n = request_counts.n + excluded.n`
+// countColumns are the columns of request_counts, in the order
+// applyCounts gives their values.
+var countColumns = []string{"requesting_authority", "requested_authority", "state", "n"}
+
+// addCountSuffix makes the INSERT of applyCounts add to the counts that
+// exist.
+const addCountSuffix = ` ON CONFLICT (requesting_authority, requested_authority, state) DO UPDATE SET n = request_counts.n + excluded.n`
 
 // ensureRequestCounts creates request_counts on a database that has none
 // yet and fills it from the requests there, in one transaction.

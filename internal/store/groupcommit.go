@@ -475,7 +475,7 @@ func callItem(fn func(*tx) error, t *tx) (err error, panicked bool, val any) {
 // lock is held only while the batch writes its entries and commits.
 func (b *batchTx) finish() error {
 	if len(b.history) > 0 {
-		err := b.insertRows("request_history", historyColumns, len(b.history), func(i int, args []any) []any {
+		err := b.insertRows("request_history", historyColumns, "", len(b.history), func(i int, args []any) []any {
 			return append(args, b.history[i].args()...)
 		})
 		if err != nil {
@@ -502,7 +502,7 @@ func (b *batchTx) finish() error {
 		e.Hash = b.s.sealer.Seal(hash, *e)
 		hash = e.Hash
 	}
-	err = b.insertRows("audit_entries", auditColumns, len(b.audit), func(i int, args []any) []any {
+	err = b.insertRows("audit_entries", auditColumns, "", len(b.audit), func(i int, args []any) []any {
 		e := &b.audit[i]
 		return append(args, e.Seq, toMicros(e.At), e.Actor, e.Authority, e.Action, e.RequestID, e.Outcome, e.Details, e.PrevHash, e.Hash)
 	})
@@ -528,7 +528,7 @@ const insertChunk = 100
 // insertRows inserts n rows into table with multi-row INSERT statements of
 // insertChunk rows, and one for the rest, whose texts the statement caches
 // keep. row appends the values of row i to args.
-func (b *batchTx) insertRows(table string, cols []string, n int, row func(i int, args []any) []any) error {
+func (b *batchTx) insertRows(table string, cols []string, suffix string, n int, row func(i int, args []any) []any) error {
 	args := make([]any, 0, min(n, insertChunk)*len(cols))
 	for lo := 0; lo < n; lo += insertChunk {
 		hi := min(lo+insertChunk, n)
@@ -536,7 +536,7 @@ func (b *batchTx) insertRows(table string, cols []string, n int, row func(i int,
 		for i := lo; i < hi; i++ {
 			args = row(i, args)
 		}
-		if _, err := b.exec(b.s.sql.insert(table, cols, hi-lo), args...); err != nil {
+		if _, err := b.exec(b.s.sql.insert(table, cols, hi-lo, suffix), args...); err != nil {
 			return err
 		}
 	}

@@ -18,7 +18,6 @@ type statements struct {
 	readHeadPlain    string // the chain head, for readers
 	moveHead         string
 	requestForUpdate string
-	addCount         string
 	requestCountKey  string
 	verifyPage       string
 	// userBy selects a user by the condition Store.user is given.
@@ -80,7 +79,6 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 		moveHead:         q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = ? AND seq = ?"),
 		requestForUpdate: q(requestForUpdate),
 		verifyPage:       q(verifyPage),
-		addCount:         q(addCountSQL),
 		requestCountKey:  q("SELECT requesting_authority, requested_authority, state FROM requests WHERE id = ? AND version = ? LIMIT 1"),
 		userBy: map[string]string{
 			"id = ?":       q("SELECT " + userColumns + " FROM users WHERE id = ? LIMIT 1"),
@@ -93,14 +91,14 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 
 // insert returns "INSERT INTO table (cols) VALUES (...), (...)" for rows
 // rows. The texts are kept, since the same few come back all the time.
-func (st statements) insert(table string, cols []string, rows int) string {
-	key := table + "/" + strconv.Itoa(rows)
+func (st statements) insert(table string, cols []string, rows int, suffix string) string {
+	key := table + "/" + strconv.Itoa(rows) + "/" + suffix
 	if q, ok := st.inserts.Load(key); ok {
 		return q.(string)
 	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	q := rebind(st.postgres, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+
-		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", "))
+		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")+suffix)
 	st.inserts.Store(key, q)
 	return q
 }
