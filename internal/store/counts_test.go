@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/mla-flow/mla-flow/internal/store"
@@ -33,7 +34,7 @@ func TestCountRequests_keptInStep(t *testing.T) {
 					from := authorities[rnd.IntN(4)]
 					to := authorities[rnd.IntN(4)]
 					if to == from {
-						to = authorities[(rnd.IntN(3)+1+indexOf(authorities, from))%4]
+						to = authorities[(rnd.IntN(3)+1+slices.Index(authorities, from))%4]
 					}
 					r := newRequest(n, from, to, workflow.KindMLA, workflow.States[rnd.IntN(len(workflow.States))])
 					insert(t, s, r)
@@ -55,7 +56,7 @@ func TestCountRequests_keptInStep(t *testing.T) {
 						r.Version++
 						r.State = workflow.States[rnd.IntN(len(workflow.States))]
 						if rnd.IntN(3) == 0 {
-							r.RequestedAuthority = authorities[(indexOf(authorities, r.RequestingAuthority)+1+rnd.IntN(3))%4]
+							r.RequestedAuthority = authorities[(slices.Index(authorities, r.RequestingAuthority)+1+rnd.IntN(3))%4]
 						}
 						if err := tx.UpdateRequest(ctx, r, old); err != nil {
 							return err
@@ -80,15 +81,6 @@ func TestCountRequests_keptInStep(t *testing.T) {
 			checkCounts(t, reopened, authorities, "rebuilt")
 		})
 	}
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // checkCounts compares CountRequests for every authority with a count of
