@@ -162,6 +162,39 @@ func TestServer_brokenChainAtStart(t *testing.T) {
 	}
 }
 
+// TestServer_prunesEndedSessions starts a server on a database holding a
+// session that expired two days ago: the server deletes it at start-up,
+// says so in its log, and audits it.
+func TestServer_prunesEndedSessions(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mla.db")
+	_, _, stop := startInProcess(t, "--demo", "--db", db)
+	stop()
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now().Add(-48 * time.Hour).UnixMicro()
+	if _, err := raw.Exec(`INSERT INTO auth_sessions (id, user_id, created_at_us, expires_at_us, revoked_at_us, revoke_reason)
+		SELECT 'ended-session', id, ?, ?, 0, '' FROM users WHERE username = 'it.officer'`, ended, ended); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	var logs testkit.SyncBuffer
+	url, _, _ := startInProcessLogging(t, &logs, "--db", db)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "pruned ended sessions") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prune in the log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	status, body := login(t, url, "admin").call("GET", "/api/v1/audit?action=auth.prune", nil)
+	if items, _ := body["items"].([]any); status != http.StatusOK || len(items) != 1 {
+		t.Fatalf("audit of the prune: %d %v", status, body)
+	}
+}
+
 // TestServer_oneServerPerFile starts a second server on the SQLite file of
 // a running one: it must refuse to start, saying why, rather than write
 // beside the first (whose writer and session cache assume they are alone).

@@ -133,6 +133,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	stopPruning := startPruning(ctx, a.auth, logger)
+	defer stopPruning() // before the store closes
+
 	chainIntact := verifyChainAtStart(ctx, cfg, a, logger)
 	handler := httpapi.New(httpapi.Deps{
 		Workflow: a.workflow,
@@ -200,6 +203,37 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	return nil
+}
+
+// startPruning deletes ended sessions and expired refresh tokens (see
+// auth.Authenticator.PruneSessions) now and then every auth.PruneInterval,
+// until stop is called; stop waits for a prune under way.
+func startPruning(ctx context.Context, a *auth.Authenticator, logger *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(auth.PruneInterval)
+		defer tick.Stop()
+		for {
+			sessions, tokens, err := a.PruneSessions(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				logger.Warn("pruning ended sessions failed", "error", err.Error())
+			case sessions+tokens > 0:
+				logger.Info("pruned ended sessions", "sessions", sessions, "refresh_tokens", tokens)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // verifyChainAtStart recomputes the audit chain before the server serves,

@@ -202,6 +202,25 @@ func (t memTx) RevokeUserSessions(ctx context.Context, userID string, at time.Ti
 	return ids, nil
 }
 
+func (t memTx) PruneSessions(_ context.Context, before time.Time) (int64, int64, error) {
+	var sessions, tokens int64
+	ended := map[string]bool{}
+	for id, s := range t.m.sessions {
+		if s.ExpiresAt.Before(before) || (s.Revoked() && s.RevokedAt.Before(before)) {
+			ended[id] = true
+			delete(t.m.sessions, id)
+			sessions++
+		}
+	}
+	for id, rt := range t.m.tokens {
+		if rt.ExpiresAt.Before(before) || ended[rt.SessionID] {
+			delete(t.m.tokens, id)
+			tokens++
+		}
+	}
+	return sessions, tokens, nil
+}
+
 func (t memTx) AddRefreshToken(_ context.Context, rt RefreshToken) error {
 	t.m.tokens[rt.ID] = rt
 	return nil

@@ -36,7 +36,18 @@ const DefaultRefreshLifetime = 8 * time.Hour
 const (
 	ActionRefresh = "auth.refresh"
 	ActionLogout  = "auth.logout"
+	ActionPrune   = "auth.prune"
 )
+
+// SessionRetention is how long a session that has ended (expired or
+// revoked) and a refresh token that has expired are kept before
+// PruneSessions deletes them: nothing needs them any more (the audit log
+// keeps every log-in, refresh and log-out), but a day of them helps whoever
+// looks into an incident of the day.
+const SessionRetention = 24 * time.Hour
+
+// PruneInterval is how often the server prunes ended sessions.
+const PruneInterval = time.Hour
 
 // Reasons a session is revoked, as recorded.
 const (
@@ -126,6 +137,11 @@ type SessionTx interface {
 	// MarkRefreshTokenUsed records that the token was exchanged;
 	// ErrConflict when it was used already.
 	MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) error
+	// PruneSessions deletes the sessions that expired, or were revoked,
+	// before the given time, with their refresh tokens, and the refresh
+	// tokens of other sessions that expired before it; it returns how many
+	// of each it deleted.
+	PruneSessions(ctx context.Context, before time.Time) (sessions, refreshTokens int64, err error)
 }
 
 // Grant is what a log-in or a refresh gives the client.
@@ -404,4 +420,28 @@ func (a *Authenticator) Renew(ctx context.Context, accessToken string) (string, 
 func revokeUserSessions(ctx context.Context, tx SessionTx, userID string, at time.Time, reason string) (int, error) {
 	ids, err := tx.RevokeUserSessions(ctx, userID, at, reason)
 	return len(ids), err
+}
+
+// PruneSessions deletes the sessions that ended, and the refresh tokens
+// that expired, more than SessionRetention ago: every log-in and refresh
+// adds a row, and without pruning the tables would grow for ever. What it
+// deleted is audited, as auth.prune by "system", in the same transaction;
+// a prune that finds nothing writes nothing.
+func (a *Authenticator) PruneSessions(ctx context.Context) (sessions, refreshTokens int64, err error) {
+	now := a.now().UTC()
+	err = a.store.WithSessionTx(ctx, func(tx SessionTx) error {
+		var err error
+		sessions, refreshTokens, err = tx.PruneSessions(ctx, now.Add(-SessionRetention))
+		if err != nil || sessions+refreshTokens == 0 {
+			return err
+		}
+		return tx.AppendAudit(ctx, workflow.AuditRecord{
+			At: now, Actor: "system", Action: ActionPrune, Outcome: workflow.OutcomeOK,
+			Details: map[string]any{"sessions": sessions, "refresh_tokens": refreshTokens, "ended_before": now.Add(-SessionRetention).Format(time.RFC3339)},
+		})
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	return sessions, refreshTokens, nil
 }

@@ -227,3 +227,54 @@ func TestUpdateUser_revokesSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneSessions checks that sessions that ended, and refresh tokens that
+// expired, more than SessionRetention ago go, that live ones and recent ones
+// stay, and that a prune is audited only when it deleted something.
+func TestPruneSessions(t *testing.T) {
+	f := newAuthFixture(t)
+	ctx := context.Background()
+	old := f.login(t)    // will have expired long ago
+	logout := f.login(t) // will have been revoked long ago
+	if err := f.auth.Logout(ctx, logout.AccessToken, LogoutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.advance(DefaultRefreshLifetime + SessionRetention + time.Minute)
+	live := f.login(t)
+	f.clock.advance(10 * time.Minute)
+	if _, err := f.auth.Refresh(ctx, live.RefreshToken, ""); err != nil { // its first token: used, not expired
+		t.Fatal(err)
+	}
+	recent := f.login(t)
+	if err := f.auth.Logout(ctx, recent.AccessToken, LogoutOptions{}); err != nil { // revoked just now: kept
+		t.Fatal(err)
+	}
+	audited := len(f.users.audit)
+
+	sessions, tokens, err := f.auth.PruneSessions(ctx)
+	if err != nil || sessions != 2 || tokens != 2 {
+		t.Fatalf("pruned %d sessions and %d refresh tokens (%v), want 2 and 2", sessions, tokens, err)
+	}
+	for _, g := range []Grant{old, logout} {
+		if _, ok := f.users.sessions[g.SessionID]; ok {
+			t.Errorf("session %s is still there", g.SessionID)
+		}
+	}
+	for _, g := range []Grant{live, recent} {
+		if _, ok := f.users.sessions[g.SessionID]; !ok {
+			t.Errorf("session %s was pruned", g.SessionID)
+		}
+	}
+	if _, err := f.auth.Authenticate(ctx, live.AccessToken); err != nil {
+		t.Errorf("the live session after the prune: %v", err)
+	}
+	if len(f.users.audit) != audited+1 {
+		t.Fatalf("%d audit records for the prune, want 1", len(f.users.audit)-audited)
+	}
+	if rec := f.users.last(); rec.Action != ActionPrune || rec.Actor != "system" || rec.Details["sessions"] != int64(2) || rec.Details["refresh_tokens"] != int64(2) {
+		t.Fatalf("prune audit %+v", rec)
+	}
+	if s, tk, err := f.auth.PruneSessions(ctx); err != nil || s+tk != 0 || len(f.users.audit) != audited+1 {
+		t.Fatalf("a prune with nothing to do: %d, %d, %v, and %d more audit records", s, tk, err, len(f.users.audit)-audited-1)
+	}
+}

@@ -374,3 +374,26 @@ func (t *tx) MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) 
 	}
 	return nil
 }
+
+// PruneSessions deletes the sessions that expired or were revoked before
+// the given time, with their refresh tokens, and the refresh tokens that
+// expired before it.
+func (t *tx) PruneSessions(ctx context.Context, before time.Time) (sessions, refreshTokens int64, err error) {
+	us := toMicros(before)
+	ended := "expires_at_us < ? OR (revoked_at_us > 0 AND revoked_at_us < ?)"
+	res, err := t.authExec(ctx, "DELETE FROM refresh_tokens WHERE expires_at_us < ? OR family_id IN (SELECT id FROM auth_sessions WHERE "+ended+")",
+		us, us, us)
+	if err != nil {
+		return 0, 0, err
+	}
+	if refreshTokens, err = res.RowsAffected(); err != nil {
+		return 0, 0, err
+	}
+	if res, err = t.authExec(ctx, "DELETE FROM auth_sessions WHERE "+ended, us, us); err != nil {
+		return 0, 0, err
+	}
+	if sessions, err = res.RowsAffected(); err != nil {
+		return 0, 0, err
+	}
+	return sessions, refreshTokens, nil
+}
