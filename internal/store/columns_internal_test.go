@@ -17,34 +17,8 @@ import (
 // column added to requestRow must be added to requestColumns, scanTargets
 // and updateColumns as well, or commands would drop it.
 func TestRequestColumns(t *testing.T) {
-	s, err := schema.Parse(&requestRow{}, &sync.Map{}, schema.NamingStrategy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	var offsets []uintptr
-	for _, f := range s.Fields {
-		if f.DBName == "" {
-			continue // the parents that declare the foreign keys
-		}
-		want = append(want, f.DBName)
-		offsets = append(offsets, f.StructField.Offset)
-	}
-	got := strings.Split(requestColumns, ", ")
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("requestColumns:\n got %v\nwant %v", got, want)
-	}
 	var row requestRow
-	base := reflect.ValueOf(&row).Pointer()
-	targets := row.scanTargets()
-	if len(targets) != len(want) {
-		t.Fatalf("scanTargets has %d pointers for %d columns", len(targets), len(want))
-	}
-	for i, p := range targets {
-		if off := reflect.ValueOf(p).Pointer() - base; off != offsets[i] {
-			t.Errorf("scanTargets[%d] points at offset %d, column %s is at %d", i, off, want[i], offsets[i])
-		}
-	}
+	want := checkColumns(t, &row, requestColumns, row.scanTargets())
 	update := map[string]bool{}
 	var names []string
 	for _, c := range row.updateColumns() {
@@ -68,32 +42,8 @@ func TestRequestColumns(t *testing.T) {
 // TestUserColumns checks the hand-written column list of the users table
 // (Store.user) against the row type GORM migrates.
 func TestUserColumns(t *testing.T) {
-	s, err := schema.Parse(&userRow{}, &sync.Map{}, schema.NamingStrategy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	var offsets []uintptr
-	for _, f := range s.Fields {
-		if f.DBName != "" {
-			want = append(want, f.DBName)
-			offsets = append(offsets, f.StructField.Offset)
-		}
-	}
-	if got := strings.Split(userColumns, ", "); !reflect.DeepEqual(got, want) {
-		t.Fatalf("userColumns:\n got %v\nwant %v", got, want)
-	}
 	var row userRow
-	base := reflect.ValueOf(&row).Pointer()
-	targets := row.scanTargets()
-	if len(targets) != len(want) {
-		t.Fatalf("scanTargets has %d pointers for %d columns", len(targets), len(want))
-	}
-	for i, p := range targets {
-		if off := reflect.ValueOf(p).Pointer() - base; off != offsets[i] {
-			t.Errorf("scanTargets[%d] points at offset %d, column %s is at %d", i, off, want[i], offsets[i])
-		}
-	}
+	checkColumns(t, &row, userColumns, row.scanTargets())
 }
 
 // TestPlainStrings checks the fast reading of stored lists against
@@ -142,4 +92,38 @@ func nonNilStrings(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// checkColumns checks a hand-written column list against the row type
+// GORM migrates (row points at it): the columns, in the order of the
+// type's fields, and the scan targets, one per column pointing at its
+// field. It returns the columns.
+func checkColumns(t *testing.T, row any, columns string, targets []any) []string {
+	t.Helper()
+	s, err := schema.Parse(row, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	var offsets []uintptr
+	for _, f := range s.Fields {
+		if f.DBName == "" {
+			continue // the parents that declare the foreign keys
+		}
+		want = append(want, f.DBName)
+		offsets = append(offsets, f.StructField.Offset)
+	}
+	if got := strings.Split(columns, ", "); !reflect.DeepEqual(got, want) {
+		t.Fatalf("columns:\n got %v\nwant %v", got, want)
+	}
+	if len(targets) != len(want) {
+		t.Fatalf("scanTargets has %d pointers for %d columns", len(targets), len(want))
+	}
+	base := reflect.ValueOf(row).Pointer()
+	for i, p := range targets {
+		if off := reflect.ValueOf(p).Pointer() - base; off != offsets[i] {
+			t.Errorf("scanTargets[%d] points at offset %d, column %s is at %d", i, off, want[i], offsets[i])
+		}
+	}
+	return want
 }

@@ -183,3 +183,13 @@ func mustVerify(t testing.TB, s *store.Store, n int64) workflow.AuditVerificatio
 	}
 	return v
 }
+
+// createOfficer creates the user "it.officer" (id "u1"), an officer of IT.
+func createOfficer(t testing.TB, s *store.Store) workflow.User {
+	t.Helper()
+	u := workflow.User{ID: "u1", Username: "it.officer", Role: workflow.RoleOfficer, Authority: "IT", PasswordHash: "h", CreatedAt: baseTime}
+	if err := s.CreateUser(context.Background(), u, workflow.AuditRecord{Actor: "admin", Action: "user.create", Outcome: workflow.OutcomeOK}); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -22,10 +22,7 @@ func TestSessionUser_changesSeenAtOnce(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
 			s := db.Store
-			u := workflow.User{ID: "u1", Username: "it.officer", Role: workflow.RoleOfficer, Authority: "IT", PasswordHash: "h", CreatedAt: baseTime}
-			if err := s.CreateUser(ctx, u, workflow.AuditRecord{Actor: "admin", Action: "user.create", Outcome: workflow.OutcomeOK}); err != nil {
-				t.Fatal(err)
-			}
+			u := createOfficer(t, s)
 			sessionTx := func(fn func(auth.SessionTx) error) {
 				t.Helper()
 				if err := s.WithSessionTx(ctx, fn); err != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
-	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
 // TestPruneSessions checks the SQL of pruning on both databases: sessions
@@ -18,10 +17,7 @@ func TestPruneSessions(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
 			s := db.Store
-			u := workflow.User{ID: "u1", Username: "it.officer", Role: workflow.RoleOfficer, Authority: "IT", PasswordHash: "h", CreatedAt: baseTime}
-			if err := s.CreateUser(ctx, u, workflow.AuditRecord{Actor: "admin", Action: "user.create", Outcome: workflow.OutcomeOK}); err != nil {
-				t.Fatal(err)
-			}
+			u := createOfficer(t, s)
 			cut := baseTime.Add(48 * time.Hour)
 			before, after := cut.Add(-time.Hour), cut.Add(time.Hour)
 			sessions := []auth.Session{
