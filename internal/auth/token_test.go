@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
@@ -46,15 +47,7 @@ func sign(t *testing.T, m jwt.SigningMethod, claims jwt.MapClaims, key any) stri
 // signKid signs claims with kid in the header ("" for none).
 func signKid(t *testing.T, m jwt.SigningMethod, claims jwt.MapClaims, key any, kid string) string {
 	t.Helper()
-	tok := jwt.NewWithClaims(m, claims)
-	if kid != "" {
-		tok.Header["kid"] = kid
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testkit.SignJWT(t, m, claims, key, kid)
 }
 
 func TestTokens_IssueVerify(t *testing.T) {

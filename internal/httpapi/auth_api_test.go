@@ -19,6 +19,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -459,15 +460,7 @@ func TestAuth_keyRotation(t *testing.T) {
 		}
 		claims := jwt.MapClaims(jwtPart(t, after, 1))
 		forge := func(m jwt.SigningMethod, kid string, key any) string {
-			tok := jwt.NewWithClaims(m, claims)
-			if kid != "" {
-				tok.Header["kid"] = kid
-			}
-			s, err := tok.SignedString(key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
+			return testkit.SignJWT(t, m, claims, key, kid)
 		}
 		if a.me(t, forge(jwt.SigningMethodHS256, k.ID, secret)) != http.StatusOK {
 			t.Fatal("a token made like the server's is refused; the cases below would prove nothing")

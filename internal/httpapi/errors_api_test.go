@@ -12,6 +12,7 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -148,15 +149,7 @@ func TestErrors_tokens(t *testing.T) {
 		}
 		kid := auth.ConfiguredKeyID(srv.secret)
 		signKid := func(m jwt.SigningMethod, c jwt.MapClaims, key any, kid string) string {
-			tok := jwt.NewWithClaims(m, c)
-			if kid != "" {
-				tok.Header["kid"] = kid
-			}
-			s, err := tok.SignedString(key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
+			return testkit.SignJWT(t, m, c, key, kid)
 		}
 		sign := func(m jwt.SigningMethod, c jwt.MapClaims, key any) string { return signKid(m, c, key, kid) }
 		same := func(jwt.MapClaims) {}

@@ -5,7 +5,10 @@ package testkit
 import (
 	"bytes"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // SyncBuffer is a bytes.Buffer that a server's goroutines may write (its
@@ -55,4 +58,19 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset += d
+}
+
+// SignJWT signs claims with method and key, with kid in the header ("" for
+// none): the tokens of tests that forge or tamper with access tokens.
+func SignJWT(tb testing.TB, method jwt.SigningMethod, claims jwt.MapClaims, key any, kid string) string {
+	tb.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
