@@ -57,7 +57,7 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 			// A form kept open past a restart of the browser, or posted
 			// from elsewhere: a fresh form (with a fresh token) follows.
 			h.issueCSRF(c, "")
-			return fail(http.StatusForbidden, "The log-in form had expired. Please enter your password again.")
+			return fail(statusOf(workflow.ErrForbidden), "The log-in form had expired. Please enter your password again.")
 		}
 		password := c.FormValue("password")
 		if v.Username == "" {
@@ -67,7 +67,7 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 			v.Errors["password"] = "Enter your password."
 		}
 		if len(v.Errors) > 0 {
-			return fail(http.StatusUnprocessableEntity, "Enter your username and password.")
+			return fail(statusOf(workflow.ErrValidation), "Enter your username and password.")
 		}
 		g, err := h.auth.Login(c.Request().Context(), v.Username, password, c.RealIP())
 		if err != nil {
@@ -75,10 +75,10 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 			switch {
 			case errors.As(err, &rl):
 				c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(auth.RetrySeconds(rl.RetryAfter)))
-				return fail(http.StatusTooManyRequests,
+				return fail(statusOf(workflow.ErrRateLimited),
 					"Too many failed attempts. For your account's safety, wait "+strconv.Itoa(auth.RetrySeconds(rl.RetryAfter))+" seconds before trying again.")
 			case workflow.ErrorCode(err) == workflow.ErrUnauthenticated:
-				return fail(http.StatusUnauthorized, "The username or password is wrong. Check them and try again.")
+				return fail(statusOf(workflow.ErrUnauthenticated), "The username or password is wrong. Check them and try again.")
 			}
 			return err
 		}

@@ -61,7 +61,7 @@ func (h *Handler) handleNewRequest() echo.HandlerFunc {
 			v := kindChoiceView{KindOptions: kindOptions()}
 			status := http.StatusOK
 			if k != "" {
-				v.Problem, status = "Choose one of the two kinds of request.", http.StatusBadRequest
+				v.Problem, status = "Choose one of the two kinds of request.", statusOf(workflow.ErrBadRequest)
 			}
 			return h.render(c, view{status: status, name: "request_kind.html", title: "New request", content: v})
 		}
@@ -89,7 +89,7 @@ func (h *Handler) handleCreateRequest() echo.HandlerFunc {
 		r, err := h.wf.Create(c.Request().Context(), actorOf(c), v.Values.draft(k))
 		if fields, ok := validationFields(err); ok {
 			v.Errors, v.Problems = fields, problems(fields)
-			return h.render(c, view{status: http.StatusUnprocessableEntity, name: "request_form.html",
+			return h.render(c, view{status: statusOf(workflow.ErrValidation), name: "request_form.html",
 				title: "New " + strings.ToLower(v.KindLabel) + " request", content: v,
 				alert: "The request was not saved. Correct the fields marked below."})
 		}
@@ -241,7 +241,7 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 		if verr != nil {
 			return verr
 		}
-		out := view{name: "request_view.html", title: r.Reference + " " + r.Title, content: &v}
+		out := view{status: statusOf(code), name: "request_view.html", title: r.Reference + " " + r.Title, content: &v}
 		switch code {
 		case workflow.ErrValidation:
 			fields, _ := validationFields(err)
@@ -253,13 +253,11 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 					found = true
 				}
 			}
-			out.status = http.StatusUnprocessableEntity
 			out.alert = "“" + labelOr(eventLabels, in.Event) + "” was not done. Complete the form below."
 			if !found {
 				out.alert = "That action is not known. Nothing was changed."
 			}
 		default:
-			out.status = http.StatusConflict
 			out.alert = "Nothing was changed: the request moved on while you had it open. It is now “" +
 				labelOr(stateLabels, r.State) + "”. Check it below and try again if still needed."
 		}
@@ -327,11 +325,11 @@ func (h *Handler) handleUpdateRequest() echo.HandlerFunc {
 		out := view{name: "request_form.html", title: "Edit " + r.Reference, content: &v}
 		if fields, ok := validationFields(err); ok {
 			v.Errors, v.Problems = fields, problems(fields)
-			out.status, out.alert = http.StatusUnprocessableEntity, "The changes were not saved. Correct the fields marked below."
+			out.status, out.alert = statusOf(workflow.ErrValidation), "The changes were not saved. Correct the fields marked below."
 			return h.render(c, out)
 		}
 		if workflow.ErrorCode(err) == workflow.ErrVersionConflict {
-			out.status = http.StatusConflict
+			out.status = statusOf(workflow.ErrVersionConflict)
 			out.alert = "The changes were not saved: someone else changed this draft after you opened it. " +
 				"Open the draft again to see their version, then make your changes."
 			return h.render(c, out)

@@ -96,16 +96,9 @@ func (h *Handler) handleCreateUser() echo.HandlerFunc {
 			v.Errors = map[string]string{"username": "is taken by another account"}
 		}
 		v.Problems = problems(v.Errors)
-		return h.render(c, view{status: statusOfForm(code), name: "users.html", title: "Users", content: v,
+		return h.render(c, view{status: statusOf(code), name: "users.html", title: "Users", content: v,
 			alert: "The account was not created. Correct the fields marked below."})
 	}
-}
-
-func statusOfForm(code workflow.Code) int {
-	if code == workflow.ErrConflict {
-		return http.StatusConflict
-	}
-	return http.StatusUnprocessableEntity
 }
 
 // findUser loads one account through the admin's list: the Authenticator
@@ -179,7 +172,7 @@ func (h *Handler) userAction(form string, do func(c echo.Context, id string) (st
 			v.Errors = map[string]string{"": ae.Message}
 		}
 		v.Problems = problems(v.Errors)
-		return h.render(c, view{status: statusOfForm(code), name: "user.html", title: u.Username, content: v,
+		return h.render(c, view{status: statusOf(code), name: "user.html", title: u.Username, content: v,
 			alert: "Nothing was changed. See below."})
 	}
 }

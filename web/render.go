@@ -216,6 +216,15 @@ func (h *Handler) handleError(err error, c echo.Context) {
 	}
 }
 
+// statusOf is the HTTP status of an error code: the API's, from
+// internal/httpstatus, so that a page and the API answer the same.
+func statusOf(code workflow.Code) int {
+	if s, ok := httpstatus.Of(code); ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
 // classify turns any error into the status and words of an error page.
 // Statuses are the API's for the same codes (internal/httpstatus).
 func classify(err error) errorView {
