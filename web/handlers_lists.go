@@ -41,9 +41,6 @@ func withoutDrafted() []workflow.State {
 	return out
 }
 
-// maxTextFilter bounds the title search.
-const maxTextFilter = 200
-
 // pageSize is the number of rows of a request table.
 const pageSize = 50
 
@@ -57,7 +54,6 @@ type listFilter struct {
 
 // listView is the content of the inbox, outbox and drafts pages.
 type listView struct {
-	Box                string
 	Title              string
 	Intro              string
 	Path               string
@@ -106,7 +102,7 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 			}
 			q.Counterpart = f.Counterpart
 		}
-		if utf8.RuneCountInString(f.Text) > maxTextFilter {
+		if utf8.RuneCountInString(f.Text) > workflow.MaxSearchText {
 			return badFilter("q")
 		}
 		q.Text = f.Text
@@ -120,7 +116,7 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 			return err
 		}
 		v := listView{
-			Box: b.name, Title: b.title, Intro: b.intro, Path: "/" + b.name, Filter: f,
+			Title: b.title, Intro: b.intro, Path: "/" + b.name, Filter: f,
 			Filtered:           f != (listFilter{}),
 			KindOptions:        kindOptions(),
 			CounterpartOptions: counterpartOptions(authorities, a.Authority),

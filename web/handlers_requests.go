@@ -25,14 +25,12 @@ type requestFormView struct {
 	Problems         []fieldProblem
 	AuthorityOptions []option
 	Measures         []workflow.Measure
-	KindOptions      []option
 	WarrantTypes     []option
 }
 
 // kindChoiceView is the content of the first step of a new request.
 type kindChoiceView struct {
-	KindOptions []option
-	Problem     string
+	Problem string
 }
 
 func (h *Handler) requestForm(c echo.Context, k workflow.Kind) (requestFormView, error) {
@@ -46,8 +44,8 @@ func (h *Handler) requestForm(c echo.Context, k workflow.Kind) (requestFormView,
 		AuthorityOptions: counterpartOptions(list, actorOf(c).Authority),
 		Measures:         workflow.Measures,
 		WarrantTypes: []option{
-			{Value: "arrest_warrant", Label: warrantTypeLabels["arrest_warrant"]},
-			{Value: "judgment", Label: warrantTypeLabels["judgment"]},
+			{Value: workflow.WarrantArrest, Label: warrantTypeLabels[workflow.WarrantArrest]},
+			{Value: workflow.WarrantJudgment, Label: warrantTypeLabels[workflow.WarrantJudgment]},
 		},
 	}, nil
 }
@@ -58,7 +56,7 @@ func (h *Handler) handleNewRequest() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		k := workflow.Kind(c.QueryParam("kind"))
 		if !k.Valid() {
-			v := kindChoiceView{KindOptions: kindOptions()}
+			v := kindChoiceView{}
 			status := http.StatusOK
 			if k != "" {
 				v.Problem, status = "Choose one of the two kinds of request.", statusOf(workflow.ErrBadRequest)

@@ -32,10 +32,8 @@ type usersView struct {
 // userView is the content of one user's page.
 type userView struct {
 	U                workflow.User
-	IsSelf           bool
 	Errors           map[string]string
 	Problems         []fieldProblem
-	Form             string // which form the errors are about
 	RoleOptions      []option
 	AuthorityOptions []option
 }
@@ -122,7 +120,7 @@ func (h *Handler) userPage(c echo.Context, u workflow.User) (userView, error) {
 		return userView{}, err
 	}
 	return userView{
-		U: u, IsSelf: u.ID == actorOf(c).UserID, Errors: map[string]string{},
+		U: u, Errors: map[string]string{},
 		RoleOptions: roleOptions(), AuthorityOptions: counterpartOptions(list, ""),
 	}, nil
 }
@@ -144,7 +142,7 @@ func (h *Handler) handleUser() echo.HandlerFunc {
 
 // userAction runs one change of an account, then shows the account again:
 // after a redirect on success, with the errors next to the form otherwise.
-func (h *Handler) userAction(form string, do func(c echo.Context, id string) (string, error)) echo.HandlerFunc {
+func (h *Handler) userAction(do func(c echo.Context, id string) (string, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
 		done, err := do(c, id)
@@ -163,7 +161,6 @@ func (h *Handler) userAction(form string, do func(c echo.Context, id string) (st
 		if verr != nil {
 			return verr
 		}
-		v.Form = form
 		if fields, ok := validationFields(err); ok {
 			v.Errors = fields
 		} else {
@@ -179,7 +176,7 @@ func (h *Handler) userAction(form string, do func(c echo.Context, id string) (st
 
 // handleSetDisabled disables or enables an account.
 func (h *Handler) handleSetDisabled() echo.HandlerFunc {
-	return h.userAction("status", func(c echo.Context, id string) (string, error) {
+	return h.userAction(func(c echo.Context, id string) (string, error) {
 		disable := c.FormValue("disabled") == "true"
 		_, err := h.auth.SetDisabled(c.Request().Context(), actorOf(c), id, disable)
 		if disable {
@@ -191,7 +188,7 @@ func (h *Handler) handleSetDisabled() echo.HandlerFunc {
 
 // handleResetPassword sets a new password.
 func (h *Handler) handleResetPassword() echo.HandlerFunc {
-	return h.userAction("password", func(c echo.Context, id string) (string, error) {
+	return h.userAction(func(c echo.Context, id string) (string, error) {
 		_, err := h.auth.ResetPassword(c.Request().Context(), actorOf(c), id, c.FormValue("password"))
 		return "user_password", err
 	})
@@ -199,7 +196,7 @@ func (h *Handler) handleResetPassword() echo.HandlerFunc {
 
 // handleChangeRole changes an account's role and authority.
 func (h *Handler) handleChangeRole() echo.HandlerFunc {
-	return h.userAction("role", func(c echo.Context, id string) (string, error) {
+	return h.userAction(func(c echo.Context, id string) (string, error) {
 		_, err := h.auth.ChangeRole(c.Request().Context(), actorOf(c), id,
 			workflow.Role(c.FormValue("role")), c.FormValue("authority"))
 		return "user_role", err

@@ -68,8 +68,8 @@ var roleLabels = map[workflow.Role]string{
 }
 
 var warrantTypeLabels = map[string]string{
-	"arrest_warrant": "Arrest warrant",
-	"judgment":       "Judgment (enforceable sentence)",
+	workflow.WarrantArrest:   "Arrest warrant",
+	workflow.WarrantJudgment: "Judgment (enforceable sentence)",
 }
 
 func labelOr[K ~string](m map[K]string, k K) string {
@@ -101,7 +101,6 @@ func groundLabel(code string) string {
 var funcs = template.FuncMap{
 	"stateLabel":   func(s workflow.State) string { return labelOr(stateLabels, s) },
 	"eventLabel":   func(e workflow.Event) string { return labelOr(eventLabels, e) },
-	"kindLabel":    func(k workflow.Kind) string { return labelOr(kindLabels, k) },
 	"roleLabel":    func(r workflow.Role) string { return labelOr(roleLabels, r) },
 	"measureLabel": measureLabel,
 	"groundLabel":  groundLabel,
@@ -110,7 +109,6 @@ var funcs = template.FuncMap{
 	"has":          func(list []string, s string) bool { return slices.Contains(list, s) },
 	"dateTime":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"isoTime":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"lines":        func(list []string) string { return strings.Join(list, "\n") },
 	"fld":          fld,
 	"errFor":       errFor,
 	"fieldMessage": fieldMessage,
@@ -137,19 +135,18 @@ func age(now, t time.Time) string {
 
 // requestRow is one line of a request table.
 type requestRow struct {
-	ID            string
-	Reference     string
-	Kind          workflow.Kind
-	State         workflow.State
-	Title         string
-	Counterpart   string // authority code of the other side
-	CounterName   string
-	Direction     string // "to" or "from"
-	Urgent        bool
-	Age           string
-	Created       time.Time
-	DueDate       string
-	WaitingForYou bool
+	ID          string
+	Reference   string
+	Kind        workflow.Kind
+	State       workflow.State
+	Title       string
+	Counterpart string // authority code of the other side
+	CounterName string
+	Direction   string // "to" or "from"
+	Urgent      bool
+	Age         string
+	Created     time.Time
+	DueDate     string
 }
 
 func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]string) requestRow {

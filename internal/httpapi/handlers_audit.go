@@ -29,8 +29,8 @@ func handleAudit(wf *workflow.Service) echo.HandlerFunc {
 	}
 }
 
-// handleVerifyAudit recomputes the audit chain. Every signed-in user may
-// ask: the answer tells whether the log is intact, nothing of its content.
+// handleVerifyAudit recomputes the audit chain, for those who may read the
+// audit log (the Policy decides, in the workflow service).
 func handleVerifyAudit(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		v, err := wf.VerifyAudit(c.Request().Context(), auth.ActorFrom(c))
