@@ -2,7 +2,6 @@ package store
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"slices"
 
@@ -71,8 +70,9 @@ func (b *batchTx) addCounts(changes []countChange) {
 
 // applyCounts writes the batch's changes of the counts, in the order of
 // their keys, so that two servers on one PostgreSQL database lock the rows
-// they share in the same order. It runs after the audit head is locked,
-// which orders those servers' batches anyway.
+// they share in the same order. It runs last in the batch (finish): after
+// the audit head is locked, which orders those servers' batches anyway,
+// whenever the batch has audit entries, as every command does.
 func (b *batchTx) applyCounts() error {
 	keys := make([]countKey, 0, len(b.counts))
 	for k, n := range b.counts {
@@ -105,8 +105,8 @@ const addCountSuffix = ` ON CONFLICT (requesting_authority, requested_authority,
 
 // ensureRequestCounts creates request_counts on a database that has none
 // yet and fills it from the requests there, in one transaction.
-func ensureRequestCounts(ctx context.Context, db *gorm.DB) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func ensureRequestCounts(db *gorm.DB) error {
+	return db.Transaction(func(tx *gorm.DB) error {
 		if tx.Migrator().HasTable("request_counts") {
 			return nil
 		}

@@ -482,8 +482,17 @@ func (b *batchTx) finish() error {
 			return fmt.Errorf("append history: %w", err)
 		}
 	}
+	if err := b.chainAudit(); err != nil {
+		return err
+	}
+	return b.applyCounts()
+}
+
+// chainAudit numbers and seals the batch's audit entries after the chain's
+// head, writes them and moves the head.
+func (b *batchTx) chainAudit() error {
 	if len(b.audit) == 0 {
-		return b.applyCounts()
+		return nil
 	}
 	var seq int64
 	var hash string
@@ -519,7 +528,7 @@ func (b *batchTx) finish() error {
 		// fork, so nothing of the batch is kept.
 		return fmt.Errorf("move audit head: the head moved during the batch (%d rows, %v)", n, err)
 	}
-	return b.applyCounts()
+	return nil
 }
 
 // insertChunk is how many rows one INSERT of insertRows carries.

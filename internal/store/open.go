@@ -144,7 +144,7 @@ func migrateAndSeed(db *gorm.DB) error {
 	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
 		return err
 	}
-	if err := ensureRequestCounts(db.Statement.Context, db); err != nil {
+	if err := ensureRequestCounts(db); err != nil {
 		return err
 	}
 	rows := slices.Clone(seedAuthorities) // GORM may write to what it creates
@@ -206,6 +206,3 @@ func (s *Store) Close() error {
 // tamper with rows through it to prove that verification notices): the
 // application goes through the methods, which keep the audit chain.
 func (s *Store) DB() *gorm.DB { return s.w }
-
-// IsPostgres reports whether the store is on PostgreSQL.
-func (s *Store) IsPostgres() bool { return s.postgres }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -26,14 +27,7 @@ func (s *Store) Request(ctx context.Context, id string) (workflow.Request, error
 
 // ListRequests returns one page of the requests in f.Scope, newest first,
 // narrowed by f.States and f.Kind, and the cursor of the next page ("" on
-// the last). The scope is the same rule as workflow.Scope.Includes, in SQL:
-//
-//	(requesting_authority = A AND state IN RequestingStates)
-//	OR (requested_authority = A AND requesting_authority <> A AND state IN RequestedStates)
-//
-// where an empty list contributes nothing and a list of every state needs
-// no IN. The requesting_authority <> A term mirrors Request.SideOf, which
-// takes an authority on both sides as the requesting one.
+// the last). The scope is read through scopeSides.
 //
 // The two sides are asked separately, each for a page, and merged: each
 // query then walks its side's index of (authority, seq) newest first and
@@ -47,6 +41,9 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 	if err != nil {
 		return nil, "", err
 	}
+	if f.UrgentFirst {
+		after = 0 // a worklist has one page: a cursor is a seq, not a rank
+	}
 	var rows []requestRow
 	for _, q := range s.listQueries(ctx, f, after, limit+1) {
 		page, err := scanRequests(q)
@@ -56,12 +53,11 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 		rows = mergeNewestFirst(rows, page, f.UrgentFirst)
 	}
 	next := ""
-	if f.UrgentFirst && len(rows) > limit {
-		rows = rows[:limit] // a worklist has one page: the cursor is a seq, not a rank
-	}
 	if len(rows) > limit {
 		rows = rows[:limit]
-		next = s.encodeCursor(requestCursor, rows[limit-1].Seq)
+		if !f.UrgentFirst {
+			next = s.encodeCursor(requestCursor, rows[limit-1].Seq)
+		}
 	}
 	out := make([]workflow.Request, 0, len(rows))
 	for _, row := range rows {
@@ -79,18 +75,6 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 // filters, before the cursor's sequence number after (when not 0), newest
 // first.
 func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, after int64, n int) []*gorm.DB {
-	a := f.Scope.Authority
-	if a == "" {
-		return nil
-	}
-	sides := []struct {
-		cond   string
-		args   []any
-		states []workflow.State
-	}{
-		{"requesting_authority = ?", []any{a}, f.Scope.RequestingStates},
-		{"requested_authority = ? AND requesting_authority <> ?", []any{a, a}, f.Scope.RequestedStates},
-	}
 	// A worklist shows the urgent requests first: each side is read twice,
 	// its urgent requests and then the others, each newest first, so that
 	// every query stops at n rows instead of sorting all of a side's open
@@ -100,13 +84,9 @@ func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, after in
 		urgency = []string{"urgency = ?", "urgency <> ?"}
 	}
 	var out []*gorm.DB
-	for _, sd := range sides {
-		if len(sd.states) == 0 {
-			continue
-		}
-		cond, args := stateCond(sd.cond, sd.args, sd.states)
+	for _, sd := range scopeSides(f.Scope) {
 		for _, u := range urgency {
-			q := s.listSide(ctx, f, cond, args, after, n)
+			q := s.listSide(ctx, f, sd, after, n)
 			if u != "" {
 				q = q.Where(u, string(workflow.UrgencyUrgent))
 			}
@@ -116,10 +96,46 @@ func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, after in
 	return out
 }
 
-// listSide is the query of one side of a scope (cond and args): see
-// listQueries.
-func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, cond string, args []any, after int64, n int) *gorm.DB {
-	q := s.r.WithContext(ctx).Model(&requestRow{}).Where(cond, args...)
+// scopeSide is one side of a scope in SQL: the requests of the scope's
+// authority on that side (cond and args, its states included), and the
+// column that names the other side's authority.
+type scopeSide struct {
+	side         workflow.Side
+	cond         string
+	args         []any
+	counterparts string
+}
+
+// scopeSides returns the sides of the scope that hold any state, the
+// requesting side first: the rule of workflow.Scope.Includes, in SQL,
+//
+//	(requesting_authority = A AND state IN RequestingStates)
+//	OR (requested_authority = A AND requesting_authority <> A AND state IN RequestedStates)
+//
+// where an empty list contributes nothing and a list of every state needs
+// no IN. The requesting_authority <> A term mirrors Request.SideOf, which
+// takes an authority on both sides as the requesting one. Lists and counts
+// both read it from here.
+func scopeSides(scope workflow.Scope) []scopeSide {
+	a := scope.Authority
+	if a == "" {
+		return nil
+	}
+	var out []scopeSide
+	if len(scope.RequestingStates) > 0 {
+		cond, args := stateCond("requesting_authority = ?", []any{a}, scope.RequestingStates)
+		out = append(out, scopeSide{workflow.SideRequesting, cond, args, "requested_authority"})
+	}
+	if len(scope.RequestedStates) > 0 {
+		cond, args := stateCond("requested_authority = ? AND requesting_authority <> ?", []any{a, a}, scope.RequestedStates)
+		out = append(out, scopeSide{workflow.SideRequested, cond, args, "requesting_authority"})
+	}
+	return out
+}
+
+// listSide is the query of one side of a scope: see listQueries.
+func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, sd scopeSide, after int64, n int) *gorm.DB {
+	q := s.r.WithContext(ctx).Model(&requestRow{}).Where(sd.cond, sd.args...)
 	if len(f.States) > 0 {
 		q = q.Where("state IN ?", statesToStrings(f.States))
 	}
@@ -127,15 +143,14 @@ func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, cond string
 		q = q.Where("kind = ?", string(f.Kind))
 	}
 	if f.Counterpart != "" {
-		// The other side of each half of the scope: whom A asks, who asks A.
-		a := f.Scope.Authority
-		q = q.Where("((requesting_authority = ? AND requested_authority = ?) OR (requested_authority = ? AND requesting_authority = ?))",
-			a, f.Counterpart, a, f.Counterpart)
+		// Whom the authority asks on its requesting side, who asks it on
+		// the other.
+		q = q.Where(sd.counterparts+" = ?", f.Counterpart)
 	}
 	if f.TitleContains != "" {
 		q = q.Where("LOWER(title) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.TitleContains))+"%")
 	}
-	if after > 0 && !f.UrgentFirst {
+	if after > 0 {
 		q = q.Where("seq < ?", after)
 	}
 	return q.Order("seq DESC").Limit(n)
@@ -181,36 +196,23 @@ func escapeLike(s string) string {
 // counts.go).
 func (s *Store) CountRequests(ctx context.Context, scope workflow.Scope) (workflow.Counts, error) {
 	out := workflow.Counts{Incoming: map[workflow.State]int{}, Outgoing: map[workflow.State]int{}}
-	a := scope.Authority
-	if a == "" {
-		return out, nil
-	}
 	type count struct {
 		State string
 		N     int
 	}
-	sides := []struct {
-		into   map[workflow.State]int
-		cond   string
-		args   []any
-		states []workflow.State
-	}{
-		{out.Outgoing, "requesting_authority = ?", []any{a}, scope.RequestingStates},
-		{out.Incoming, "requested_authority = ? AND requesting_authority <> ?", []any{a, a}, scope.RequestedStates},
-	}
-	for _, side := range sides {
-		if len(side.states) == 0 {
-			continue
+	for _, sd := range scopeSides(scope) {
+		into := out.Outgoing
+		if sd.side == workflow.SideRequested {
+			into = out.Incoming
 		}
-		cond, args := stateCond(side.cond, side.args, side.states)
 		var rows []count
 		err := s.r.WithContext(ctx).Table("request_counts").Select("state, SUM(n) AS n").
-			Where(cond, args...).Group("state").Having("SUM(n) > 0").Scan(&rows).Error
+			Where(sd.cond, sd.args...).Group("state").Having("SUM(n) > 0").Scan(&rows).Error
 		if err != nil {
 			return out, s.fail(err, "count requests")
 		}
 		for _, r := range rows {
-			side.into[workflow.State(r.State)] = r.N
+			into[workflow.State(r.State)] = r.N
 		}
 	}
 	return out, nil
@@ -227,14 +229,7 @@ func stateCond(side string, args []any, states []workflow.State) (string, []any)
 
 func coversAllStates(states []workflow.State) bool {
 	for _, known := range workflow.States {
-		found := false
-		for _, s := range states {
-			if s == known {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(states, known) {
 			return false
 		}
 	}

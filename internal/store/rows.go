@@ -7,7 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -212,27 +211,11 @@ type auditRow struct {
 
 func (auditRow) TableName() string { return "audit_entries" }
 
-func (a auditRow) toEntry() audit.Entry {
-	return audit.Entry{
-		Seq: a.Seq, At: fromMicros(a.AtUS), Actor: a.Actor, Authority: a.Authority,
-		Action: a.Action, RequestID: a.RequestID, Outcome: a.Outcome, Details: a.Details,
-		PrevHash: a.PrevHash, Hash: a.Hash,
-	}
-}
-
 func (a auditRow) toDomain() workflow.AuditEntry {
 	return workflow.AuditEntry{
 		Seq: a.Seq, At: fromMicros(a.AtUS), Actor: a.Actor, Authority: a.Authority,
 		Action: a.Action, RequestID: a.RequestID, Outcome: a.Outcome, Details: a.Details,
 		PrevHash: a.PrevHash, Hash: a.Hash,
-	}
-}
-
-func auditFromEntry(e audit.Entry) auditRow {
-	return auditRow{
-		Seq: e.Seq, AtUS: toMicros(e.At), Actor: e.Actor, Authority: e.Authority,
-		Action: e.Action, RequestID: e.RequestID, Outcome: e.Outcome, Details: e.Details,
-		PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 }
 

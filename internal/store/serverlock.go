@@ -9,6 +9,9 @@ import (
 // errServerRunning is what a second server on one SQLite file gets.
 var errServerRunning = errors.New("another server is using this database")
 
+// errLocked is lockFile's answer when another process holds the lock.
+var errLocked = errors.New("locked by another process")
+
 // serverLock is held by the one server of a SQLite file for as long as its
 // store is open. The store is written to by one group-commit writer and
 // keeps what it wrote in memory (the session cache), both of which assume

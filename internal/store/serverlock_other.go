@@ -3,11 +3,8 @@
 package store
 
 import (
-	"errors"
 	"os"
 )
-
-var errLocked = errors.New("locked by another process")
 
 // lockFile does nothing where flock(2) does not exist: the server runs on
 // Linux (see the Dockerfile); elsewhere, running one server per database

@@ -8,8 +8,6 @@ import (
 	"syscall"
 )
 
-var errLocked = errors.New("locked by another process")
-
 // lockFile takes an exclusive lock on f without waiting.
 func lockFile(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
