@@ -557,7 +557,10 @@ func TestListRequests_badCursor(t *testing.T) {
 			}
 			// The same position is sealed afresh each time: a cursor carries
 			// nothing a caller could compare.
-			_, again, _ := db.Store.ListRequests(ctx, workflow.ListFilter{Scope: scope, Limit: 1})
+			_, again, err := db.Store.ListRequests(ctx, workflow.ListFilter{Scope: scope, Limit: 1})
+			if err != nil || again == "" {
+				t.Fatalf("the same page again: cursor %q, %v", again, err)
+			}
 			if again == requestCursor {
 				t.Errorf("the same page gave the same cursor twice: %q", again)
 			}

@@ -23,22 +23,22 @@ func TestSessionUser_changesSeenAtOnce(t *testing.T) {
 			ctx := context.Background()
 			s := db.Store
 			u := createOfficer(t, s)
-			sessionTx := func(fn func(auth.SessionTx) error) {
+			sessionTx := func(t *testing.T, fn func(auth.SessionTx) error) {
 				t.Helper()
 				if err := s.WithSessionTx(ctx, fn); err != nil {
 					t.Fatal(err)
 				}
 			}
-			newSession := func(id string) {
-				sessionTx(func(tx auth.SessionTx) error {
+			newSession := func(t *testing.T, id string) {
+				sessionTx(t, func(tx auth.SessionTx) error {
 					return tx.CreateSession(ctx, auth.Session{ID: id, UserID: u.ID, CreatedAt: baseTime, ExpiresAt: baseTime.Add(time.Hour)})
 				})
 			}
-			newSession("s1")
+			newSession(t, "s1")
 
 			// lookups runs readers of session id until stop is closed; each
 			// lookup that began after changed was set must satisfy seen.
-			lookups := func(id string, changed *atomic.Bool, seen func(workflow.User, auth.Session) bool) (stop func() int) {
+			lookups := func(t *testing.T, id string, changed *atomic.Bool, seen func(workflow.User, auth.Session) bool) (stop func() int) {
 				done := make(chan struct{})
 				var wg sync.WaitGroup
 				var checked atomic.Int64
@@ -87,30 +87,34 @@ func TestSessionUser_changesSeenAtOnce(t *testing.T) {
 			t.Run("expiry moved", func(t *testing.T) {
 				var changed atomic.Bool
 				later := baseTime.Add(2 * time.Hour).Truncate(time.Microsecond)
-				stop := lookups("s1", &changed, func(_ workflow.User, s auth.Session) bool { return s.ExpiresAt.Equal(later) })
+				stop := lookups(t, "s1", &changed, func(_ workflow.User, s auth.Session) bool { return s.ExpiresAt.Equal(later) })
 				time.Sleep(20 * time.Millisecond)
-				sessionTx(func(tx auth.SessionTx) error { return tx.ExtendSession(ctx, "s1", later) })
+				sessionTx(t, func(tx auth.SessionTx) error { return tx.ExtendSession(ctx, "s1", later) })
 				changed.Store(true)
-				stop()
+				if n := stop(); n == 0 {
+					t.Fatal("no lookup ran after the change")
+				}
 			})
 			t.Run("revoked", func(t *testing.T) {
 				var changed atomic.Bool
-				stop := lookups("s1", &changed, func(_ workflow.User, s auth.Session) bool { return s.Revoked() })
+				stop := lookups(t, "s1", &changed, func(_ workflow.User, s auth.Session) bool { return s.Revoked() })
 				time.Sleep(20 * time.Millisecond)
-				sessionTx(func(tx auth.SessionTx) error {
+				sessionTx(t, func(tx auth.SessionTx) error {
 					_, err := tx.RevokeSession(ctx, "s1", baseTime.Add(time.Minute), "logout")
 					return err
 				})
 				changed.Store(true)
-				stop()
+				if n := stop(); n == 0 {
+					t.Fatal("no lookup ran after the change")
+				}
 			})
 			t.Run("user disabled", func(t *testing.T) {
-				newSession("s2")
+				newSession(t, "s2")
 				if _, _, err := s.SessionUser(ctx, u.ID, "s2"); err != nil {
 					t.Fatal(err)
 				}
 				var changed atomic.Bool
-				stop := lookups("s2", &changed, func(u workflow.User, _ auth.Session) bool { return u.Disabled })
+				stop := lookups(t, "s2", &changed, func(u workflow.User, _ auth.Session) bool { return u.Disabled })
 				time.Sleep(20 * time.Millisecond)
 				disabled := u
 				disabled.Disabled = true
@@ -118,7 +122,9 @@ func TestSessionUser_changesSeenAtOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 				changed.Store(true)
-				stop()
+				if n := stop(); n == 0 {
+					t.Fatal("no lookup ran after the change")
+				}
 			})
 			t.Run("unknown session", func(t *testing.T) {
 				if _, _, err := s.SessionUser(ctx, u.ID, "nope"); workflow.ErrorCode(err) != workflow.ErrNotFound {
