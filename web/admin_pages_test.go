@@ -30,7 +30,7 @@ func TestAuditPage(t *testing.T) {
 	officer := app.as(t, "it.officer")
 	officer.get("/audit").must(t, http.StatusForbidden).has(t, "Only auditors and the administrator")
 	officer.post("/audit/verify", nil).must(t, http.StatusForbidden)
-	officer.get("/").lacks(t, `href="/audit"`)
+	officer.get("/").must(t, http.StatusOK).lacks(t, `href="/audit"`)
 }
 
 func TestUsersPage(t *testing.T) {
@@ -95,8 +95,8 @@ func TestUsersPage(t *testing.T) {
 	officer.post("/users", url.Values{"username": {"it.mole"}, "role": {"admin"}, "password": {"a long enough password"}}).
 		must(t, http.StatusForbidden)
 	officer.post(userPath+"/role", url.Values{"role": {"admin"}}).must(t, http.StatusForbidden)
-	officer.get("/").lacks(t, `href="/users"`)
-	admin.get("/users").lacks(t, "it.mole")
+	officer.get("/").must(t, http.StatusOK).lacks(t, `href="/users"`)
+	admin.get("/users").must(t, http.StatusOK).lacks(t, "it.mole")
 }
 
 func TestErrorPages(t *testing.T) {
@@ -154,7 +154,11 @@ func TestPages_noInlineScript(t *testing.T) {
 			b.login(user)
 		}
 		for _, path := range paths {
-			p := b.get(path)
+			want := http.StatusOK
+			if path == "/nope" {
+				want = http.StatusNotFound
+			}
+			p := b.get(path).must(t, want)
 			lower := strings.ToLower(p.body)
 			for _, bad := range []string{"<script", " onclick=", " onload=", " onsubmit=", " onchange=", "javascript:", " style="} {
 				if strings.Contains(lower, bad) {

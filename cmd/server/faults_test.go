@@ -66,7 +66,7 @@ func TestServer_diskFull(t *testing.T) {
 			created = append(created, body["id"].(string))
 		case http.StatusServiceUnavailable:
 			refused++
-			if e, _ := body["error"].(map[string]any); e["code"] != "unavailable" || e["message"] == "" {
+			if e, _ := body["error"].(map[string]any); e["code"] != "unavailable" || e["message"] == nil || e["message"] == "" {
 				t.Errorf("503 answer %v, want the contract's error shape with code unavailable", body)
 			}
 		default:

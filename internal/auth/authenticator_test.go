@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -373,12 +374,16 @@ func TestAuthenticator_Throttle(t *testing.T) {
 	if _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.1"); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
-	// The success cleared the username's failures.
-	for range 2 {
-		_, _ = f.auth.Login(ctx, "it.officer", "wrong", "127.0.0.2")
-	}
-	if _, err := f.auth.Login(ctx, "it.officer", "demo-pass", "127.0.0.2"); err != nil {
-		t.Fatalf("after a reset and 2 failures: %v", err)
+	// A success clears the username's failures: two failures, a success
+	// and two more failures in one window (from addresses of their own)
+	// leave the password working, where four failures would not.
+	for round := range 2 {
+		for i := range 2 {
+			_, _ = f.auth.Login(ctx, "it.officer", "wrong", fmt.Sprintf("127.0.1.%d", 2*round+i))
+		}
+		if _, err := f.auth.Login(ctx, "it.officer", "demo-pass", fmt.Sprintf("127.0.2.%d", round)); err != nil {
+			t.Fatalf("round %d: after 2 failures since the last success: %v", round, err)
+		}
 	}
 }
 
@@ -401,9 +406,17 @@ func TestAuthenticator_Authenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ghost, _, _ := f.auth.tokens.issue(ctx, "no-such-user", g.SessionID, time.Time{})
-	sessionless, _, _ := f.auth.tokens.issue(ctx, f.user.ID, "", time.Time{})
-	otherSession, _, _ := f.auth.tokens.issue(ctx, f.user.ID, "no-such-session", time.Time{})
+	issue := func(userID, sid string) string {
+		t.Helper()
+		tok, _, err := f.auth.tokens.issue(ctx, userID, sid, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ghost := issue("no-such-user", g.SessionID)
+	sessionless := issue(f.user.ID, "")
+	otherSession := issue(f.user.ID, "no-such-session")
 	if _, err := f.auth.Authenticate(ctx, g.AccessToken); err != nil {
 		t.Fatalf("the log-in's token: %v", err)
 	}

@@ -40,7 +40,7 @@ func TestHasher(t *testing.T) {
 			}
 		})
 	}
-	if again, _ := h.Hash("correct horse"); again == hash {
+	if again, err := h.Hash("correct horse"); err != nil || again == hash {
 		t.Error("two hashes of one password are equal; want a fresh salt each")
 	}
 	if _, err := h.Hash(strings.Repeat("x", 73)); workflow.ErrorCode(err) != workflow.ErrValidation {

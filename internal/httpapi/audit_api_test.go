@@ -96,7 +96,7 @@ func TestAudit_refusalsAndLogins(t *testing.T) {
 			var actions []any
 			for _, e := range entries {
 				actions = append(actions, e["action"])
-				if e["hash"] == "" || e["prev_hash"] == "" || e["seq"].(float64) < 1 {
+				if text(e["hash"]) == "" || text(e["prev_hash"]) == "" || e["seq"].(float64) < 1 {
 					t.Errorf("entry without chain: %v", e)
 				}
 			}

@@ -144,6 +144,13 @@ func (s *testServer) raw(tb testing.TB, token, method, path string, body any, he
 }
 
 // errorCode returns the contract's error code of an answer body.
+// text is v as a string, "" when it is missing or not a string: a check
+// that a field is set must not pass on a field that is absent (nil).
+func text(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
 func errorCode(body map[string]any) string {
 	e, _ := body["error"].(map[string]any)
 	code, _ := e["code"].(string)

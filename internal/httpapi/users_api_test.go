@@ -101,7 +101,7 @@ func TestUsers(t *testing.T) {
 			if e["actor"] != "admin" || e["outcome"] != "ok" {
 				t.Errorf("entry %v", e)
 			}
-			if d, _ := e["details"].(map[string]any); d["password"] != nil || d["password_hash"] != nil {
+			if d, ok := e["details"].(map[string]any); !ok || d["password"] != nil || d["password_hash"] != nil {
 				t.Errorf("a password reached the audit log: %v", d)
 			}
 		}

@@ -232,7 +232,11 @@ func TestCountsAndWaiting(t *testing.T) {
 		if in["drafted"] != float64(0) || in["sent"] != float64(2) || in["acknowledged"] != float64(1) || len(in) != len(workflow.States) {
 			t.Errorf("ES incoming %v", in)
 		}
-		_, ng := srv.do(t, srv.login(t, "ng.supervisor"), http.MethodGet, "/api/v1/requests/counts", nil)
+		status, ng := srv.do(t, srv.login(t, "ng.supervisor"), http.MethodGet, "/api/v1/requests/counts", nil)
+		if status != http.StatusOK {
+			t.Fatalf("third authority's counts: %d %v", status, ng)
+		}
+		wantKeys(t, "counts", ng, "incoming", "outgoing")
 		for side, m := range ng {
 			for state, n := range m.(map[string]any) {
 				if n != float64(0) {
