@@ -13,9 +13,6 @@ package seed
 import (
 	"container/heap"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -200,13 +197,9 @@ func (g *generator) draft(created time.Time) (*life, error) {
 	year := created.Year()
 	key := serialKey{from, kind, year}
 	g.serials[key]++
-	code := "MLA"
-	if kind == workflow.KindExtradition {
-		code = "EXT"
-	}
 	r := workflow.Request{
 		ID:                  g.id(created),
-		Reference:           fmt.Sprintf("%s-%s-%d-%06d", from, code, year, g.serials[key]),
+		Reference:           workflow.FormatReference(from, kind, year, g.serials[key]),
 		Kind:                kind,
 		State:               workflow.StateDrafted,
 		Version:             1,
@@ -301,7 +294,7 @@ func (g *generator) draft(created time.Time) (*life, error) {
 		Outcome: workflow.OutcomeOK,
 		Details: map[string]any{
 			"reference": r.Reference, "kind": r.Kind, "requested_authority": r.RequestedAuthority,
-			"content_sha256": contentDigest(r),
+			"content_sha256": workflow.ContentDigest(r),
 		},
 	})
 	return l, err
@@ -326,7 +319,7 @@ func (g *generator) emit(l *life, s step) error {
 		return g.audit(workflow.AuditRecord{
 			At: at, Actor: s.actor, Authority: s.auth, Action: "request.update", RequestID: l.r.ID,
 			Outcome: workflow.OutcomeOK,
-			Details: map[string]any{"fields": []string{"summary"}, "version": l.ver, "content_sha256": contentDigest(l.r)},
+			Details: map[string]any{"fields": []string{"summary"}, "version": l.ver, "content_sha256": workflow.ContentDigest(l.r)},
 		})
 	}
 	t, ok := workflow.Lookup(s.event)
@@ -353,7 +346,7 @@ func (g *generator) emit(l *life, s step) error {
 	g.st.History++
 	details := map[string]any{"event": s.event, "from": from, "to": t.To, "version": l.ver}
 	if s.comment != "" {
-		details["comment_sha256"] = digest(s.comment)
+		details["comment_sha256"] = workflow.Digest(s.comment)
 	}
 	if len(s.grounds) > 0 {
 		details["grounds"] = s.grounds
@@ -389,10 +382,8 @@ func (g *generator) id(at time.Time) string {
 // grounds picks one or two refusal grounds that apply to the kind.
 func (g *generator) grounds(k workflow.Kind) []string {
 	var fit []string
-	for _, gr := range workflow.Grounds {
-		if applies, _ := workflow.GroundApplies(gr.Code, k); applies {
-			fit = append(fit, gr.Code)
-		}
+	for _, gr := range workflow.GroundsFor(k) {
+		fit = append(fit, gr.Code)
 	}
 	first := g.pick(fit)
 	if g.chance(0.7) {
@@ -463,17 +454,4 @@ func (g *generator) content(r *workflow.Request) {
 		r.Title = fmt.Sprintf(g.pick(mlaTitles), subject)
 		r.Measures = []string{g.pick(measureCodes)}
 	}
-}
-
-// contentDigest fingerprints a request's content, as the service binds it
-// in the audit chain.
-func contentDigest(r workflow.Request) string {
-	b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
-		r.Offences, r.Measures, r.Urgency, r.UrgencyReason, r.DueDate, r.PersonSought, r.Warrant})
-	return digest(string(b))
-}
-
-func digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }

@@ -83,7 +83,7 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 		if err != nil {
 			return fmt.Errorf("next reference: %w", err)
 		}
-		r.Reference = fmt.Sprintf("%s-%s-%d-%06d", r.RequestingAuthority, r.Kind.referenceCode(), now.Year(), serial)
+		r.Reference = FormatReference(r.RequestingAuthority, r.Kind, now.Year(), serial)
 		if err := tx.CreateRequest(ctx, r); err != nil {
 			return fmt.Errorf("create request: %w", err)
 		}
@@ -92,7 +92,7 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 			RequestID: r.ID, Outcome: OutcomeOK,
 			Details: map[string]any{
 				"reference": r.Reference, "kind": r.Kind, "requested_authority": r.RequestedAuthority,
-				"content_sha256": contentDigest(r),
+				"content_sha256": ContentDigest(r),
 			},
 		})
 	})
@@ -144,7 +144,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 			At: next.UpdatedAt, Actor: a.Username, Authority: a.Authority, Action: action,
 			RequestID: r.ID, Outcome: OutcomeOK,
 			Details: map[string]any{
-				"fields": ch.fieldNames(), "version": next.Version, "content_sha256": contentDigest(next),
+				"fields": ch.fieldNames(), "version": next.Version, "content_sha256": ContentDigest(next),
 			},
 		})
 	})
@@ -209,7 +209,7 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		if in.Comment != "" {
 			// The comment is case content: the chain binds it by digest
 			// without copying it into the log the administrator reads.
-			details["comment_sha256"] = digest(in.Comment)
+			details["comment_sha256"] = Digest(in.Comment)
 		}
 		if len(in.Grounds) > 0 {
 			details["grounds"] = in.Grounds
@@ -492,15 +492,18 @@ func joinRoles(roles []Role) string {
 	return strings.Join(parts, " or ")
 }
 
-// contentDigest fingerprints what a client wrote in a request, so that the
-// audit chain binds the content without holding it.
-func contentDigest(r Request) string {
+// ContentDigest fingerprints what a client wrote in a request, so that the
+// audit chain binds the content without holding it. The seed's generated
+// history uses it too, to write what the service would have.
+func ContentDigest(r Request) string {
 	b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
 		r.Offences, r.Measures, r.Urgency, r.UrgencyReason, r.DueDate, r.PersonSought, r.Warrant})
-	return digest(string(b))
+	return Digest(string(b))
 }
 
-func digest(s string) string {
+// Digest is the hex SHA-256 of a text the audit log binds without holding
+// it (a comment, a request's content).
+func Digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
@@ -533,4 +536,10 @@ func NewID() string {
 		hi >>= 5
 	}
 	return string(out)
+}
+
+// FormatReference is the reference of the serial-th request of kind k that
+// authority drafted in year, e.g. IT-MLA-2026-000042.
+func FormatReference(authority string, k Kind, year int, serial int64) string {
+	return fmt.Sprintf("%s-%s-%d-%06d", authority, k.referenceCode(), year, serial)
 }
