@@ -3,8 +3,6 @@ package audit
 import (
 	"encoding/binary"
 	"fmt"
-	"runtime"
-	"sync"
 )
 
 // Result is the outcome of verifying a chain.
@@ -24,10 +22,7 @@ type Result struct {
 //
 // A Verifier is not safe for concurrent use.
 type Verifier struct {
-	key    []byte
 	sealer *sealer
-	pool   []*MACChecker // AddBatch's workers
-	macOK  []bool        // AddBatch's results, reused
 	res    Result
 	// lastSeq is the sequence number of the last intact entry.
 	lastSeq int64
@@ -36,7 +31,7 @@ type Verifier struct {
 
 // NewVerifier returns a verifier of a chain sealed with key.
 func NewVerifier(key []byte) *Verifier {
-	return &Verifier{key: key, sealer: newSealer(key), res: Result{OK: true, Head: GenesisHash}}
+	return &Verifier{sealer: newSealer(key), res: Result{OK: true, Head: GenesisHash}}
 }
 
 // Add checks the next entry and reports whether the chain is still intact.
@@ -86,50 +81,12 @@ func (v *Verifier) accept(e Entry, macOK bool) bool {
 	return true
 }
 
-// AddBatch checks the next entries in order, like calling Add for each,
-// and reports whether the chain is still intact. It computes the entries'
-// MACs on every CPU at once (each MAC depends only on the entry and the
-// previous hash it names), then runs the ordered checks of Add over them,
-// so that it reports exactly what Add would: the same first broken entry,
-// for the same reason. es must not be changed while AddBatch runs.
-func (v *Verifier) AddBatch(es []Entry) bool {
-	if v.broken {
-		return false
-	}
-	const minParallel = 512 // below this, starting goroutines costs more than it saves
-	workers := min(runtime.GOMAXPROCS(0), len(es)/minParallel, 16)
-	if workers < 2 {
-		for _, e := range es {
-			if !v.Add(e) {
-				return false
-			}
-		}
-		return true
-	}
-	if cap(v.macOK) < len(es) {
-		v.macOK = make([]bool, len(es))
-	}
-	ok := v.macOK[:len(es)]
-	for len(v.pool) < workers {
-		v.pool = append(v.pool, NewMACChecker(v.key))
-	}
-	var wg sync.WaitGroup
-	chunk := (len(es) + workers - 1) / workers
-	for w := range workers {
-		lo, hi := w*chunk, min((w+1)*chunk, len(es))
-		if lo >= hi {
-			break
-		}
-		c := v.pool[w]
-		wg.Go(func() { c.Check(es[lo:hi], ok[lo:hi]) })
-	}
-	wg.Wait()
-	return v.AddChecked(es, ok)
-}
-
-// AddChecked is AddBatch for entries whose MACs were checked already, by a
-// MACChecker: macOK[i] tells whether es[i]'s did match. It runs the ordered
-// checks of Add, and reports whether the chain is still intact.
+// AddChecked checks the next entries in order, like calling Add for each,
+// for entries whose MACs a MACChecker checked already (each MAC depends only
+// on the entry and the previous hash it names, so they can be computed on
+// every CPU at once): macOK[i] tells whether es[i]'s did match. It runs the
+// ordered checks of Add, reports exactly what Add would (the same first
+// broken entry, for the same reason), and whether the chain is still intact.
 func (v *Verifier) AddChecked(es []Entry, macOK []bool) bool {
 	if v.broken {
 		return false

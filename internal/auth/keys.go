@@ -236,12 +236,6 @@ func OpenKeyRing(ctx context.Context, store KeyStore, opts KeyRingOptions) (*Key
 // Grace returns how long a retired key still verifies tokens.
 func (r *KeyRing) Grace() time.Duration { return r.grace }
 
-// SigningKeyID returns the id of the key that signs now.
-func (r *KeyRing) SigningKeyID(ctx context.Context) (string, error) {
-	id, _, err := r.signingKey(ctx)
-	return id, err
-}
-
 // Rotate adds a new random key, which signs from now on (on other servers
 // within KeyReloadInterval), and retires every other key; tokens they signed
 // stay valid until they expire. The rotation is audited as by. It returns
