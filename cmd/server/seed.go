@@ -44,14 +44,11 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer a.Close()
-	users, err := a.store.CountUsers(ctx)
+	logins, err := seedDemoUsers(ctx, a)
 	if err != nil {
 		return err
 	}
-	if users == 0 {
-		if _, err := demo.Seed(ctx, a.auth); err != nil {
-			return fmt.Errorf("seed demo users: %w", err)
-		}
+	if logins != nil {
 		fmt.Fprintf(stdout, "demo users created (password %s)\n", demo.Password)
 	}
 	start := time.Now()

@@ -263,17 +263,13 @@ func verifyChainAtStart(ctx context.Context, cfg config.Config, a *app, logger *
 // seedDemo fills an empty database with the demo world and prints its
 // log-ins; a database that has users already is left alone.
 func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
-	n, err := a.store.CountUsers(ctx)
+	logins, err := seedDemoUsers(ctx, a)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
+	if logins == nil {
 		fmt.Fprintln(stdout, "demo: the database has users already; nothing seeded")
 		return nil
-	}
-	logins, err := demo.Seed(ctx, a.auth)
-	if err != nil {
-		return fmt.Errorf("seed demo world: %w", err)
 	}
 	fmt.Fprintln(stdout, "demo world seeded; log in as any of these users:")
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
@@ -286,6 +282,20 @@ func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", l.Username, l.Password, l.Role, authority)
 	}
 	return tw.Flush()
+}
+
+// seedDemoUsers creates the demo world's users on a database that has no
+// user yet, and returns their log-ins; nil when there were users already.
+func seedDemoUsers(ctx context.Context, a *app) ([]demo.Login, error) {
+	n, err := a.store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return nil, err
+	}
+	logins, err := demo.Seed(ctx, a.auth)
+	if err != nil {
+		return nil, fmt.Errorf("seed demo world: %w", err)
+	}
+	return logins, nil
 }
 
 // publicURL turns a listening address into a URL a person can open: an
