@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"gopkg.in/yaml.v3"
 )
 
@@ -63,11 +64,11 @@ func Defaults() Config {
 	return Config{
 		Addr:     ":8080",
 		DB:       filepath.Join("data", "mla.db"),
-		TokenTTL: 15 * time.Minute,
+		TokenTTL: auth.DefaultTokenLifetime,
 		// A working day: a client in use refreshes and stays signed in,
 		// one left overnight signs in again; a stolen refresh token is
 		// worth at most that long, and less once its owner refreshes.
-		RefreshTTL:  8 * time.Hour,
+		RefreshTTL:  auth.DefaultRefreshLifetime,
 		LogFormat:   "text",
 		VerifyAudit: true,
 	}
@@ -245,8 +246,8 @@ func (c Config) Validate() error {
 		return errors.New("addr is empty")
 	case c.DB == "":
 		return errors.New("db is empty")
-	case c.JWTSecret != "" && len(c.JWTSecret) < 32:
-		return errors.New("jwt-secret must be at least 32 characters")
+	case c.JWTSecret != "" && len(c.JWTSecret) < auth.MinSecretBytes:
+		return fmt.Errorf("jwt-secret must be at least %d characters", auth.MinSecretBytes)
 	case c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour:
 		return fmt.Errorf("token-ttl %s is outside 1m..24h", c.TokenTTL)
 	case c.RefreshTTL < 5*time.Minute || c.RefreshTTL > 30*24*time.Hour:
