@@ -330,7 +330,7 @@ func validateNewUser(u workflow.User, password string, passwordPolicy bool) erro
 	if len(fields) == 0 {
 		return nil
 	}
-	return &workflow.Error{Code: workflow.ErrValidation, Message: "the input is not valid", Fields: fields}
+	return workflow.InvalidFields(fields)
 }
 
 func checkDisplayName(fields map[string]string, name string) {

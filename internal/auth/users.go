@@ -99,7 +99,7 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		changed = append(changed, "password")
 	}
 	if len(fields) > 0 {
-		return workflow.User{}, &workflow.Error{Code: workflow.ErrValidation, Message: "the input is not valid", Fields: fields}
+		return workflow.User{}, workflow.InvalidFields(fields)
 	}
 	if len(changed) == 0 {
 		return u, nil

@@ -35,7 +35,7 @@ func handleLogin(a *auth.Authenticator, names *authorityNames) echo.HandlerFunc 
 			fields["password"] = "is required"
 		}
 		if len(fields) > 0 {
-			return &workflow.Error{Code: workflow.ErrValidation, Message: "the input is not valid", Fields: fields}
+			return workflow.InvalidFields(fields)
 		}
 		g, err := a.Login(c.Request().Context(), in.Username, in.Password, c.RealIP())
 		if err != nil {

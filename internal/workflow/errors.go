@@ -58,7 +58,13 @@ func Errorf(code Code, format string, args ...any) *Error {
 
 // Invalid returns a validation error about one field.
 func Invalid(field, reason string) *Error {
-	return &Error{Code: ErrValidation, Message: "the input is not valid", Fields: map[string]string{field: reason}}
+	return InvalidFields(map[string]string{field: reason})
+}
+
+// InvalidFields is the ErrValidation error of several fields, by name,
+// with what is wrong with each.
+func InvalidFields(fields map[string]string) *Error {
+	return &Error{Code: ErrValidation, Message: "the input is not valid", Fields: fields}
 }
 
 // ErrorCode returns the code of err if it is (or wraps) an *Error, and ""
@@ -84,5 +90,5 @@ func (f fieldErrors) err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Code: ErrValidation, Message: "the input is not valid", Fields: map[string]string(f)}
+	return InvalidFields(f)
 }
