@@ -170,7 +170,7 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestV
 		Diagram:  buildDiagram(r.State, visited, allowed),
 		Mermaid:  mermaid,
 		Actions:  h.eventForms(a, r),
-		MayEdit:  r.State == workflow.StateDrafted && h.policy.MayEdit(a, r),
+		MayEdit:  h.wf.Editable(a, r) == nil,
 	}
 	if side := workflow.AwaitingSide(r.State); !r.State.Final() && side != workflow.SideNone {
 		code := r.RequestingAuthority
@@ -289,13 +289,7 @@ func (h *Handler) editable(c echo.Context) (workflow.Request, error) {
 	if err != nil {
 		return r, err
 	}
-	if !h.policy.MayEdit(a, r) {
-		return r, workflow.Errorf(workflow.ErrForbidden, "Only the requesting authority's officers and supervisors edit its drafts.")
-	}
-	if r.State != workflow.StateDrafted {
-		return r, workflow.Errorf(workflow.ErrInvalidTransition, "Only drafts can be edited; this request has been sent.")
-	}
-	return r, nil
+	return r, h.wf.Editable(a, r)
 }
 
 // handleUpdateRequest saves the edit of a draft.

@@ -114,11 +114,8 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 			return err
 		}
 		seen = true
-		if !s.policy.MayEdit(a, r) {
-			return Errorf(ErrForbidden, "you may not edit this request")
-		}
-		if r.State != StateDrafted {
-			return Errorf(ErrInvalidTransition, "only drafts can be edited; this request is %s", r.State)
+		if err := s.Editable(a, r); err != nil {
+			return err
 		}
 		if version != nil && *version != r.Version {
 			return Errorf(ErrVersionConflict, "the request is at version %d, not %d", r.Version, *version)
@@ -536,6 +533,19 @@ func NewID() string {
 		hi >>= 5
 	}
 	return string(out)
+}
+
+// Editable tells whether a may edit r now: nil, ErrForbidden without the
+// right (the Policy's), or ErrInvalidTransition once r is no longer a
+// draft. Update asks it, and so does whoever offers an edit.
+func (s *Service) Editable(a Actor, r Request) error {
+	if !s.policy.MayEdit(a, r) {
+		return Errorf(ErrForbidden, "only the requesting authority's officers and supervisors edit its drafts")
+	}
+	if r.State != StateDrafted {
+		return Errorf(ErrInvalidTransition, "only drafts can be edited; this request is %s", r.State)
+	}
+	return nil
 }
 
 // FormatReference is the reference of the serial-th request of kind k that
