@@ -118,17 +118,31 @@ func (t *tx) CreateRequest(ctx context.Context, r workflow.Request) error {
 	if err != nil {
 		return err
 	}
-	err = t.db.WithContext(ctx).Omit(clause.Associations).Create(&row).Error
+	if err := t.requestWriteError(t.db.WithContext(ctx).Omit(clause.Associations).Create(&row).Error); err != nil {
+		return err
+	}
+	t.countDelta(countKey{}, countKeyOf(row))
+	return nil
+}
+
+// requestWriteError turns the error of writing a request row into the
+// workflow's: a taken id or reference is a conflict, an unknown authority a
+// field error. It translates the driver's error itself, as GORM does for
+// its own statements, for the hand-written ones.
+func (t *tx) requestWriteError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if tr, ok := t.db.Dialector.(gorm.ErrorTranslator); ok {
+		err = tr.Translate(err)
+	}
 	switch {
 	case isDuplicate(err):
 		return workflow.Errorf(workflow.ErrConflict, "a request with this id or reference exists")
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return workflow.Invalid("requested_authority", "no such authority")
-	case err != nil:
-		return err
 	}
-	t.countDelta(countKey{}, countKeyOf(row))
-	return nil
+	return err
 }
 
 // UpdateRequest writes every field of r but its id and creation time, if the
@@ -180,13 +194,7 @@ func (t *tx) UpdateRequest(ctx context.Context, r workflow.Request, oldVersion i
 	args = append(args, r.ID, oldVersion)
 	res, err := t.batch.sqlTx.ExecContext(context.WithoutCancel(ctx), rebind(t.store.postgres, q.String()), args...)
 	if err != nil {
-		if tr, ok := t.db.Dialector.(gorm.ErrorTranslator); ok {
-			err = tr.Translate(err)
-		}
-		if errors.Is(err, gorm.ErrForeignKeyViolated) {
-			return workflow.Invalid("requested_authority", "no such authority")
-		}
-		return err
+		return t.requestWriteError(err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return err
