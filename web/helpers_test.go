@@ -13,14 +13,12 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
-	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
+	"github.com/mla-flow/mla-flow/internal/testworld"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
 )
@@ -39,24 +37,10 @@ type testApp struct {
 // 127.0.0.1 and a free port, with bcrypt at its minimum cost.
 func newTestApp(tb testing.TB, db testdb.Backend) *testApp {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: bytes.Repeat([]byte{7}, 32)})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	clock := &testkit.Clock{}
-	tokens, err := auth.NewTokens([]byte("test secret of at least thirty-two bytes"), 0, clock.Now)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, logger)
-	if _, err := demo.Seed(ctx, a); err != nil {
-		tb.Fatalf("seed: %v", err)
-	}
-	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.Now))
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
+	logger := slog.New(slog.DiscardHandler)
+	w := testworld.New(tb, db, testworld.Options{Logger: logger})
+	wf, a, clock := w.Workflow, w.Auth, w.Clock
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: w.Store.Ping, Logger: logger})
 	web.New(web.Deps{
 		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now,
 	}).Register(e)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,8 +13,7 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
-
-	"golang.org/x/crypto/bcrypt"
+	"github.com/mla-flow/mla-flow/internal/testworld"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
@@ -47,28 +45,12 @@ func newTestServer(tb testing.TB) *testServer { return newTestServerOn(tb, testd
 // newTestServerOn starts the API on a fresh database of the given kind.
 func newTestServerOn(tb testing.TB, db testdb.Backend) *testServer {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: bytes.Repeat([]byte{7}, 32)})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	clock := &testkit.Clock{}
-	secret := []byte("test secret of at least thirty-two bytes")
-	tokens, err := auth.NewTokens(secret, 0, clock.Now)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, logger)
-	if _, err := demo.Seed(ctx, a); err != nil {
-		tb.Fatalf("seed: %v", err)
-	}
-	wf := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.Now))
-	h := New(Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
+	w := testworld.New(tb, db, testworld.Options{Logger: logger})
+	h := New(Deps{Workflow: w.Workflow, Auth: w.Auth, Ready: w.Store.Ping, Logger: logger})
 	return &testServer{
-		handler: h, store: st, wf: wf, auth: a, clock: clock, secret: secret, logs: logs,
+		handler: h, store: w.Store, wf: w.Workflow, auth: w.Auth, clock: w.Clock, secret: testworld.Secret, logs: logs,
 		tokens: map[string]string{},
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
@@ -28,6 +27,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
+	"github.com/mla-flow/mla-flow/internal/testworld"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
 )
@@ -172,22 +172,9 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	ctx := context.Background()
 	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := store.Open(ctx, store.Options{DSN: db.DSN(t), AuditKey: bytes.Repeat([]byte{7}, 32), Logger: logger})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	secret := "isolation test secret of at least thirty-two bytes"
 	// Two hours: no token expires, and no session is renewed, during a run.
-	tokens, err := auth.NewTokens([]byte(secret), 2*time.Hour, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), time.Now, logger)
-	if _, err := demo.Seed(ctx, a); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
-	wf := workflow.NewService(st, policy)
+	tw := testworld.New(t, db, testworld.Options{Logger: logger, Policy: policy, TokenLifetime: 2 * time.Hour})
+	st, a, wf := tw.Store, tw.Auth, tw.Workflow
 	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
 	web.New(web.Deps{
 		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),

@@ -1,0 +1,72 @@
+// Package testworld builds, for the tests of the packages that serve it,
+// the demo world over a fresh database, wired as cmd/server wires it. It
+// is imported by tests only.
+package testworld
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/store"
+	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// Secret signs the world's access tokens.
+var Secret = []byte("test secret of at least thirty-two bytes")
+
+// Options adjust a World; the zero value is the server's wiring.
+type Options struct {
+	Logger        *slog.Logger    // nil: discarded
+	Policy        workflow.Policy // nil: auth.NewPolicy()
+	TokenLifetime time.Duration   // 0: auth.DefaultTokenLifetime
+}
+
+// World is a store holding the demo world (its authorities and users), and
+// the authenticator and workflow service over it, on a clock the test may
+// move forward. Passwords are hashed at bcrypt's minimum cost, to stay fast.
+type World struct {
+	Store    *store.Store
+	Auth     *auth.Authenticator
+	Workflow *workflow.Service
+	Clock    *testkit.Clock
+}
+
+// New builds a World on a fresh database of db's kind, closed when the test
+// ends.
+func New(tb testing.TB, db testdb.Backend, o Options) *World {
+	tb.Helper()
+	ctx := context.Background()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Policy == nil {
+		o.Policy = auth.NewPolicy()
+	}
+	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: bytes.Repeat([]byte{7}, 32), Logger: o.Logger})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	clock := &testkit.Clock{}
+	tokens, err := auth.NewTokens(Secret, o.TokenLifetime, clock.Now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, o.Logger)
+	if _, err := demo.Seed(ctx, a); err != nil {
+		tb.Fatalf("seed: %v", err)
+	}
+	return &World{
+		Store: st, Auth: a, Clock: clock,
+		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now)),
+	}
+}
