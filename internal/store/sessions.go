@@ -121,39 +121,6 @@ func prefixed(alias, columns string) string {
 	return strings.Join(cols, ", ")
 }
 
-// sessionSQL holds the statements of this file in both dialects; index 1
-// is PostgreSQL's.
-type sessionSQL struct {
-	sessionUser, sessionForUpdate, tokenForUpdate string
-}
-
-var sessionStatements = func() [2]sessionSQL {
-	var out [2]sessionSQL
-	for i, pg := range []bool{false, true} {
-		lock := ""
-		if pg {
-			// Row locks on PostgreSQL, so that two servers cannot both
-			// rotate one refresh token; SQLite's write transaction is
-			// exclusive anyway.
-			lock = " FOR UPDATE"
-		}
-		out[i] = sessionSQL{
-			sessionUser: rebind(pg, "SELECT "+prefixed("u", userColumns)+", "+prefixed("s", sessionColumns)+
-				" FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ? LIMIT 1"),
-			sessionForUpdate: rebind(pg, "SELECT "+sessionColumns+" FROM auth_sessions WHERE id = ? LIMIT 1"+lock),
-			tokenForUpdate:   rebind(pg, "SELECT "+refreshTokenColumns+" FROM refresh_tokens WHERE token_hash = ? LIMIT 1"+lock),
-		}
-	}
-	return out
-}()
-
-func (s *Store) sessionSQL() sessionSQL {
-	if s.postgres {
-		return sessionStatements[1]
-	}
-	return sessionStatements[0]
-}
-
 // SessionUser reads the user and the session of an access token in one
 // query, on the read pool: every authenticated request asks it. A session
 // that is missing, or not the user's, is ErrNotFound.
@@ -171,7 +138,7 @@ func (s *Store) SessionUser(ctx context.Context, userID, sessionID string) (work
 	var sr sessionRow
 	// Not cancelled with the request: a read this short is cheaper to
 	// finish than the driver's goroutine that would watch for it.
-	err = rdb.QueryRowContext(context.WithoutCancel(ctx), s.sessionSQL().sessionUser, sessionID, userID).
+	err = rdb.QueryRowContext(context.WithoutCancel(ctx), s.sql.sessionUser, sessionID, userID).
 		Scan(append(u.scanTargets(), sr.scanTargets()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return workflow.User{}, auth.Session{}, errSessionNotFound
@@ -256,7 +223,7 @@ func (t *tx) CreateSession(ctx context.Context, s auth.Session) error {
 // SessionByID reads a session, locked on PostgreSQL.
 func (t *tx) SessionByID(ctx context.Context, id string) (auth.Session, error) {
 	var row sessionRow
-	err := t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx), t.store.sessionSQL().sessionForUpdate, id).
+	err := t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx), t.store.sql.sessionForUpdate, id).
 		Scan(row.scanTargets()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Session{}, errSessionNotFound
@@ -349,7 +316,7 @@ func (t *tx) AddRefreshToken(ctx context.Context, rt auth.RefreshToken) error {
 // PostgreSQL.
 func (t *tx) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.RefreshToken, error) {
 	var row refreshTokenRow
-	err := t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx), t.store.sessionSQL().tokenForUpdate, hex.EncodeToString(hash)).
+	err := t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx), t.store.sql.tokenForUpdate, hex.EncodeToString(hash)).
 		Scan(row.scanTargets()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.RefreshToken{}, workflow.Errorf(workflow.ErrNotFound, "refresh token not found")

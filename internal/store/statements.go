@@ -19,7 +19,9 @@ type statements struct {
 	moveHead         string
 	requestForUpdate string
 	requestCountKey  string
-	verifyPage       string
+	// The sessions' (sessions.go).
+	sessionUser, sessionForUpdate, tokenForUpdate string
+	verifyPage                                    string
 	// userBy selects a user by the condition Store.user is given.
 	userBy map[string]string
 
@@ -66,18 +68,24 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 		verifyPage = `SELECT seq, at_us, actor, authority, action, request_id, outcome, details, prev_hash, hash
 FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 	}
-	// The row lock of a command on PostgreSQL (see tx.Request); SQLite's
-	// write transaction is exclusive anyway.
-	requestForUpdate := "SELECT " + requestColumns + " FROM requests WHERE id = ? LIMIT 1"
+	// Row locks on PostgreSQL: of a command's request (see tx.Request), and
+	// of a session and a refresh token, so that two servers cannot both
+	// rotate one refresh token. SQLite's write transaction is exclusive
+	// anyway.
+	forUpdate := ""
 	if postgres {
-		requestForUpdate += " FOR UPDATE"
+		forUpdate = " FOR UPDATE"
 	}
 	st := statements{
 		postgres:         postgres,
 		readHead:         q(readHead),
 		readHeadPlain:    q("SELECT seq, hash FROM audit_head WHERE id = ?"),
 		moveHead:         q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = ? AND seq = ?"),
-		requestForUpdate: q(requestForUpdate),
+		requestForUpdate: q("SELECT " + requestColumns + " FROM requests WHERE id = ? LIMIT 1" + forUpdate),
+		sessionUser: q("SELECT " + prefixed("u", userColumns) + ", " + prefixed("s", sessionColumns) +
+			" FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ? LIMIT 1"),
+		sessionForUpdate: q("SELECT " + sessionColumns + " FROM auth_sessions WHERE id = ? LIMIT 1" + forUpdate),
+		tokenForUpdate:   q("SELECT " + refreshTokenColumns + " FROM refresh_tokens WHERE token_hash = ? LIMIT 1" + forUpdate),
 		verifyPage:       q(verifyPage),
 		requestCountKey:  q("SELECT requesting_authority, requested_authority, state FROM requests WHERE id = ? AND version = ? LIMIT 1"),
 		userBy: map[string]string{
