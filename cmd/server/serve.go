@@ -53,13 +53,34 @@ const (
 // open wires the program from its settings: audit key, store, services.
 // It is the only place where concrete implementations meet.
 func open(ctx context.Context, cfg config.Config, logger *slog.Logger, as role) (*app, error) {
-	key, err := audit.LoadOrCreateKey(cfg.AuditKeyFile)
+	key, err := audit.LoadOrCreateKeyIf(cfg.AuditKeyFile, func() error {
+		holds, err := store.HoldsRecords(ctx, cfg.DB)
+		if err != nil {
+			return fmt.Errorf("look for an audit chain before creating a key: %w", err)
+		}
+		if holds {
+			return fmt.Errorf("the key file %s is missing, but the database already holds an audit chain: "+
+				"a new key could neither verify nor extend it, so none is created; restore the key file "+
+				"(or point --audit-key-file at it)", cfg.AuditKeyFile)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
 	st, err := store.Open(ctx, store.Options{DSN: cfg.DB, AuditKey: key, Logger: logger, Server: as == asServer})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if as == asServer {
+		// Fail closed: a server whose key did not seal the chain's head
+		// (the wrong key file, another server's key on a shared database,
+		// or a head moved by someone without the key) would refuse every
+		// write; better not to start, and say why.
+		if err := st.CheckAuditHead(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("audit key: %w", err)
+		}
 	}
 	secret := cfg.JWTSecret
 	if secret == "" {

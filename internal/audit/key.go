@@ -25,9 +25,20 @@ const KeySize = 32
 // path, which fails if path exists: two processes starting at once end up
 // with the same key, and a crash never leaves a half-written key behind.
 func LoadOrCreateKey(path string) ([]byte, error) {
+	return LoadOrCreateKeyIf(path, func() error { return nil })
+}
+
+// LoadOrCreateKeyIf is LoadOrCreateKey, asking mayCreate first when the file
+// does not exist: an error from it is returned, and no key is created. The
+// server asks whether the database already holds a chain, which a new key
+// could neither verify nor extend.
+func LoadOrCreateKeyIf(path string, mayCreate func() error) ([]byte, error) {
 	key, err := readKey(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return key, err
+	}
+	if err := mayCreate(); err != nil {
+		return nil, err
 	}
 	if err := createKey(path); err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -110,12 +112,16 @@ func (s *Store) AuditEntries(ctx context.Context, f workflow.AuditFilter) ([]wor
 }
 
 // VerifyAudit recomputes the whole chain with the store's key and compares
-// its end with the head row. It reads the head first and then the entries
+// its end with the head row, whose seal it checks; then it replays every
+// request's audited changes and compares them with the request's row and
+// history (verifyRequests). It reads the head first and then the entries
 // up to it, in pages of verifyBatch in sequence order, so that memory stays
 // flat and entries appended meanwhile (beyond that head) do not count as
 // tampering. BrokenAt names the first bad entry: a modified one, the first
-// of a deleted run (also at the tail, which the head row reveals), the
-// first out of place, or the first beyond a head that was reset.
+// of a deleted run (also at the tail, which the head row reveals, and its
+// seal when the head was moved to match), the first out of place, or the
+// first beyond a head that was reset; for a request that disagrees with the
+// log, RequestID names it.
 //
 // It is built for speed, since a long chain is verified in full: raw SQL
 // instead of GORM's reflection, pages read and their MACs checked on every
@@ -123,23 +129,34 @@ func (s *Store) AuditEntries(ctx context.Context, f workflow.AuditFilter) ([]wor
 // read as one value (see readAuditPage); only the checks of order and
 // links, which are cheap, run one entry after the other.
 func (s *Store) VerifyAudit(ctx context.Context) (workflow.AuditVerification, error) {
+	return s.verify(ctx, verifyAll)
+}
+
+// verifyChecks says what verify checks beyond the chain itself.
+type verifyChecks struct {
+	seal     bool // the head's seal (not yet on a database from before seals)
+	requests bool // every request against its audited changes
+}
+
+var verifyAll = verifyChecks{seal: true, requests: true}
+
+// verify is VerifyAudit with the checks of what.
+func (s *Store) verify(ctx context.Context, what verifyChecks) (workflow.AuditVerification, error) {
 	rdb, err := s.r.DB()
 	if err != nil {
 		return workflow.AuditVerification{}, err
 	}
-	var headSeq int64
-	var headHash string
-	err = rdb.QueryRowContext(ctx, s.sql.readHeadPlain, auditHeadID).Scan(&headSeq, &headHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return workflow.AuditVerification{BrokenAt: 1, Problem: "the audit head record is missing"}, nil
+	head, err := s.readHead(ctx, rdb)
+	if errors.Is(err, errHeadMissing) {
+		return workflow.AuditVerification{BrokenAt: 1, Problem: errHeadMissing.Error()}, nil
 	}
 	if err != nil {
-		return workflow.AuditVerification{}, s.fail(err, "read audit head")
+		return workflow.AuditVerification{}, err
 	}
 
 	readCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	pages := s.readAuditPages(readCtx, rdb, headSeq)
+	pages := s.readAuditPages(readCtx, rdb, head.Seq)
 	v := audit.NewVerifier(s.key)
 	intact := true
 	for p := range pages {
@@ -151,28 +168,102 @@ func (s *Store) VerifyAudit(ctx context.Context) (workflow.AuditVerification, er
 		}
 	}
 	if intact {
-		intact = v.CheckHead(headSeq, headHash)
+		intact = v.CheckHead(head.Seq, head.Hash)
 	}
 	res := v.Result()
-	if intact {
-		// Entries beyond the head mean a head reset (or deleted and seeded
-		// again by the next start), which would otherwise hide the whole
-		// chain. Entries appended since the head was read are no such
-		// thing: the head is read again after the entries, and an append
-		// moves both in one transaction.
-		beyond, err := s.entriesBeyondHead(ctx)
+	out := func() workflow.AuditVerification {
+		return workflow.AuditVerification{
+			OK: res.OK, Entries: res.Count, Head: res.Head, BrokenAt: res.BrokenAt, Problem: res.Reason,
+		}
+	}
+	broken := func(at int64, problem string) workflow.AuditVerification {
+		res.OK, res.BrokenAt, res.Reason = false, at, problem
+		return out()
+	}
+	if !intact {
+		return out(), nil
+	}
+	// Entries beyond the head mean a head reset (or deleted and seeded
+	// again by the next start), which would otherwise hide the whole
+	// chain. Entries appended since the head was read are no such thing:
+	// the head is read again after the entries, and an append moves both
+	// in one transaction.
+	beyond, err := s.entriesBeyondHead(ctx)
+	if err != nil {
+		return workflow.AuditVerification{}, err
+	}
+	if beyond > 0 {
+		return broken(beyond, fmt.Sprintf("entry %d lies beyond the recorded head: the head has been reset, or entries inserted", beyond)), nil
+	}
+	if what.seal && !audit.HeadSealed(s.key, head.Seq, head.Hash, head.Seal) {
+		return broken(head.Seq+1, fmt.Sprintf("the recorded head (entry %d) is not sealed with this audit key: "+
+			"the entries after it may have been deleted and the head moved back to match, "+
+			"or the key is not the one the log was written with", head.Seq)), nil
+	}
+	if head.Seq == 0 {
+		// The seal of an empty chain is the same for every database with
+		// this key, and whoever saw it can put it back: an empty log is
+		// valid only on a database with nothing that would have been
+		// logged.
+		holds, err := s.holdsLoggedRows(ctx)
 		if err != nil {
 			return workflow.AuditVerification{}, err
 		}
-		if beyond > 0 {
-			res.OK = false
-			res.BrokenAt = beyond
-			res.Reason = fmt.Sprintf("entry %d lies beyond the recorded head: the head has been reset, or entries inserted", beyond)
+		if holds {
+			return broken(1, "the audit log is empty, but the database holds users or requests: the log has been wiped"), nil
 		}
 	}
-	return workflow.AuditVerification{
-		OK: res.OK, Entries: res.Count, Head: res.Head, BrokenAt: res.BrokenAt, Problem: res.Reason,
-	}, nil
+	if !what.requests {
+		return out(), nil
+	}
+	rb, err := s.verifyRequests(ctx)
+	if err != nil {
+		return workflow.AuditVerification{}, err
+	}
+	if rb != nil {
+		v := broken(rb.seq, requestProblem(rb))
+		v.RequestID = rb.id
+		return v, nil
+	}
+	return out(), nil
+}
+
+// requestProblem says which request disagrees with the log, and how.
+func requestProblem(rb *requestBreak) string {
+	name := rb.id
+	if rb.reference != "" {
+		name = rb.reference + " (id " + rb.id + ")"
+	}
+	msg := fmt.Sprintf("request %s does not match its audited changes: %s", name, rb.problem)
+	if rb.count > 1 {
+		msg += fmt.Sprintf(" (%d requests disagree with the log in all)", rb.count)
+	}
+	return msg
+}
+
+// holdsLoggedRows tells whether the database has users or requests, whose
+// creation the audit log records.
+func (s *Store) holdsLoggedRows(ctx context.Context) (bool, error) {
+	holds, err := anyRow(s.r.WithContext(ctx), &userRow{}, &requestRow{})
+	return holds, s.fail(err, "look for users and requests")
+}
+
+// anyRow tells whether any of the tables of rows has a row; tables that do
+// not exist have none. It reads one row at most of each.
+func anyRow(db *gorm.DB, rows ...any) (bool, error) {
+	for _, row := range rows {
+		if !db.Migrator().HasTable(row) {
+			continue
+		}
+		var one []int
+		if err := db.Model(row).Select("1").Limit(1).Scan(&one).Error; err != nil {
+			return false, err
+		}
+		if len(one) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // auditPage is one page of entries read for verification, with their MACs

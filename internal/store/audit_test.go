@@ -128,7 +128,7 @@ func TestAppendAudit_concurrent(t *testing.T) {
 			for err := range errs {
 				t.Fatalf("append: %v", err)
 			}
-			v := mustVerify(t, db.Store, workers*each)
+			v := mustVerifyChain(t, db.Store, workers*each)
 
 			// Newest first, contiguous, each linked to the one below it.
 			var all []workflow.AuditEntry

@@ -92,6 +92,12 @@ var errStoreClosed = errors.New("the store is closed")
 // fails: nothing of it was recorded, and trying again may well succeed.
 var errCommitFailed = workflow.Errorf(workflow.ErrUnavailable, "the database could not commit the change; try again later")
 
+// errHeadNotSealed fails a batch whose audit head this store's key did not
+// seal (see batchTx.chainAudit): nothing is written until an operator has
+// found out why (server audit verify).
+var errHeadNotSealed = workflow.Errorf(workflow.ErrUnavailable,
+	"the audit log's head is not sealed with this server's audit key; writes are refused until it is checked (server audit verify)")
+
 // writeJob is one transaction waiting for the writer.
 type writeJob struct {
 	ctx  context.Context
@@ -339,6 +345,11 @@ func (c *committer) execute(b *batchTx, batch []*writeJob) bool {
 	if err := b.finish(); err != nil {
 		c.s.log.Error("write batch not committed", "err", err.Error(), "items", len(batch))
 		c.failAll(batch)
+		if errors.Is(err, errHeadNotSealed) {
+			for _, j := range batch {
+				j.err = errHeadNotSealed
+			}
+		}
 		return false
 	}
 	commit := b.commit
@@ -490,18 +501,33 @@ func (b *batchTx) finish() error {
 
 // chainAudit numbers and seals the batch's audit entries after the chain's
 // head, writes them and moves the head.
+//
+// A batch that appends nothing checks the head's seal all the same, without
+// locking it: a store whose key does not seal the head writes nothing.
 func (b *batchTx) chainAudit() error {
+	readHead := b.s.sql.readHead
 	if len(b.audit) == 0 {
-		return nil
+		readHead = b.s.sql.readHeadPlain
 	}
 	var seq int64
-	var hash string
-	err := b.sqlTx.QueryRow(b.s.sql.readHead, auditHeadID).Scan(&seq, &hash)
+	var hash, seal string
+	err := b.sqlTx.QueryRow(readHead, auditHeadID).Scan(&seq, &hash, &seal)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errors.New("read audit head: the audit head record is missing")
 	}
 	if err != nil {
 		return fmt.Errorf("read audit head: %w", err)
+	}
+	if !audit.HeadSealed(b.s.key, seq, hash, seal) {
+		// Fail closed: a head this key did not seal was moved by someone
+		// without the key, or belongs to a chain written under another
+		// key (a second server with another key file). Extending it would
+		// bury the break under entries that verify.
+		b.s.log.Error("AUDIT HEAD NOT SEALED WITH THIS SERVER'S KEY: refusing to write", "head_seq", seq)
+		return errHeadNotSealed
+	}
+	if len(b.audit) == 0 {
+		return nil
 	}
 	start := seq
 	for i := range b.audit {
@@ -518,7 +544,7 @@ func (b *batchTx) chainAudit() error {
 	if err != nil {
 		return fmt.Errorf("append audit entries %d to %d: %w", start+1, seq, err)
 	}
-	res, err := b.exec(b.s.sql.moveHead, seq, hash, auditHeadID, start)
+	res, err := b.exec(b.s.sql.moveHead, seq, hash, audit.HeadSeal(b.s.key, seq, hash), auditHeadID, start)
 	if err != nil {
 		return fmt.Errorf("move audit head: %w", err)
 	}

@@ -277,10 +277,10 @@ func TestGroupCommit_failingItem(t *testing.T) {
 				}
 			}
 			// 3 before, and one per committed transaction, without gaps.
-			mustVerify(t, db.Store, 3+n-2)
+			mustVerifyChain(t, db.Store, 3+n-2)
 			// The chain goes on after the batch.
 			appendN(t, db.Store, 2)
-			mustVerify(t, db.Store, 3+n-2+2)
+			mustVerifyChain(t, db.Store, 3+n-2+2)
 		})
 	}
 }

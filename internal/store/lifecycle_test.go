@@ -75,7 +75,7 @@ func TestService(t *testing.T) {
 				t.Fatalf("incoming list of ES = %+v, %v", list, err)
 			}
 			// create, send, acknowledge, refuse, and the refused attempt.
-			mustVerify(t, db.Store, 5)
+			mustVerifyChain(t, db.Store, 5)
 			entries, _, err := svc.Audit(ctx, workflow.Actor{Username: "admin", Role: workflow.RoleAdmin}, workflow.AuditFilter{RequestID: r.ID})
 			if err != nil || len(entries) != 5 || entries[0].Outcome != workflow.OutcomeDenied {
 				t.Fatalf("audit of the request = %+v, %v", entries, err)
@@ -94,13 +94,13 @@ func TestRestart(t *testing.T) {
 			r := newRequest(0, "NG", "TH", workflow.KindExtradition, workflow.StateSent)
 			insert(t, db.Store, r)
 			appendN(t, db.Store, 4)
-			before := mustVerify(t, db.Store, 5)
+			before := mustVerifyChain(t, db.Store, 5)
 			if err := db.Store.Close(); err != nil {
 				t.Fatal(err)
 			}
 
 			s := openStore(t, db.DSN, testKey)
-			after := mustVerify(t, s, 5)
+			after := mustVerifyChain(t, s, 5)
 			if after.Head != before.Head {
 				t.Fatalf("head %s after restart, was %s", after.Head, before.Head)
 			}
@@ -109,7 +109,7 @@ func TestRestart(t *testing.T) {
 				t.Fatalf("request after restart = %+v, %v; want %+v", got, err, r)
 			}
 			appendN(t, s, 2)
-			mustVerify(t, s, 7)
+			mustVerifyChain(t, s, 7)
 		})
 	}
 }
@@ -130,7 +130,7 @@ func TestBackup(t *testing.T) {
 			r := newRequest(0, "IT", "ES", workflow.KindMLA, workflow.StateSent)
 			insert(t, db.Store, r)
 			appendN(t, db.Store, 9)
-			live := mustVerify(t, db.Store, 10)
+			live := mustVerifyChain(t, db.Store, 10)
 			if err := db.Store.Backup(ctx, target); err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +138,7 @@ func TestBackup(t *testing.T) {
 			appendN(t, db.Store, 1)
 
 			copied := openStore(t, target, testKey)
-			v := mustVerify(t, copied, 10)
+			v := mustVerifyChain(t, copied, 10)
 			if v.Head != live.Head {
 				t.Fatalf("backup head %s, want %s", v.Head, live.Head)
 			}

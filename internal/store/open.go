@@ -48,6 +48,10 @@ type Store struct {
 	sealer *audit.Sealer // used by the writer goroutine only
 	sql    statements    // hand-written SQL in the database's dialect
 
+	// digests computes the digests audit entries bind texts with, for the
+	// replay of requests (see verifyRequests).
+	digests workflow.Digester
+
 	sessions *sessionCache // answers of SessionUser on SQLite (see sessioncache.go)
 	lock     *serverLock   // SQLite, Options.Server: held while open
 }
@@ -88,7 +92,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// No PrepareStmt: it gained nothing on SQLite and halved
 		// throughput on PostgreSQL.
 	}
-	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log}
+	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log, digests: workflow.PlainDigests}
 	s.sealer = audit.NewSealer(s.key)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)
@@ -97,9 +101,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.w, s.r, s.postgres = db, db, true
 		s.sql = newStatements(true)
-		if err := migratePostgres(ctx, db); err != nil {
+		if err := migratePostgres(ctx, db, s.key); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		if err := s.sealLegacyHead(ctx); err != nil {
+			s.Close()
+			return nil, err
 		}
 		s.gc = newCommitter(s, writersPostgres, maxBatchPostgres)
 		return s, nil
@@ -126,7 +134,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// On SQLite the writer connection is exclusive; a separate transaction
 	// would only hold the write lock longer.
-	if err := migrateAndSeed(w.WithContext(ctx)); err != nil {
+	if err := migrateAndSeed(w.WithContext(ctx), s.key); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -134,13 +142,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	if err := s.sealLegacyHead(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.gc = newCommitter(s, writersSQLite, maxBatchSQLite)
 	return s, nil
 }
 
 // migrateAndSeed creates or updates the tables, then inserts the seeded
-// authorities and the audit head if they are missing. It is idempotent.
-func migrateAndSeed(db *gorm.DB) error {
+// authorities and the audit head, sealed with key, if they are missing. It
+// is idempotent.
+func migrateAndSeed(db *gorm.DB, key []byte) error {
 	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
 		return err
 	}
@@ -151,7 +164,7 @@ func migrateAndSeed(db *gorm.DB) error {
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
 		return fmt.Errorf("seed authorities: %w", err)
 	}
-	head := auditHeadRow{ID: auditHeadID, Seq: 0, Hash: audit.GenesisHash}
+	head := auditHeadRow{ID: auditHeadID, Seq: 0, Hash: audit.GenesisHash, Seal: audit.HeadSeal(key, 0, audit.GenesisHash)}
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&head).Error; err != nil {
 		return fmt.Errorf("seed audit head: %w", err)
 	}

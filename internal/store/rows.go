@@ -223,13 +223,18 @@ func (a auditRow) toDomain() workflow.AuditEntry {
 const auditHeadID = 1
 
 // auditHeadRow is the head of the chain: the sequence number and hash of the
-// last entry. Appends lock it (SELECT ... FOR UPDATE), which serialises them
-// on PostgreSQL, and verification compares it with the last entry, which
-// catches a deleted tail.
+// last entry, and their seal (audit.HeadSeal) under the audit key. Appends
+// lock it (SELECT ... FOR UPDATE), which serialises them on PostgreSQL, and
+// check its seal before they extend the chain, so that nobody writes under
+// another key; verification compares it with the last entry, which catches
+// a deleted tail, and checks the seal, which catches a head moved back to
+// match. Seal is "" only on a database from before heads were sealed, until
+// Open seals it (see sealLegacyHead).
 type auditHeadRow struct {
 	ID   int    `gorm:"column:id;primaryKey;autoIncrement:false"`
 	Seq  int64  `gorm:"column:seq;not null"`
 	Hash string `gorm:"column:hash;not null"`
+	Seal string `gorm:"column:seal;not null;default:''"`
 }
 
 func (auditHeadRow) TableName() string { return "audit_head" }

@@ -54,7 +54,7 @@ func (row *userRow) scanTargets() []any {
 
 func newStatements(postgres bool) statements {
 	q := func(s string) string { return rebind(postgres, s) }
-	readHead := "SELECT seq, hash FROM audit_head WHERE id = ?"
+	readHead := "SELECT seq, hash, seal FROM audit_head WHERE id = ?"
 	if postgres {
 		// The lock that serialises the appends of all writers and servers.
 		readHead += " FOR UPDATE"
@@ -79,8 +79,8 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 	st := statements{
 		postgres:         postgres,
 		readHead:         q(readHead),
-		readHeadPlain:    q("SELECT seq, hash FROM audit_head WHERE id = ?"),
-		moveHead:         q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = ? AND seq = ?"),
+		readHeadPlain:    q("SELECT seq, hash, seal FROM audit_head WHERE id = ?"),
+		moveHead:         q("UPDATE audit_head SET seq = ?, hash = ?, seal = ? WHERE id = ? AND seq = ?"),
 		requestForUpdate: q("SELECT " + requestColumns + " FROM requests WHERE id = ? LIMIT 1" + forUpdate),
 		sessionUser: q("SELECT " + prefixed("u", userColumns) + ", " + prefixed("s", sessionColumns) +
 			" FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ? LIMIT 1"),

@@ -180,4 +180,8 @@ type AuditVerification struct {
 	Head     string
 	BrokenAt int64  // sequence number of the first bad entry, 0 when OK
 	Problem  string // what is wrong there
+	// RequestID names the request whose row or history disagrees with its
+	// audited changes, when that is the break; BrokenAt is then the last
+	// entry recorded for it (1 when the log records none).
+	RequestID string
 }

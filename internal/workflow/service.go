@@ -493,9 +493,47 @@ func joinRoles(roles []Role) string {
 // audit chain binds the content without holding it. The seed's generated
 // history uses it too, to write what the service would have.
 func ContentDigest(r Request) string {
-	b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
-		r.Offences, r.Measures, r.Urgency, r.UrgencyReason, r.DueDate, r.PersonSought, r.Warrant})
-	return Digest(string(b))
+	return Digest(contentTexts(r)[0])
+}
+
+// contentTexts are the texts ContentDigest may have fingerprinted for r:
+// what a client wrote in a request, in a fixed order. The first is the one
+// it fingerprints now, with empty lists as []. Before, an empty list was
+// encoded as the client had given it, [] or (left out) null, and a stored
+// request reads back with []: the others are those encodings, so that
+// entries written then still verify (AuditedRequest.Disagreement).
+func contentTexts(r Request) []string {
+	encode := func(offences, measures, aliases []string) string {
+		var person *Person
+		if r.PersonSought != nil {
+			p := *r.PersonSought
+			p.Aliases = aliases
+			person = &p
+		}
+		b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
+			offences, measures, r.Urgency, r.UrgencyReason, r.DueDate, person, r.Warrant})
+		return string(b)
+	}
+	// Each empty list either way: [] first, then null.
+	variants := func(list []string) [][]string {
+		if len(list) > 0 {
+			return [][]string{list}
+		}
+		return [][]string{{}, nil}
+	}
+	var aliases []string
+	if r.PersonSought != nil {
+		aliases = r.PersonSought.Aliases
+	}
+	var out []string
+	for _, o := range variants(r.Offences) {
+		for _, m := range variants(r.Measures) {
+			for _, a := range variants(aliases) {
+				out = append(out, encode(o, m, a))
+			}
+		}
+	}
+	return out
 }
 
 // Digest is the hex SHA-256 of a text the audit log binds without holding
