@@ -66,14 +66,19 @@ func (s *Store) CheckAuditHead(ctx context.Context) error {
 }
 
 // sealLegacyHead seals the head of a database written before heads were
-// sealed, once its whole chain has verified under the store's key (so that
-// the seal vouches only for what the key already vouches for). A chain that
-// does not verify keeps its unsealed head: writes stay refused and
-// verification reports the break.
+// sealed (legacy: its head had no seal column until this Open's migration
+// added one), once its whole chain has verified under the store's key and
+// its requests agree with it, so that the seal vouches only for what the
+// key already vouches for. A chain that does not verify keeps its unsealed
+// head: writes stay refused and verification reports the break.
 //
-// A seal is never added to a head that was sealed before: an empty seal on
-// such a database is tampering, and verification reports it.
-func (s *Store) sealLegacyHead(ctx context.Context) error {
+// A head that had a seal column is never sealed here: an empty seal there
+// is tampering (someone clearing it to have a cut tail sealed again), and
+// verification reports it.
+func (s *Store) sealLegacyHead(ctx context.Context, legacy bool) error {
+	if !legacy {
+		return nil
+	}
 	rdb, err := s.r.DB()
 	if err != nil {
 		return err

@@ -101,11 +101,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.w, s.r, s.postgres = db, db, true
 		s.sql = newStatements(true)
-		if err := migratePostgres(ctx, db, s.key); err != nil {
+		legacyHead, err := migratePostgres(ctx, db, s.key)
+		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		if err := s.sealLegacyHead(ctx); err != nil {
+		if err := s.sealLegacyHead(ctx, legacyHead); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -134,7 +135,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// On SQLite the writer connection is exclusive; a separate transaction
 	// would only hold the write lock longer.
-	if err := migrateAndSeed(w.WithContext(ctx), s.key); err != nil {
+	legacyHead, err := migrateAndSeed(w.WithContext(ctx), s.key)
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -142,7 +144,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := s.sealLegacyHead(ctx); err != nil {
+	if err := s.sealLegacyHead(ctx, legacyHead); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -152,23 +154,26 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 // migrateAndSeed creates or updates the tables, then inserts the seeded
 // authorities and the audit head, sealed with key, if they are missing. It
-// is idempotent.
-func migrateAndSeed(db *gorm.DB, key []byte) error {
+// is idempotent. legacyHead tells that the database had an audit head from
+// before heads were sealed, which the migration gave an empty seal.
+func migrateAndSeed(db *gorm.DB, key []byte) (legacyHead bool, err error) {
+	m := db.Migrator()
+	legacyHead = m.HasTable(&auditHeadRow{}) && !m.HasColumn(&auditHeadRow{}, "seal")
 	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
-		return err
+		return false, err
 	}
 	if err := ensureRequestCounts(db); err != nil {
-		return err
+		return false, err
 	}
 	rows := slices.Clone(seedAuthorities) // GORM may write to what it creates
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return fmt.Errorf("seed authorities: %w", err)
+		return false, fmt.Errorf("seed authorities: %w", err)
 	}
 	head := auditHeadRow{ID: auditHeadID, Seq: 0, Hash: audit.GenesisHash, Seal: audit.HeadSeal(key, 0, audit.GenesisHash)}
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&head).Error; err != nil {
-		return fmt.Errorf("seed audit head: %w", err)
+		return false, fmt.Errorf("seed audit head: %w", err)
 	}
-	return nil
+	return legacyHead, nil
 }
 
 // Ping checks that the database answers a query, for readiness probes.

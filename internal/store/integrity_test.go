@@ -1,0 +1,308 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/store"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// These tests change the database behind the server's back, as someone
+// who can write it but holds no audit key could, and expect verification,
+// the writer or the start-up to notice.
+
+// exec runs raw SQL on the store's database.
+func exec(t testing.TB, s *store.Store, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		if err := s.DB().Exec(q).Error; err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// wantBroken fails unless verification reports a break at entry at whose
+// problem mentions problem.
+func wantBroken(t testing.TB, s *store.Store, at int64, problem string) workflow.AuditVerification {
+	t.Helper()
+	v, err := s.VerifyAudit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OK || v.BrokenAt != at || !strings.Contains(v.Problem, problem) {
+		t.Fatalf("verify = %+v, want broken at %d with a problem mentioning %q", v, at, problem)
+	}
+	return v
+}
+
+// TestVerifyAudit_headSeal cuts the tail of the log and moves the head back
+// to match, or wipes the log and puts back the head of an empty chain: the
+// head's seal, and the users that an empty log cannot explain, give both
+// away.
+func TestVerifyAudit_headSeal(t *testing.T) {
+	t.Parallel()
+	genesis := audit.HeadSeal(testKey, 0, audit.GenesisHash)
+	tests := []struct {
+		name    string
+		sql     []string
+		at      int64
+		problem string
+	}{
+		{"tail cut and head moved back", []string{
+			`DELETE FROM audit_entries WHERE seq > 7`,
+			`UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_entries WHERE seq = 7)`,
+		}, 8, "not sealed"},
+		{"head seal cleared", []string{`UPDATE audit_head SET seal = ''`}, 11, "not sealed"},
+		{"log wiped and head reset", []string{`DELETE FROM audit_entries`, `UPDATE audit_head SET seq = 0, hash = ''`}, 1, "not sealed"},
+		{"log wiped and the empty chain's head put back", []string{
+			`DELETE FROM audit_entries`,
+			`UPDATE audit_head SET seq = 0, hash = '', seal = '` + genesis + `'`,
+		}, 1, "wiped"},
+	}
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					s := openBackend(t, db.Backend).Store
+					createOfficer(t, s)
+					appendN(t, s, 9)
+					mustVerify(t, s, 10)
+					exec(t, s, tc.sql...)
+					wantBroken(t, s, tc.at, tc.problem)
+					// The writer refuses to extend a head it did not seal.
+					err := s.RecordAudit(context.Background(), workflow.AuditRecord{Actor: "x", Action: "auth.login"})
+					if tc.problem == "not sealed" && workflow.ErrorCode(err) != workflow.ErrUnavailable {
+						t.Fatalf("append over an unsealed head: %v, want unavailable", err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestOpen_doesNotResealAClearedHead cuts the tail, moves the head back and
+// clears its seal, hoping that the next start takes the database for one
+// from before seals and seals the cut chain: it must not.
+func TestOpen_doesNotResealAClearedHead(t *testing.T) {
+	t.Parallel()
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			createOfficer(t, db.Store)
+			appendN(t, db.Store, 4)
+			exec(t, db.Store,
+				`DELETE FROM audit_entries WHERE seq > 3`,
+				`UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_entries WHERE seq = 3), seal = ''`)
+			db.Store.Close()
+			s := openStore(t, db.DSN, testKey)
+			wantBroken(t, s, 4, "not sealed")
+			if err := s.CheckAuditHead(context.Background()); err == nil {
+				t.Fatal("CheckAuditHead accepted a head whose seal was cleared")
+			}
+		})
+	}
+}
+
+// TestOpen_sealsLegacyHead opens a database from before heads were sealed
+// (the head without its seal column): Open seals its head once the chain
+// verifies, and leaves a broken chain's head unsealed.
+func TestOpen_sealsLegacyHead(t *testing.T) {
+	t.Parallel()
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			for _, broken := range []bool{false, true} {
+				s := openBackend(t, db.Backend)
+				createOfficer(t, s.Store)
+				appendN(t, s.Store, 4)
+				exec(t, s.Store, `ALTER TABLE audit_head DROP COLUMN seal`)
+				if broken {
+					exec(t, s.Store, `UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2`)
+				}
+				s.Store.Close()
+				reopened := openStore(t, s.DSN, testKey)
+				err := reopened.CheckAuditHead(context.Background())
+				if broken {
+					if err == nil {
+						t.Fatal("the head of a broken legacy chain was sealed")
+					}
+					wantBroken(t, reopened, 2, "altered")
+					continue
+				}
+				if err != nil {
+					t.Fatalf("legacy head not sealed: %v", err)
+				}
+				mustVerify(t, reopened, 5)
+				appendN(t, reopened, 1)
+				mustVerify(t, reopened, 6)
+			}
+		})
+	}
+}
+
+// TestStore_refusesWritesUnderAnotherKey opens a second store on the same
+// database with another key, as a second server with another key file
+// would: it may read, but writes nothing, and the chain stays whole.
+func TestStore_refusesWritesUnderAnotherKey(t *testing.T) {
+	t.Parallel()
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			createOfficer(t, db.Store)
+			appendN(t, db.Store, 2)
+			other := openStore(t, db.DSN, bytes.Repeat([]byte{0x42}, audit.KeySize))
+			if err := other.CheckAuditHead(ctx); err == nil || !strings.Contains(err.Error(), "does not verify the head") {
+				t.Fatalf("CheckAuditHead with another key = %v, want a refusal", err)
+			}
+			err := other.RecordAudit(ctx, workflow.AuditRecord{Actor: "x", Action: "auth.login", Outcome: workflow.OutcomeOK})
+			if workflow.ErrorCode(err) != workflow.ErrUnavailable || !strings.Contains(err.Error(), "not sealed") {
+				t.Fatalf("append under another key: %v, want unavailable", err)
+			}
+			// Writes without an entry are refused too.
+			if _, err := other.EnsureSetting(ctx, "probe", "x"); err == nil {
+				t.Fatal("a setting was written under another key")
+			}
+			mustVerify(t, db.Store, 3)
+			appendN(t, db.Store, 1)
+			mustVerify(t, db.Store, 4)
+		})
+	}
+}
+
+// TestHoldsRecords tells an empty or missing database from one with a
+// chain, without creating anything.
+func TestHoldsRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	missing := t.TempDir() + "/none.db"
+	if holds, err := store.HoldsRecords(ctx, missing); err != nil || holds {
+		t.Fatalf("missing file: %v, %v", holds, err)
+	}
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			if holds, err := store.HoldsRecords(ctx, db.DSN); err != nil || holds {
+				t.Fatalf("new database: %v, %v; want false", holds, err)
+			}
+			createOfficer(t, db.Store)
+			if holds, err := store.HoldsRecords(ctx, db.DSN); err != nil || !holds {
+				t.Fatalf("database with a user: %v, %v; want true", holds, err)
+			}
+		})
+	}
+}
+
+// TestVerifyAudit_requestsAgainstTheLog drives requests through the real
+// workflow service, changes their rows and history behind its back, and
+// expects verification to name the request.
+func TestVerifyAudit_requestsAgainstTheLog(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sql     func(id string) []string
+		problem string
+	}{
+		{"state changed", func(id string) []string {
+			return []string{`UPDATE requests SET state = 'executed' WHERE id = '` + id + `'`}
+		}, "state is executed, the log says acknowledged"},
+		{"moved to a third authority", func(id string) []string {
+			return []string{`UPDATE requests SET requested_authority = 'TH' WHERE id = '` + id + `'`}
+		}, "requested authority is TH"},
+		{"title changed", func(id string) []string {
+			return []string{`UPDATE requests SET title = 'Something else' WHERE id = '` + id + `'`}
+		}, "content is not what the log"},
+		{"version bumped", func(id string) []string {
+			return []string{`UPDATE requests SET version = version + 1 WHERE id = '` + id + `'`}
+		}, "version is 4"},
+		{"last transition deleted", func(id string) []string {
+			return []string{`DELETE FROM request_history WHERE id = (SELECT MAX(id) FROM request_history WHERE request_id = '` + id + `')`}
+		}, "1 transitions in its history, the log records 2"},
+		{"transition added", func(id string) []string {
+			return []string{`INSERT INTO request_history (request_id, event, from_state, to_state, actor, authority, at_us, comment, grounds)
+VALUES ('` + id + `', 'request_info', 'acknowledged', 'info_requested', 'es.officer', 'ES', 1, 'x', '[]')`}
+		}, "3 transitions in its history"},
+		{"comment rewritten", func(id string) []string {
+			return []string{`UPDATE request_history SET comment = 'nothing to see' WHERE request_id = '` + id + `' AND event = 'send'`}
+		}, "comment the log does not record"},
+		{"transition's actor changed", func(id string) []string {
+			return []string{`UPDATE request_history SET actor = 'es.officer' WHERE request_id = '` + id + `' AND event = 'acknowledge'`}
+		}, "by es.officer of ES, the log says es.supervisor of ES"},
+		{"request deleted", func(id string) []string {
+			return []string{`DELETE FROM request_history WHERE request_id = '` + id + `'`, `DELETE FROM requests WHERE id = '` + id + `'`}
+		}, "its row is gone"},
+		{"request inserted", func(id string) []string {
+			return []string{`INSERT INTO requests (id, reference, kind, state, version, requesting_authority, requested_authority,
+title, summary, legal_basis, offences, measures, urgency, urgency_reason, due_date, person_sought, warrant, created_at_us, updated_at_us)
+SELECT 'zzzz-forged', 'IT-MLA-2026-999999', kind, state, version, requesting_authority, 'TH', title, summary, legal_basis,
+offences, measures, urgency, urgency_reason, due_date, person_sought, warrant, created_at_us, updated_at_us FROM requests WHERE id = '` + id + `'`}
+		}, "the log records no change of it"},
+	}
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					s := openBackend(t, db.Backend).Store
+					id := driveRequest(t, s)
+					mustVerify(t, s, 6)
+					exec(t, s, tc.sql(id)...)
+					v, err := s.VerifyAudit(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if v.OK || !strings.Contains(v.Problem, tc.problem) || v.BrokenAt < 1 {
+						t.Fatalf("verify = %+v, want broken with a problem mentioning %q", v, tc.problem)
+					}
+					wantID := id
+					if tc.name == "request inserted" {
+						wantID = "zzzz-forged"
+					}
+					if v.RequestID != wantID || !strings.Contains(v.Problem, "request ") {
+						t.Fatalf("verify names request %q (%s), want %q", v.RequestID, v.Problem, wantID)
+					}
+				})
+			}
+		})
+	}
+}
+
+// driveRequest creates two requests through the workflow service, sends
+// the first with a comment-free send and acknowledges it, and returns its
+// id: six audit entries in all.
+func driveRequest(t testing.TB, s *store.Store) string {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	svc := workflow.NewService(s, testPolicy{}, workflow.WithClock(func() time.Time { now = now.Add(time.Second); return now }))
+	it := workflow.Actor{UserID: "1", Username: "it.supervisor", Role: workflow.RoleSupervisor, Authority: "IT"}
+	es := workflow.Actor{UserID: "2", Username: "es.supervisor", Role: workflow.RoleSupervisor, Authority: "ES"}
+	var ids []string
+	for _, title := range []string{"Bank records of ACME", "Hearing of a witness"} {
+		r, err := svc.Create(ctx, it, workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: title})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	for _, step := range []struct {
+		a  workflow.Actor
+		ev workflow.Event
+	}{{it, workflow.EventSend}, {es, workflow.EventAcknowledge}} {
+		if _, err := svc.Fire(ctx, step.a, ids[0], workflow.EventInput{Event: step.ev}); err != nil {
+			t.Fatalf("%s: %v", step.ev, err)
+		}
+	}
+	// A refused attempt, which is audited but changes nothing, and an edit
+	// of the second draft.
+	if _, err := svc.Fire(ctx, it, ids[0], workflow.EventInput{Event: workflow.EventAcknowledge}); err == nil {
+		t.Fatal("the requesting side acknowledged its own request")
+	}
+	title := "Hearing of two witnesses"
+	if _, err := svc.Update(ctx, it, ids[1], workflow.Changes{Title: &title}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ids[0]
+}
