@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
 )
 
@@ -349,4 +351,51 @@ func TestServer_gracefulShutdown(t *testing.T) {
 		}
 	}
 	t.Logf("%d drafts answered before SIGTERM, all stored; %d unanswered, none stored", len(answered), len(unanswered))
+}
+
+// TestServer_auditKeyFailsClosed starts the server with the wrong audit key
+// file, and with none, on a database that holds a chain: it must refuse to
+// start, saying why, rather than write entries no key verifies; a missing
+// key file is not replaced by a new key. With the right key it starts. On
+// PostgreSQL the wrong key is a second server with a key file of its own.
+func TestServer_auditKeyFailsClosed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, b testdb.Backend) {
+		dir := t.TempDir()
+		db, keyFile := filepath.Join(dir, "mla.db"), filepath.Join(dir, "audit.key")
+		if b.Name != "sqlite" {
+			db = b.DSN(t)
+		}
+		url, _, stop := startInProcess(t, "--demo", "--db", db, "--audit-key-file", keyFile)
+		if b.Name == "sqlite" {
+			stop() // one server per SQLite file; PostgreSQL's keeps serving
+		}
+		attempt := func(key string) error {
+			return run(context.Background(), []string{"--db", db, "--addr", "127.0.0.1:0", "--audit-key-file", key},
+				func(string) string { return "" }, nil, io.Discard, io.Discard)
+		}
+
+		other := filepath.Join(dir, "other.key")
+		if err := os.WriteFile(other, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := attempt(other); err == nil || !strings.Contains(err.Error(), "does not verify the head") {
+			t.Fatalf("start with the wrong key: %v, want refused", err)
+		}
+
+		missing := filepath.Join(dir, "missing.key")
+		if err := attempt(missing); err == nil || !strings.Contains(err.Error(), "already holds an audit chain") {
+			t.Fatalf("start without the key file: %v, want refused", err)
+		}
+		if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("a new key file was created beside a chain: %v", err)
+		}
+
+		if b.Name == "sqlite" {
+			url, _, _ = startInProcess(t, "--db", db, "--audit-key-file", keyFile)
+		}
+		c := login(t, url, "admin")
+		if v := c.must(http.StatusOK, "GET", "/api/v1/audit/verify", nil); v["ok"] != true {
+			t.Fatalf("chain after the refused starts: %v", v)
+		}
+	})
 }

@@ -307,9 +307,19 @@ func TestRun_subcommands(t *testing.T) {
 
 	// A wrong key cannot verify the chain: it exits with the broken-chain code.
 	other := filepath.Join(dir, "other.key")
+	if err := os.WriteFile(other, []byte(strings.Repeat("cd", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	err = run(ctx, []string{"audit", "verify", "--db", db, "--audit-key-file", other}, env, nil, io.Discard, io.Discard)
 	if exitCode(err) != 3 {
 		t.Errorf("verify with another key: %v (exit %d), want exit 3", err, exitCode(err))
+	}
+	// A missing key file is not replaced by a new key on a database that
+	// has a chain.
+	missing := filepath.Join(dir, "missing.key")
+	err = run(ctx, []string{"audit", "verify", "--db", db, "--audit-key-file", missing}, env, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already holds an audit chain") {
+		t.Errorf("verify without the key file: %v, want refused", err)
 	}
 }
 

@@ -54,6 +54,13 @@ func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 // nil, in one transaction. It reports whether it added the key.
 func (s *Store) AddSigningKey(ctx context.Context, k auth.SigningKey, when auth.KeyAddition, rec *workflow.AuditRecord) (bool, error) {
 	row := signingKeyRow{ID: k.ID, Secret: hex.EncodeToString(k.Secret), CreatedUS: toMicros(k.CreatedAt)}
+	// What every start asks, whether there is a key already, is answered
+	// by a read where it can be: a command-line tool then opens a database
+	// whose writes it would be refused (see batchTx.chainAudit) and still
+	// reports what it finds, and a start writes nothing it need not.
+	if have, err := s.haveSigningKey(ctx, k.ID, when); err != nil || have {
+		return false, err
+	}
 	var added bool
 	err := s.withTx(ctx, func(t *tx) error {
 		added = false
@@ -90,4 +97,24 @@ func (s *Store) AddSigningKey(ctx context.Context, k auth.SigningKey, when auth.
 		return nil
 	})
 	return added, err
+}
+
+// haveSigningKey tells whether AddSigningKey would leave the ring as it is:
+// a usable key exists (AddIfNoneUsable) or k's id is known (AddIfUnknown).
+// The write transaction checks again; this read only spares it.
+func (s *Store) haveSigningKey(ctx context.Context, id string, when auth.KeyAddition) (bool, error) {
+	q := s.r.WithContext(ctx).Model(&signingKeyRow{})
+	switch when {
+	case auth.AddIfNoneUsable:
+		q = q.Where("retired_at_us = 0 AND secret <> ''")
+	case auth.AddIfUnknown:
+		q = q.Where("id = ?", id)
+	default:
+		return false, nil
+	}
+	var n int64
+	if err := q.Count(&n).Error; err != nil {
+		return false, s.fail(err, "read signing keys")
+	}
+	return n > 0, nil
 }

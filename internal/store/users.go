@@ -190,9 +190,21 @@ func (s *Store) AddAuthority(ctx context.Context, a workflow.Authority, rec work
 // EnsureSetting stores value under key unless a value is stored already,
 // and returns the stored one. Servers starting at once on one database thus
 // agree on, say, one generated token-signing secret: the first insert wins.
+//
+// A value stored already is read without a write transaction, so that a
+// command-line tool can open a database whose writes it would be refused
+// (the wrong audit key, say) and still report what it finds.
 func (s *Store) EnsureSetting(ctx context.Context, key, value string) (string, error) {
+	var row settingRow
+	err := s.r.WithContext(ctx).Where("name = ?", key).Take(&row).Error
+	if err == nil {
+		return row.Value, nil
+	}
+	if !notFound(err) {
+		return "", s.fail(err, "read setting")
+	}
 	var stored string
-	err := s.withTx(ctx, func(t *tx) error {
+	err = s.withTx(ctx, func(t *tx) error {
 		db := t.db.WithContext(ctx)
 		if err := db.Clauses(clause.OnConflict{DoNothing: true}).
 			Create(&settingRow{Name: key, Value: value}).Error; err != nil {
