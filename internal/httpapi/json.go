@@ -261,17 +261,19 @@ func toAuditJSON(e workflow.AuditEntry) auditJSON {
 }
 
 // verifyJSON is the result of checking the audit chain; BrokenAt and
-// Problem appear only when it is broken.
+// Problem appear only when it is broken, RequestID only when the break is
+// a request that disagrees with its audited changes.
 type verifyJSON struct {
-	OK       bool   `json:"ok"`
-	Entries  int64  `json:"entries"`
-	Head     string `json:"head"`
-	BrokenAt int64  `json:"broken_at,omitempty"`
-	Problem  string `json:"problem,omitempty"`
+	OK        bool   `json:"ok"`
+	Entries   int64  `json:"entries"`
+	Head      string `json:"head"`
+	BrokenAt  int64  `json:"broken_at,omitempty"`
+	Problem   string `json:"problem,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func toVerifyJSON(v workflow.AuditVerification) verifyJSON {
-	return verifyJSON{OK: v.OK, Entries: v.Entries, Head: v.Head, BrokenAt: v.BrokenAt, Problem: v.Problem}
+	return verifyJSON{OK: v.OK, Entries: v.Entries, Head: v.Head, BrokenAt: v.BrokenAt, Problem: v.Problem, RequestID: v.RequestID}
 }
 
 // authorityNames caches the names of the central authorities, which change

@@ -95,12 +95,33 @@ type replayDetails struct {
 	From               State    `json:"from"`
 	To                 State    `json:"to"`
 	Grounds            []string `json:"grounds"`
+	// The digests of a request's content and of a comment: keyed, or
+	// plain SHA-256 in entries written before digests were keyed.
+	ContentHMAC   *string `json:"content_hmac"`
+	ContentSHA256 *string `json:"content_sha256"`
+	CommentHMAC   *string `json:"comment_hmac"`
+	CommentSHA256 *string `json:"comment_sha256"`
 }
 
-// digestFields are the detail fields that may bind a text, in the order
-// they are looked for.
-var digestFields = []string{"content_hmac", "content_sha256"}
-var commentDigestFields = []string{"comment_hmac", "comment_sha256"}
+// content names the content digest the entry holds, and its value.
+func (d replayDetails) content() (string, string) {
+	return firstDigest("content_hmac", d.ContentHMAC, "content_sha256", d.ContentSHA256)
+}
+
+// comment names the comment digest the entry holds, and its value.
+func (d replayDetails) comment() (string, string) {
+	return firstDigest("comment_hmac", d.CommentHMAC, "comment_sha256", d.CommentSHA256)
+}
+
+func firstDigest(keyed string, keyedValue *string, plain string, plainValue *string) (string, string) {
+	switch {
+	case keyedValue != nil:
+		return keyed, *keyedValue
+	case plainValue != nil:
+		return plain, *plainValue
+	}
+	return "", ""
+}
 
 // Replay applies one audited change of the request (an entry for which
 // ChangesRequest is true), in sequence order.
@@ -109,12 +130,10 @@ func (a *AuditedRequest) Replay(e AuditEntry) {
 		return
 	}
 	var d replayDetails
-	var raw map[string]any
 	if err := json.Unmarshal([]byte(e.Details), &d); err != nil {
 		a.Problem = fmt.Sprintf("entry %d: details do not decode: %v", e.Seq, err)
 		return
 	}
-	_ = json.Unmarshal([]byte(e.Details), &raw)
 	a.ID, a.LastSeq = e.RequestID, e.Seq
 	switch {
 	case e.Action == "request.create":
@@ -125,14 +144,14 @@ func (a *AuditedRequest) Replay(e AuditEntry) {
 		a.Reference, a.Kind, a.RequestedAuthority = d.Reference, d.Kind, d.RequestedAuthority
 		a.RequestingAuthority, a.State, a.Version = e.Authority, StateDrafted, 1
 		a.CreatedAt, a.UpdatedAt = e.At, e.At
-		a.ContentField, a.Content = firstField(raw, digestFields)
+		a.ContentField, a.Content = d.content()
 		return
 	case a.Version == 0:
 		a.Problem = fmt.Sprintf("entry %d changes the request before any entry creates it", e.Seq)
 		return
 	case e.Action == "request.update":
 		a.Version, a.UpdatedAt = d.Version, e.At
-		a.ContentField, a.Content = firstField(raw, digestFields)
+		a.ContentField, a.Content = d.content()
 		return
 	}
 	if d.From != a.State {
@@ -144,18 +163,8 @@ func (a *AuditedRequest) Replay(e AuditEntry) {
 		RequestID: e.RequestID, Event: d.Event, From: d.From, To: d.To, Actor: e.Actor,
 		Authority: e.Authority, At: e.At, Grounds: d.Grounds,
 	}}
-	t.CommentField, t.CommentDigest = firstField(raw, commentDigestFields)
+	t.CommentField, t.CommentDigest = d.comment()
 	a.History = append(a.History, t)
-}
-
-// firstField returns the first of fields that m holds as a string.
-func firstField(m map[string]any, fields []string) (string, string) {
-	for _, f := range fields {
-		if v, ok := m[f].(string); ok {
-			return f, v
-		}
-	}
-	return "", ""
 }
 
 // Disagreement compares a stored request and its history with what the
