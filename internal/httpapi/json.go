@@ -270,10 +270,11 @@ type verifyJSON struct {
 	BrokenAt  int64  `json:"broken_at,omitempty"`
 	Problem   string `json:"problem,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	UserID    string `json:"user_id,omitempty"`
 }
 
 func toVerifyJSON(v workflow.AuditVerification) verifyJSON {
-	return verifyJSON{OK: v.OK, Entries: v.Entries, Head: v.Head, BrokenAt: v.BrokenAt, Problem: v.Problem, RequestID: v.RequestID}
+	return verifyJSON{OK: v.OK, Entries: v.Entries, Head: v.Head, BrokenAt: v.BrokenAt, Problem: v.Problem, RequestID: v.RequestID, UserID: v.UserID}
 }
 
 // authorityNames caches the names of the central authorities, which change

@@ -216,27 +216,36 @@ func (s *Store) verify(ctx context.Context, what verifyChecks) (workflow.AuditVe
 	if !what.requests {
 		return out(), nil
 	}
-	rb, err := s.verifyRequests(ctx)
+	rb, err := s.verifyRows(ctx)
 	if err != nil {
 		return workflow.AuditVerification{}, err
 	}
 	if rb != nil {
 		v := broken(rb.seq, requestProblem(rb))
-		v.RequestID = rb.id
+		if rb.user {
+			v.UserID = rb.id
+		} else {
+			v.RequestID = rb.id
+		}
 		return v, nil
 	}
 	return out(), nil
 }
 
-// requestProblem says which request disagrees with the log, and how.
+// requestProblem says which request or account disagrees with the log,
+// and how.
 func requestProblem(rb *requestBreak) string {
+	what, many := "request", "requests"
+	if rb.user {
+		what, many = "account", "accounts"
+	}
 	name := rb.id
 	if rb.reference != "" {
 		name = rb.reference + " (id " + rb.id + ")"
 	}
-	msg := fmt.Sprintf("request %s does not match its audited changes: %s", name, rb.problem)
+	msg := fmt.Sprintf("%s %s does not match its audited changes: %s", what, name, rb.problem)
 	if rb.count > 1 {
-		msg += fmt.Sprintf(" (%d requests disagree with the log in all)", rb.count)
+		msg += fmt.Sprintf(" (%d %s disagree with the log in all)", rb.count, many)
 	}
 	return msg
 }

@@ -205,8 +205,16 @@ func mustVerifyWith(t testing.TB, verify func(context.Context) (workflow.AuditVe
 func createOfficer(t testing.TB, s *store.Store) workflow.User {
 	t.Helper()
 	u := workflow.User{ID: "u1", Username: "it.officer", Role: workflow.RoleOfficer, Authority: "IT", PasswordHash: "h", CreatedAt: baseTime}
-	if err := s.CreateUser(context.Background(), u, workflow.AuditRecord{Actor: "admin", Action: "user.create", Outcome: workflow.OutcomeOK}); err != nil {
+	if err := s.CreateUser(context.Background(), u, userCreated(u)); err != nil {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// userCreated is the audit record of u's creation, as auth writes it.
+func userCreated(u workflow.User) workflow.AuditRecord {
+	return workflow.AuditRecord{
+		At: u.CreatedAt, Actor: "admin", Action: "user.create", Outcome: workflow.OutcomeOK,
+		Details: map[string]any{"user_id": u.ID, "username": u.Username, "role": u.Role, "authority": u.Authority},
+	}
 }

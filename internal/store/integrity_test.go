@@ -306,3 +306,54 @@ func driveRequest(t testing.TB, s *store.Store) string {
 	}
 	return ids[0]
 }
+
+// TestVerifyAudit_usersAgainstTheLog changes accounts behind the server's
+// back: an officer moved to another authority or made an administrator, a
+// disabled account enabled, an account inserted or deleted. Verification
+// names the account.
+func TestVerifyAudit_usersAgainstTheLog(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sql     []string
+		id      string
+		problem string
+	}{
+		{"moved to another authority", []string{`UPDATE users SET authority = 'TH' WHERE id = 'u1'`}, "u1", `authority is "TH", the log says "IT"`},
+		{"made an administrator", []string{`UPDATE users SET role = 'admin', authority = NULL WHERE id = 'u1'`}, "u1", "role is admin, the log says officer"},
+		{"enabled again", []string{`UPDATE users SET disabled = false WHERE id = 'u2'`}, "u2", "disabled is false, the log says true"},
+		{"inserted", []string{`INSERT INTO users (id, username, display_name, role, authority, password_hash, disabled, created_at_us)
+VALUES ('u9', 'mallory', 'Mallory', 'admin', NULL, 'h', false, 1)`}, "u9", "the log records no change of it"},
+		{"deleted", []string{`DELETE FROM users WHERE id = 'u2'`}, "u2", "its row is gone"},
+	}
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					ctx := context.Background()
+					s := openBackend(t, db.Backend).Store
+					createOfficer(t, s)
+					other := workflow.User{ID: "u2", Username: "es.auditor", Role: workflow.RoleAuditor, Authority: "ES", PasswordHash: "h", CreatedAt: baseTime}
+					if err := s.CreateUser(ctx, other, userCreated(other)); err != nil {
+						t.Fatal(err)
+					}
+					other.Disabled = true
+					if err := s.UpdateUser(ctx, other, workflow.AuditRecord{Actor: "admin", Action: "user.update", Outcome: workflow.OutcomeOK,
+						Details: map[string]any{"user_id": other.ID, "username": other.Username, "disabled": true, "changed": []string{"disabled"}}}); err != nil {
+						t.Fatal(err)
+					}
+					mustVerify(t, s, 3)
+					exec(t, s, tc.sql...)
+					v, err := s.VerifyAudit(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if v.OK || v.UserID != tc.id || !strings.Contains(v.Problem, tc.problem) || !strings.Contains(v.Problem, "account ") {
+						t.Fatalf("verify = %+v, want account %s named with a problem mentioning %q", v, tc.id, tc.problem)
+					}
+				})
+			}
+		})
+	}
+}

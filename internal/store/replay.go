@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -15,24 +16,21 @@ import (
 // rows, history and audited changes are held in memory together.
 const replayChunk = 1000
 
-// requestBreak is the first request whose row or history disagrees with
+// requestBreak is the first request (or account) whose row disagrees with
 // its audited changes, and how many disagree in all.
 type requestBreak struct {
 	id, reference string
 	seq           int64 // the last entry recorded for it; 1 when none
 	problem       string
 	count         int
+	user          bool // an account, not a request
 }
 
-// verifyRequests replays every request's audited changes
-// (workflow.AuditedRequest) and compares the result with its row and its
-// history: a state, an authority, a version or a content changed behind the
-// server's back, a transition deleted or added, a row inserted without a
-// record or deleted with its record left behind. It reads everything in one
-// read-only snapshot, so that changes committed meanwhile cannot make row
-// and log disagree, in chunks of requests by id, so that memory stays flat.
-// It returns nil when every request agrees.
-func (s *Store) verifyRequests(ctx context.Context) (*requestBreak, error) {
+// verifyRows replays the audited changes of every account and every
+// request and compares them with the rows (verifyUsers, verifyRequests), in
+// one read-only snapshot, so that changes committed meanwhile cannot make
+// rows and log disagree. It returns nil when every row agrees.
+func (s *Store) verifyRows(ctx context.Context) (*requestBreak, error) {
 	db, err := s.r.DB()
 	if err != nil {
 		return nil, err
@@ -43,9 +41,22 @@ func (s *Store) verifyRequests(ctx context.Context) (*requestBreak, error) {
 	}
 	tx, err := db.BeginTx(ctx, opts) // SQLite: a deferred read, one snapshot too
 	if err != nil {
-		return nil, s.fail(err, "begin verification of requests")
+		return nil, s.fail(err, "begin verification of rows")
 	}
 	defer tx.Rollback()
+	if b, err := s.verifyUsers(ctx, tx); err != nil || b != nil {
+		return b, err
+	}
+	return s.verifyRequests(ctx, tx)
+}
+
+// verifyRequests replays every request's audited changes
+// (workflow.AuditedRequest) and compares the result with its row and its
+// history: a state, an authority, a version or a content changed behind the
+// server's back, a transition deleted or added, a row inserted without a
+// record or deleted with its record left behind. It reads in chunks of
+// requests by id, so that memory stays flat.
+func (s *Store) verifyRequests(ctx context.Context, tx *sql.Tx) (*requestBreak, error) {
 	var found *requestBreak
 	after := ""
 	for {
@@ -195,6 +206,95 @@ func (s *Store) replayAudited(ctx context.Context, tx *sql.Tx, after, upTo strin
 		if a == nil {
 			a = &workflow.AuditedRequest{}
 			out[e.RequestID] = a
+		}
+		a.Replay(e)
+	}
+	return out, rs.Err()
+}
+
+// verifyUsers replays every account's audited changes (auth.AuditedUser)
+// and compares the result with its row: a role, an authority, a disabled
+// flag or a username changed behind the server's back, an account inserted
+// without a record or deleted with its record left behind. Accounts are
+// few: all of them, and their changes, are read at once.
+func (s *Store) verifyUsers(ctx context.Context, tx *sql.Tx) (*requestBreak, error) {
+	rs, err := tx.QueryContext(ctx, rebind(s.postgres, "SELECT "+userColumns+" FROM users ORDER BY id"))
+	if err != nil {
+		return nil, s.fail(err, "read users")
+	}
+	var users []workflow.User
+	for rs.Next() {
+		var row userRow
+		if err := rs.Scan(row.scanTargets()...); err != nil {
+			rs.Close()
+			return nil, s.fail(err, "read users")
+		}
+		users = append(users, row.toDomain())
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, s.fail(err, "read users")
+	}
+	audited, err := s.replayUserChanges(ctx, tx)
+	if err != nil {
+		return nil, s.fail(err, "read audited account changes")
+	}
+	var found *requestBreak
+	note := func(b requestBreak) {
+		b.user = true
+		if found == nil {
+			found = &b
+		}
+		found.count++
+	}
+	for _, u := range users {
+		a, ok := audited[u.ID]
+		delete(audited, u.ID)
+		switch {
+		case !ok:
+			note(requestBreak{id: u.ID, reference: u.Username, seq: 1,
+				problem: "the log records no change of it: the row was written behind the server's back"})
+		case a.Disagreement(u) != "":
+			note(requestBreak{id: u.ID, reference: u.Username, seq: a.LastSeq, problem: a.Disagreement(u)})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(audited)) {
+		a := audited[id]
+		note(requestBreak{id: id, reference: a.Username, seq: a.LastSeq, problem: "its row is gone, though the log records its changes"})
+	}
+	return found, nil
+}
+
+// replayUserChanges replays the audited changes of every account.
+func (s *Store) replayUserChanges(ctx context.Context, tx *sql.Tx) (map[string]*auth.AuditedUser, error) {
+	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(auth.UserActions)), ", ")
+	args := []any{}
+	for _, a := range auth.UserActions {
+		args = append(args, a)
+	}
+	rs, err := tx.QueryContext(ctx, rebind(s.postgres,
+		"SELECT seq, at_us, actor, authority, action, request_id, outcome, details FROM audit_entries WHERE action IN ("+
+			placeholders+") AND outcome = ? ORDER BY seq"), append(args, workflow.OutcomeOK)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string]*auth.AuditedUser{}
+	for rs.Next() {
+		var e workflow.AuditEntry
+		var at int64
+		if err := rs.Scan(&e.Seq, &at, &e.Actor, &e.Authority, &e.Action, &e.RequestID, &e.Outcome, &e.Details); err != nil {
+			return nil, err
+		}
+		if !auth.ChangesUser(e.Action, e.Outcome) {
+			continue
+		}
+		e.At = fromMicros(at)
+		id := auth.UserOf(e)
+		a := out[id]
+		if a == nil {
+			a = &auth.AuditedUser{}
+			out[id] = a
 		}
 		a.Replay(e)
 	}

@@ -194,14 +194,14 @@ func historyFromDomain(h workflow.HistoryEntry) (historyRow, error) {
 // auditRow is one chained audit entry. Seq is assigned by AppendAudit from
 // the head row, never by the database, because the chain needs it before
 // the row is written. The indexes serve the filters of the audit page, each
-// in list order. The table has no foreign keys on purpose: the log must keep
+// in list order (the one on action also the replay of accounts). The table has no foreign keys on purpose: the log must keep
 // what happened even if what it refers to is gone.
 type auditRow struct {
-	Seq       int64  `gorm:"column:seq;primaryKey;autoIncrement:false;index:ix_audit_actor_seq,priority:2;index:ix_audit_authority_seq,priority:2;index:ix_audit_request_seq,priority:2"`
+	Seq       int64  `gorm:"column:seq;primaryKey;autoIncrement:false;index:ix_audit_actor_seq,priority:2;index:ix_audit_authority_seq,priority:2;index:ix_audit_request_seq,priority:2;index:ix_audit_action_seq,priority:2"`
 	AtUS      int64  `gorm:"column:at_us;not null"`
 	Actor     string `gorm:"column:actor;not null;index:ix_audit_actor_seq,priority:1"`
 	Authority string `gorm:"column:authority;not null;index:ix_audit_authority_seq,priority:1"`
-	Action    string `gorm:"column:action;not null"`
+	Action    string `gorm:"column:action;not null;index:ix_audit_action_seq,priority:1"`
 	RequestID string `gorm:"column:request_id;not null;index:ix_audit_request_seq,priority:1"`
 	Outcome   string `gorm:"column:outcome;not null"`
 	Details   string `gorm:"column:details;not null"` // canonical JSON, exactly as hashed

@@ -105,7 +105,7 @@ func TestUsers(t *testing.T) {
 			}
 			// Two creations and two updates were recorded; the refusals
 			// rolled back with their transactions.
-			mustVerify(t, s, 4)
+			mustVerifyChain(t, s, 4)
 		})
 	}
 }

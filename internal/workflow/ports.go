@@ -184,4 +184,7 @@ type AuditVerification struct {
 	// audited changes, when that is the break; BrokenAt is then the last
 	// entry recorded for it (1 when the log records none).
 	RequestID string
+	// UserID names the account whose row disagrees with its audited
+	// changes, when that is the break.
+	UserID string
 }
