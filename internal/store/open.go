@@ -50,7 +50,7 @@ type Store struct {
 
 	// digests computes the digests audit entries bind texts with, for the
 	// replay of requests (see verifyRequests).
-	digests workflow.Digester
+	digests workflow.TextDigests
 
 	sessions *sessionCache // answers of SessionUser on SQLite (see sessioncache.go)
 	lock     *serverLock   // SQLite, Options.Server: held while open

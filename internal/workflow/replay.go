@@ -52,13 +52,13 @@ type AuditedTransition struct {
 	CommentField, CommentDigest string
 }
 
-// Digester computes the digests the audit log binds texts with: given a
-// detail field's name (content_sha256, comment_sha256, ...) and the text, it
+// TextDigests computes the digests the audit log binds texts with: given a
+// detail field's name (content_sha256, comment_hmac, ...) and the text, it
 // answers the digest that field holds, and false for a field it does not
 // know.
-type Digester func(field, text string) (string, bool)
+type TextDigests func(field, text string) (string, bool)
 
-// PlainDigests is the Digester of the plain SHA-256 fields.
+// PlainDigests is the TextDigests of the plain SHA-256 fields.
 func PlainDigests(field, text string) (string, bool) {
 	switch field {
 	case "content_sha256", "comment_sha256":
@@ -170,7 +170,7 @@ func (a *AuditedRequest) Replay(e AuditEntry) {
 // Disagreement compares a stored request and its history with what the
 // audit log says of it, and returns what differs ("" when they agree).
 // digest computes the digests the entries bind texts with.
-func (a *AuditedRequest) Disagreement(r Request, history []HistoryEntry, digest Digester) string {
+func (a *AuditedRequest) Disagreement(r Request, history []HistoryEntry, digest TextDigests) string {
 	if a.Problem != "" {
 		return a.Problem
 	}
@@ -205,7 +205,7 @@ func (a *AuditedRequest) Disagreement(r Request, history []HistoryEntry, digest 
 
 // contentMatches tells whether r's content is what the last creation or
 // edit recorded (or whether the field is one digest does not know).
-func (a *AuditedRequest) contentMatches(r Request, digest Digester) bool {
+func (a *AuditedRequest) contentMatches(r Request, digest TextDigests) bool {
 	for _, text := range contentTexts(r) {
 		want, known := digest(a.ContentField, text)
 		if !known || want == a.Content {
@@ -216,7 +216,7 @@ func (a *AuditedRequest) contentMatches(r Request, digest Digester) bool {
 }
 
 // disagreement compares a stored history row with its audited transition.
-func (t AuditedTransition) disagreement(h HistoryEntry, digest Digester) string {
+func (t AuditedTransition) disagreement(h HistoryEntry, digest TextDigests) string {
 	var diffs []string
 	if h.Event != t.Event || h.From != t.From || h.To != t.To {
 		diffs = append(diffs, fmt.Sprintf("%s from %s to %s, the log says %s from %s to %s", h.Event, h.From, h.To, t.Event, t.From, t.To))
