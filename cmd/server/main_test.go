@@ -26,6 +26,8 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 )
 
@@ -345,24 +347,46 @@ func TestRun_keysRotate(t *testing.T) {
 	}
 	before.must(200, "GET", "/api/v1/me", nil)
 
-	// A token of the new key (made here with its secret, as another
-	// server would) is accepted by the running server at once.
+	// A token of the new key (made here with its secret, read with the
+	// audit key as another server would) is accepted by the running server
+	// at once. The database alone does not give the secret away.
 	raw, err := sql.Open("sqlite3", db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var secretHex string
-	err = raw.QueryRow("SELECT secret FROM signing_keys WHERE id = ?", m[1]).Scan(&secretHex)
+	var stored string
+	err = raw.QueryRow("SELECT secret || sealed_secret FROM signing_keys WHERE id = ?", m[1]).Scan(&stored)
 	raw.Close()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := hex.DecodeString(stored); err == nil {
+		t.Fatalf("the database holds the signing secret in the clear: %q", stored)
+	}
+	key, err := audit.LoadOrCreateKey(filepath.Join(dir, "audit.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool, err := store.Open(context.Background(), store.Options{DSN: db, AuditKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := tool.SigningKeys(context.Background())
+	tool.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secret []byte
+	for _, k := range ring {
+		if k.ID == m[1] {
+			secret = k.Secret
+		}
 	}
 	header, payload, _ := strings.Cut(before.token, ".")
 	payload, _, _ = strings.Cut(payload, ".")
 	hdr, _ := base64.RawURLEncoding.DecodeString(header)
 	hdr = bytes.Replace(hdr, []byte(oldKid), []byte(m[1]), 1)
 	signed := base64.RawURLEncoding.EncodeToString(hdr) + "." + payload
-	secret, _ := hex.DecodeString(secretHex)
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(signed))
 	forged := &client{tb: t, base: url, token: signed + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))}

@@ -53,6 +53,17 @@ const (
 // open wires the program from its settings: audit key, store, services.
 // It is the only place where concrete implementations meet.
 func open(ctx context.Context, cfg config.Config, logger *slog.Logger, as role) (*app, error) {
+	st, err := openStore(ctx, cfg, logger, as)
+	if err != nil {
+		return nil, err
+	}
+	return wire(ctx, cfg, logger, st)
+}
+
+// openStore opens the database with its audit key. A tool that only reads
+// the log (audit verify) needs nothing more: it then reports on a database
+// whose signing keys its key cannot open.
+func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger, as role) (*store.Store, error) {
 	key, err := audit.LoadOrCreateKeyIf(cfg.AuditKeyFile, func() error {
 		holds, err := store.HoldsRecords(ctx, cfg.DB)
 		if err != nil {
@@ -82,6 +93,13 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger, as role) 
 			return nil, fmt.Errorf("audit key: %w", err)
 		}
 	}
+	return st, nil
+}
+
+// wire builds the services over an open store; it closes the store when
+// it fails.
+func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store.Store) (*app, error) {
+	var err error
 	secret := cfg.JWTSecret
 	if secret == "" {
 		// Generated once and kept in the database, so that every server on

@@ -34,9 +34,13 @@ const cursorNonce = 12
 
 // cursorAEAD derives the cursor key from the audit key, which every server
 // on one database shares, so a cursor from one server works on another.
-func (s *Store) cursorAEAD() cipher.AEAD {
+func (s *Store) cursorAEAD() cipher.AEAD { return s.aeadFor("mla-flow list cursor v1") }
+
+// aeadFor returns AES-256-GCM under a key derived from the audit key for
+// one purpose, so that no two uses of the audit key share a key.
+func (s *Store) aeadFor(purpose string) cipher.AEAD {
 	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("mla-flow list cursor v1"))
+	m.Write([]byte(purpose))
 	block, err := aes.NewCipher(m.Sum(nil))
 	if err != nil {
 		panic(err) // a 32-byte key always makes a cipher

@@ -3,11 +3,13 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/audit"
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -356,4 +358,79 @@ VALUES ('u9', 'mallory', 'Mallory', 'admin', NULL, 'h', false, 1)`}, "u9", "the 
 			}
 		})
 	}
+}
+
+// TestSigningKeys_sealed: a signing secret is kept sealed under a key
+// derived from the audit key, so that whoever reads the database cannot
+// sign tokens with it; a sealed secret moved to another key's row does not
+// open; a database from before sealing has its secrets sealed at the next
+// open, and a secret written in the clear afterwards is not taken.
+func TestSigningKeys_sealed(t *testing.T) {
+	t.Parallel()
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := db.Store
+			secret := bytes.Repeat([]byte{0x5a}, 32)
+			at := baseTime.Truncate(time.Microsecond)
+			for _, k := range []auth.SigningKey{{ID: "key-a", Secret: secret, CreatedAt: at}, {ID: "key-b", Secret: bytes.Repeat([]byte{1}, 32), CreatedAt: at.Add(time.Second)}} {
+				if _, err := s.AddSigningKey(ctx, k, auth.AddAlways, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stored []struct{ Secret, SealedSecret string }
+			if err := s.DB().Raw("SELECT secret, sealed_secret FROM signing_keys ORDER BY id").Scan(&stored).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range stored {
+				if r.Secret != "" || r.SealedSecret == "" || strings.Contains(r.SealedSecret, hex.EncodeToString(secret)) {
+					t.Fatalf("stored %+v: want only a sealed secret", r)
+				}
+			}
+			if got := secretOf(t, s, "key-a"); !bytes.Equal(got, secret) {
+				t.Fatalf("key-a opens to %x, want %x", got, secret)
+			}
+			// Another key's sealed secret under key-a does not open.
+			exec(t, s, `UPDATE signing_keys SET sealed_secret = (SELECT sealed_secret FROM signing_keys WHERE id = 'key-b') WHERE id = 'key-a'`)
+			if _, err := s.SigningKeys(ctx); err == nil || !strings.Contains(err.Error(), "does not open") {
+				t.Fatalf("a moved sealed secret: %v, want refused", err)
+			}
+
+			// From before sealing: the secret in hex, no sealed column.
+			legacy := openBackend(t, db.Backend)
+			if _, err := legacy.Store.AddSigningKey(ctx, auth.SigningKey{ID: "key-old", Secret: secret, CreatedAt: at}, auth.AddAlways, nil); err != nil {
+				t.Fatal(err)
+			}
+			exec(t, legacy.Store, `ALTER TABLE signing_keys DROP COLUMN sealed_secret`,
+				`UPDATE signing_keys SET secret = '`+hex.EncodeToString(secret)+`'`)
+			legacy.Store.Close()
+			reopened := openStore(t, legacy.DSN, testKey)
+			if got := secretOf(t, reopened, "key-old"); !bytes.Equal(got, secret) {
+				t.Fatalf("legacy key opens to %x, want %x", got, secret)
+			}
+			// A secret written in the clear now is not a secret.
+			exec(t, reopened, `UPDATE signing_keys SET secret = '`+hex.EncodeToString(bytes.Repeat([]byte{9}, 32))+`', sealed_secret = ''`)
+			reopened.Close()
+			again := openStore(t, legacy.DSN, testKey)
+			if got := secretOf(t, again, "key-old"); got != nil {
+				t.Fatalf("a secret written in the clear was taken: %x", got)
+			}
+		})
+	}
+}
+
+// secretOf returns the secret of the signing key id.
+func secretOf(t testing.TB, s *store.Store, id string) []byte {
+	t.Helper()
+	keys, err := s.SigningKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			return k.Secret
+		}
+	}
+	t.Fatalf("no signing key %s", id)
+	return nil
 }

@@ -101,12 +101,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.w, s.r, s.postgres = db, db, true
 		s.sql = newStatements(true)
-		legacyHead, err := migratePostgres(ctx, db, s.key)
+		old, err := migratePostgres(ctx, db, s.key)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		if err := s.sealLegacyHead(ctx, legacyHead); err != nil {
+		if err := s.protectLegacy(ctx, old); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -135,7 +135,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// On SQLite the writer connection is exclusive; a separate transaction
 	// would only hold the write lock longer.
-	legacyHead, err := migrateAndSeed(w.WithContext(ctx), s.key)
+	old, err := migrateAndSeed(w.WithContext(ctx), s.key)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -144,7 +144,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := s.sealLegacyHead(ctx, legacyHead); err != nil {
+	if err := s.protectLegacy(ctx, old); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -152,28 +152,46 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// legacy says what a database written before a protection existed holds
+// unprotected, for Open to protect once (see sealLegacyHead and
+// sealLegacySigningKeys). It is told by the schema before the migration:
+// the column a protection added did not exist yet.
+type legacy struct {
+	head        bool // an audit head from before heads were sealed
+	signingKeys bool // signing keys from before their secrets were sealed
+}
+
 // migrateAndSeed creates or updates the tables, then inserts the seeded
 // authorities and the audit head, sealed with key, if they are missing. It
-// is idempotent. legacyHead tells that the database had an audit head from
-// before heads were sealed, which the migration gave an empty seal.
-func migrateAndSeed(db *gorm.DB, key []byte) (legacyHead bool, err error) {
+// is idempotent.
+func migrateAndSeed(db *gorm.DB, key []byte) (old legacy, err error) {
 	m := db.Migrator()
-	legacyHead = m.HasTable(&auditHeadRow{}) && !m.HasColumn(&auditHeadRow{}, "seal")
+	old.head = m.HasTable(&auditHeadRow{}) && !m.HasColumn(&auditHeadRow{}, "seal")
+	old.signingKeys = m.HasTable(&signingKeyRow{}) && !m.HasColumn(&signingKeyRow{}, "sealed_secret")
 	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
-		return false, err
+		return legacy{}, err
 	}
 	if err := ensureRequestCounts(db); err != nil {
-		return false, err
+		return legacy{}, err
 	}
 	rows := slices.Clone(seedAuthorities) // GORM may write to what it creates
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return false, fmt.Errorf("seed authorities: %w", err)
+		return legacy{}, fmt.Errorf("seed authorities: %w", err)
 	}
 	head := auditHeadRow{ID: auditHeadID, Seq: 0, Hash: audit.GenesisHash, Seal: audit.HeadSeal(key, 0, audit.GenesisHash)}
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&head).Error; err != nil {
-		return false, fmt.Errorf("seed audit head: %w", err)
+		return legacy{}, fmt.Errorf("seed audit head: %w", err)
 	}
-	return legacyHead, nil
+	return old, nil
+}
+
+// protectLegacy protects, once, what a database from before a protection
+// holds unprotected.
+func (s *Store) protectLegacy(ctx context.Context, old legacy) error {
+	if err := s.sealLegacySigningKeys(ctx, old.signingKeys); err != nil {
+		return err
+	}
+	return s.sealLegacyHead(ctx, old.head)
 }
 
 // Ping checks that the database answers a query, for readiness probes.

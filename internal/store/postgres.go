@@ -48,13 +48,13 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config) (*gorm.DB, 
 // migratePostgres runs the migrations in one transaction holding an advisory
 // lock: PostgreSQL's DDL is transactional, so a failed migration leaves
 // nothing half done, and a second server waits instead of colliding.
-func migratePostgres(ctx context.Context, db *gorm.DB, key []byte) (legacyHead bool, err error) {
+func migratePostgres(ctx context.Context, db *gorm.DB, key []byte) (old legacy, err error) {
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
 			return fmt.Errorf("lock for migration: %w", err)
 		}
-		legacyHead, err = migrateAndSeed(tx, key)
+		old, err = migrateAndSeed(tx, key)
 		return err
 	})
-	return legacyHead, err
+	return old, err
 }
