@@ -8,6 +8,10 @@ import (
 // Store is what the workflow needs from persistence. internal/store
 // implements it on SQLite and PostgreSQL.
 type Store interface {
+	// Digester keys the digests of case text in audit details: the store
+	// holds the key of the log, which its readers do not.
+	Digester
+
 	// WithTx runs fn in one write transaction and commits when fn returns
 	// nil. Every change and its audit record go through one call, so they
 	// commit together or not at all.
