@@ -146,7 +146,7 @@ func containsRole(list []workflow.Role, r workflow.Role) bool {
 }
 
 // checkDigests: the generated details are the service's (keyed digests of
-// the comments), not plain hashes of their own.
+// the comments, nothing unclassified), not plain hashes of their own.
 func checkDigests(t *testing.T, m *memory, d *audit.Digester) {
 	t.Helper()
 	comments := map[string]bool{}
@@ -157,6 +157,11 @@ func checkDigests(t *testing.T, m *memory, d *audit.Digester) {
 	}
 	digests := 0
 	for _, a := range m.audit {
+		for k := range a.Details {
+			if workflow.ClassOf(k) == workflow.DetailUnclassified {
+				t.Fatalf("%s writes the unclassified detail %q", a.Action, k)
+			}
+		}
 		if _, plain := a.Details["comment_sha256"]; plain {
 			t.Fatalf("%s writes a plain digest of its comment: %v", a.Action, a.Details)
 		}

@@ -1,10 +1,102 @@
 package workflow
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+)
 
-// This file builds the details of the audit entries of the request
-// commands, for the service and for the seeder, which writes what the
-// service would have.
+// This file says what the details of audit entries hold: the details each
+// command writes, and the class of every key that any code writes, which
+// decides who may read it (Policy.MayReadDetail). The stored details are
+// sealed into the chain and never change; ReadableDetails filters them for
+// one reader at the time they are read.
+
+// DetailClass is what an audit detail tells about.
+type DetailClass int
+
+// The classes of audit details.
+const (
+	// DetailUnclassified is a key that detailClasses does not name. Nobody
+	// reads it (fail closed), and TestDetailKeys_classified fails for the
+	// code that writes it.
+	DetailUnclassified DetailClass = iota
+	// DetailMeta tells who did what, when and with which outcome: what the
+	// log is about, which the administrator reads.
+	DetailMeta
+	// DetailCase is case content: refusal grounds, anything that describes
+	// the case.
+	DetailCase
+	// DetailDigest binds case text by a digest. Keyed digests (…_hmac)
+	// cannot be recomputed without the key; the plain SHA-256 of entries
+	// written before them (…_sha256) confirms a guessed text, so both are
+	// read as case content is.
+	DetailDigest
+)
+
+// detailClasses classifies every key any code writes into audit details,
+// internal/auth's included: one list, which every view of the log is
+// filtered by.
+var detailClasses = map[string]DetailClass{
+	// request.create, request.update and request.EVENT (this package, and
+	// internal/seed, which writes what the service would have).
+	"reference": DetailMeta, "kind": DetailMeta, "requested_authority": DetailMeta,
+	"fields": DetailMeta, "version": DetailMeta,
+	"event": DetailMeta, "from": DetailMeta, "to": DetailMeta,
+	"grounds":      DetailCase,
+	"content_hmac": DetailDigest, "comment_hmac": DetailDigest,
+	"content_sha256": DetailDigest, "comment_sha256": DetailDigest, // entries written before keyed digests
+	// Refused attempts: the state the request was in, the error answered.
+	"state": DetailMeta, "error": DetailMeta,
+	// auth.login, auth.refresh, auth.logout, auth.prune, auth.key_rotate.
+	"client_ip": DetailMeta, "reason": DetailMeta, "session_id": DetailMeta, "session_revoked": DetailMeta,
+	"all": DetailMeta, "sessions_revoked": DetailMeta, "sessions": DetailMeta, "refresh_tokens": DetailMeta,
+	"ended_before": DetailMeta, "kid": DetailMeta,
+	// user.create, user.update.
+	"user_id": DetailMeta, "username": DetailMeta, "role": DetailMeta, "authority": DetailMeta,
+	"disabled": DetailMeta, "changed": DetailMeta, "password_policy": DetailMeta,
+}
+
+// ClassOf returns the class of an audit detail key; DetailUnclassified for
+// a key not in the list.
+func ClassOf(key string) DetailClass { return detailClasses[key] }
+
+// RedactedAll is the one name in the list of withheld keys when the stored
+// details are not a JSON object: they cannot be classified, so nothing of
+// them is shown.
+const RedactedAll = "*"
+
+// ReadableDetails returns the details of an entry, as stored (canonical
+// JSON), without the keys whose class may refuses, and the names of the
+// keys it withheld, sorted (empty, not nil, when none). Details that read
+// fully are returned byte for byte.
+func ReadableDetails(details string, may func(DetailClass) bool) (string, []string) {
+	if details == "" {
+		return "{}", []string{}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(details), &fields); err != nil || fields == nil {
+		return "{}", []string{RedactedAll}
+	}
+	withheld := []string{}
+	for k := range fields {
+		if !may(ClassOf(k)) {
+			withheld = append(withheld, k)
+			delete(fields, k)
+		}
+	}
+	if len(withheld) == 0 {
+		return details, withheld
+	}
+	slices.Sort(withheld)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // as the store encodes them: "<" stays "<"
+	if err := enc.Encode(fields); err != nil {
+		return "{}", []string{RedactedAll}
+	}
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), withheld
+}
 
 // Digester binds case text into audit details without holding it, by a
 // digest keyed with a key that readers of the log do not hold (a plain hash

@@ -67,6 +67,10 @@ type Policy interface {
 	// AuditScope tells which audit entries the actor may read: all of them,
 	// those of one authority, or (ok false) none.
 	AuditScope(a Actor) (authority string, all bool, ok bool)
+	// MayReadDetail tells whether the actor may read the details of class c
+	// of entry e, which AuditScope lets it read. An unclassified detail is
+	// read by nobody.
+	MayReadDetail(a Actor, e AuditEntry, c DetailClass) bool
 }
 
 // Scope is the set of requests an actor may see: those its authority
@@ -161,9 +165,13 @@ type AuditEntry struct {
 	Action    string
 	RequestID string
 	Outcome   string
-	Details   string // canonical JSON, exactly as hashed
-	PrevHash  string
-	Hash      string
+	// Details is the canonical JSON exactly as hashed, as the store reads
+	// it; Service.Audit leaves out what its reader may not read, and names
+	// those keys in Redacted.
+	Details  string
+	Redacted []string
+	PrevHash string
+	Hash     string
 }
 
 // AuditFilter selects a page of audit entries.

@@ -440,7 +440,25 @@ func (s *Service) Audit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEnt
 		f.Limit = DefaultLimit
 	}
 	f.Limit = min(f.Limit, MaxLimit)
-	return s.store.AuditEntries(ctx, f)
+	list, next, err := s.store.AuditEntries(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, e := range list {
+		list[i] = s.readable(a, e)
+	}
+	return list, next, nil
+}
+
+// readable is e as a reads it: with only the details the Policy lets a
+// read of e, and the names of the others in Redacted. Every view of the
+// log (the API, the pages) reads it through Audit, so none can show more.
+// The stored entry, which the chain seals, stays as it is.
+func (s *Service) readable(a Actor, e AuditEntry) AuditEntry {
+	may := func(c DetailClass) bool { return s.policy.MayReadDetail(a, e, c) }
+	out := e
+	out.Details, out.Redacted = ReadableDetails(e.Details, may)
+	return out
 }
 
 // VerifyAudit recomputes the audit chain for someone who may read the audit
