@@ -168,3 +168,27 @@ func TestPages_noInlineScript(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditPage_caseDetails: the admin's audit page shows no refusal
+// grounds and no digest of a comment, and says what it withheld; the
+// requested authority's auditor reads the grounds.
+func TestAuditPage_caseDetails(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Backend) {
+		app := newTestApp(t, db)
+		refused := app.sent(t, "Bank records")
+		app.fire(t, "es.supervisor", refused.ID, workflow.EventInput{Event: workflow.EventRefuse, Grounds: []string{"political_offence"}})
+		executed := app.sent(t, "Witness hearing")
+		app.fire(t, "es.officer", executed.ID, workflow.EventInput{Event: workflow.EventAcknowledge})
+		app.fire(t, "es.supervisor", executed.ID, workflow.EventInput{Event: workflow.EventExecute, Comment: "The witness was heard on 3 May."})
+
+		admin := app.as(t, "admin")
+		admin.get("/audit?request_id="+refused.ID).must(t, http.StatusOK).
+			has(t, "<code>request.refuse</code>", "Withheld from you: <code>grounds</code>").
+			lacks(t, "political_offence", "grounds&#34;:")
+		admin.get("/audit?request_id="+executed.ID).must(t, http.StatusOK).
+			has(t, "<code>request.execute</code>", "<code>comment_hmac</code>", "<code>content_hmac</code>").
+			lacks(t, "comment_hmac&#34;:", "content_hmac&#34;:", "_sha256")
+		app.as(t, "es.auditor").get("/audit?request_id="+refused.ID).must(t, http.StatusOK).
+			has(t, "political_offence").lacks(t, "Withheld from you")
+	})
+}

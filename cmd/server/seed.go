@@ -56,6 +56,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	progress := &seedProgress{Loader: loader, w: stdout, every: 5 * time.Second, last: start, start: start}
 	st, err := seed.Generate(ctx, seed.Options{
 		Requests: *n, Authorities: demo.Authorities, End: start, Span: *span, Seed: *rs,
+		Digester: a.store,
 	}, progress)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)

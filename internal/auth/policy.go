@@ -119,6 +119,27 @@ func (Policy) AuditScope(a workflow.Actor) (authority string, all bool, ok bool)
 	return "", false, false
 }
 
+// MayReadDetail tells whether the actor may read the details of class c of
+// audit entry e, which AuditScope lets it read. Everybody who reads an
+// entry reads its metadata: who did what, when, with which outcome. Case
+// content and the digests of case text are read only by an auditor of the
+// entry's authority: the entries of an authority's users concern only
+// requests that authority is a party to (the workflow hides every other
+// request before it records anything), whose contents its users see anyway;
+// refusal grounds are the requested side's decision, shown to both sides.
+// The admin reads no case contents (CONTRACT.md, section 3), so not through
+// the log either. A detail nobody has classified is read by nobody, so that
+// a new key cannot leak before somebody decides what it is.
+func (Policy) MayReadDetail(a workflow.Actor, e workflow.AuditEntry, c workflow.DetailClass) bool {
+	switch c {
+	case workflow.DetailMeta:
+		return true
+	case workflow.DetailCase, workflow.DetailDigest:
+		return readsCases(a) && a.Role == workflow.RoleAuditor && e.Authority == a.Authority
+	}
+	return false
+}
+
 // MayManageUsers tells whether the actor may create, list and change
 // accounts: the admin only. Authorities do not manage their own users, so
 // that nobody can grant themselves a role on a counterpart's cases.

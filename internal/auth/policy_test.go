@@ -157,3 +157,40 @@ func TestPolicy_AuditScope(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicy_MayReadDetail: metadata for every reader of an entry; case
+// content and digests for an auditor of the entry's authority only, never
+// the admin; an unclassified detail for nobody.
+func TestPolicy_MayReadDetail(t *testing.T) {
+	p := NewPolicy()
+	esEntry := workflow.AuditEntry{Authority: "ES", RequestID: "r1", Action: "request.refuse"}
+	platformEntry := workflow.AuditEntry{Action: "user.create"}
+	admin := workflow.Actor{Role: workflow.RoleAdmin}
+	esAuditor := workflow.Actor{Role: workflow.RoleAuditor, Authority: "ES"}
+	itAuditor := workflow.Actor{Role: workflow.RoleAuditor, Authority: "IT"}
+	esOfficer := workflow.Actor{Role: workflow.RoleOfficer, Authority: "ES"}
+	tests := []struct {
+		name  string
+		actor workflow.Actor
+		entry workflow.AuditEntry
+		want  map[workflow.DetailClass]bool
+	}{
+		{"admin", admin, esEntry, map[workflow.DetailClass]bool{workflow.DetailMeta: true}},
+		{"admin, platform entry", admin, platformEntry, map[workflow.DetailClass]bool{workflow.DetailMeta: true}},
+		{"auditor of the entry's authority", esAuditor, esEntry, map[workflow.DetailClass]bool{
+			workflow.DetailMeta: true, workflow.DetailCase: true, workflow.DetailDigest: true}},
+		{"auditor of another authority", itAuditor, esEntry, map[workflow.DetailClass]bool{workflow.DetailMeta: true}},
+		{"auditor, platform entry", esAuditor, platformEntry, map[workflow.DetailClass]bool{workflow.DetailMeta: true}},
+		{"officer", esOfficer, esEntry, map[workflow.DetailClass]bool{workflow.DetailMeta: true}},
+	}
+	classes := []workflow.DetailClass{workflow.DetailUnclassified, workflow.DetailMeta, workflow.DetailCase, workflow.DetailDigest}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, c := range classes {
+				if got := p.MayReadDetail(tc.actor, tc.entry, c); got != tc.want[c] {
+					t.Errorf("MayReadDetail(class %d) = %v, want %v", c, got, tc.want[c])
+				}
+			}
+		})
+	}
+}

@@ -1,12 +1,19 @@
 package httpapi
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testworld"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -244,6 +251,117 @@ func TestPagination_audit(t *testing.T) {
 		}
 		if all[len(all)-1] != 1 {
 			t.Fatalf("the walk ends at seq %v, want 1", all[len(all)-1])
+		}
+	})
+}
+
+// TestAudit_caseDetails: the admin reads the log without case contents,
+// neither the grounds of a refusal nor the digest of a comment, and is told
+// which details were withheld; the requested authority's auditor reads
+// both. A comment's digest is keyed: not its SHA-256, and what the key's
+// holder alone computes.
+func TestAudit_caseDetails(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		refused := srv.requestIn(t, workflow.StateRefused)["id"].(string)
+		executed := srv.requestIn(t, workflow.StateExecuted)["id"].(string)
+		comment := payloadFor(workflow.EventExecute)["comment"].(string)
+		plain := sha256.Sum256([]byte(comment))
+		plainHex := hex.EncodeToString(plain[:])
+
+		entryOf := func(t *testing.T, user, id, action string) map[string]any {
+			t.Helper()
+			q := url.Values{"request_id": {id}, "action": {action}}
+			status, body := srv.do(t, srv.login(t, user), http.MethodGet, "/api/v1/audit?"+q.Encode(), nil)
+			if status != http.StatusOK {
+				t.Fatalf("audit as %s: %d %v", user, status, body)
+			}
+			items := body["items"].([]any)
+			if len(items) != 1 {
+				t.Fatalf("audit as %s: %d entries of %s, want 1", user, len(items), action)
+			}
+			if raw, _ := json.Marshal(body); strings.Contains(string(raw), plainHex) {
+				t.Fatalf("audit as %s holds the SHA-256 of the comment: %s", user, raw)
+			}
+			return items[0].(map[string]any)
+		}
+		details := func(e map[string]any) map[string]any { return e["details"].(map[string]any) }
+		redacted := func(e map[string]any) string { return fmt.Sprint(e["redacted"]) }
+
+		t.Run("admin", func(t *testing.T) {
+			refusal := entryOf(t, "admin", refused, "request.refuse")
+			if g, ok := details(refusal)["grounds"]; ok || redacted(refusal) != "[grounds]" {
+				t.Fatalf("admin reads the refusal as %v (grounds %v), want grounds withheld and named in redacted", refusal, g)
+			}
+			if details(refusal)["event"] != "refuse" || details(refusal)["to"] != "refused" {
+				t.Fatalf("admin reads the refusal's metadata as %v, want event and states", details(refusal))
+			}
+			execution := entryOf(t, "admin", executed, "request.execute")
+			for k := range details(execution) {
+				if strings.HasPrefix(k, "comment") {
+					t.Fatalf("admin reads %s of the execution: %v", k, details(execution))
+				}
+			}
+			if redacted(execution) != "[comment_hmac]" {
+				t.Fatalf("execution redacted %v, want [comment_hmac]", execution["redacted"])
+			}
+			creation := entryOf(t, "admin", executed, "request.create")
+			if _, ok := details(creation)["reference"]; !ok || redacted(creation) != "[content_hmac]" {
+				t.Fatalf("admin reads the creation as %v, want the reference and content_hmac withheld", creation)
+			}
+		})
+		t.Run("auditor of the requested side", func(t *testing.T) {
+			refusal := entryOf(t, "es.auditor", refused, "request.refuse")
+			if fmt.Sprint(details(refusal)["grounds"]) != "[dual_criminality]" || redacted(refusal) != "[]" {
+				t.Fatalf("es.auditor reads the refusal as %v, want its grounds", refusal)
+			}
+			execution := entryOf(t, "es.auditor", executed, "request.execute")
+			mac, _ := details(execution)["comment_hmac"].(string)
+			derive := hmac.New(sha256.New, testworld.AuditKey)
+			derive.Write([]byte("mla-flow/digest/v1"))
+			keyed := hmac.New(sha256.New, derive.Sum(nil))
+			keyed.Write([]byte(comment))
+			if want := hex.EncodeToString(keyed.Sum(nil)); mac != want {
+				t.Fatalf("comment_hmac %q, want the HMAC of the comment under the derived digest key %s", mac, want)
+			}
+		})
+	})
+}
+
+// TestAudit_legacyDigests: entries written before digests were keyed keep
+// their plain SHA-256 digests under their old names, and verify as they
+// are; the admin reads them as case content, withheld.
+func TestAudit_legacyDigests(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		id := srv.requestIn(t, workflow.StateSent)["id"].(string)
+		sum := sha256.Sum256([]byte("as agreed by telephone"))
+		err := srv.store.RecordAudit(context.Background(), workflow.AuditRecord{
+			Actor: "es.officer", Authority: "ES", Action: "request.acknowledge", RequestID: id, Outcome: workflow.OutcomeOK,
+			Details: map[string]any{"event": "acknowledge", "from": "sent", "to": "acknowledged", "version": 3,
+				"comment_sha256": hex.EncodeToString(sum[:]), "content_sha256": hex.EncodeToString(sum[:])},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ user, wantRedacted string }{
+			{"admin", "[comment_sha256 content_sha256]"},
+			{"es.auditor", "[]"},
+		} {
+			q := url.Values{"request_id": {id}, "action": {"request.acknowledge"}}
+			_, body := srv.do(t, srv.login(t, tc.user), http.MethodGet, "/api/v1/audit?"+q.Encode(), nil)
+			items, _ := body["items"].([]any)
+			if len(items) != 1 {
+				t.Fatalf("%s: %v", tc.user, body)
+			}
+			e := items[0].(map[string]any)
+			if got := fmt.Sprint(e["redacted"]); got != tc.wantRedacted {
+				t.Errorf("%s reads the old entry as %v, want redacted %s", tc.user, e, tc.wantRedacted)
+			}
+		}
+		status, v := srv.do(t, srv.login(t, "admin"), http.MethodGet, "/api/v1/audit/verify", nil)
+		if status != http.StatusOK || v["ok"] != true {
+			t.Fatalf("verify: %d %v", status, v)
 		}
 	})
 }

@@ -228,9 +228,10 @@ func toHistoryJSON(h workflow.HistoryEntry) historyJSON {
 	}
 }
 
-// auditJSON is one audit entry. Details is the canonical JSON that was
-// hashed, passed through as an object so that clients need not parse a
-// string and verifiers can still recompute the hash from it.
+// auditJSON is one audit entry as its reader may read it (see
+// workflow.Service.Audit): Details is the stored canonical JSON object,
+// passed through as an object so that clients need not parse a string,
+// less the keys the reader may not read, which Redacted names.
 type auditJSON struct {
 	Seq       int64           `json:"seq"`
 	At        string          `json:"at"`
@@ -240,23 +241,16 @@ type auditJSON struct {
 	RequestID string          `json:"request_id"`
 	Outcome   string          `json:"outcome"`
 	Details   json.RawMessage `json:"details"`
+	Redacted  []string        `json:"redacted"`
 	PrevHash  string          `json:"prev_hash"`
 	Hash      string          `json:"hash"`
 }
 
 func toAuditJSON(e workflow.AuditEntry) auditJSON {
-	details := json.RawMessage(e.Details)
-	switch {
-	case e.Details == "":
-		details = json.RawMessage(`{}`)
-	case !json.Valid(details):
-		// Not expected from the store; shown as a string rather than
-		// failing the whole page.
-		details, _ = json.Marshal(map[string]string{"raw": e.Details})
-	}
 	return auditJSON{
 		Seq: e.Seq, At: timeJSON(e.At), Actor: e.Actor, Authority: e.Authority, Action: e.Action,
-		RequestID: e.RequestID, Outcome: e.Outcome, Details: details, PrevHash: e.PrevHash, Hash: e.Hash,
+		RequestID: e.RequestID, Outcome: e.Outcome, Details: json.RawMessage(e.Details),
+		Redacted: nonNil(e.Redacted), PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 }
 

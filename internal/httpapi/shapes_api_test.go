@@ -212,10 +212,13 @@ func TestShapes(t *testing.T) {
 			_, a := srv.do(t, srv.login(t, "admin"), http.MethodGet, "/api/v1/audit?limit=1&action=request.refuse", nil)
 			wantKeys(t, "audit page", a, "items", "next_cursor")
 			e := a["items"].([]any)[0].(map[string]any)
-			wantKeys(t, "audit entry", e, "seq", "at", "actor", "authority", "action", "request_id", "outcome", "details", "prev_hash", "hash")
+			wantKeys(t, "audit entry", e, "seq", "at", "actor", "authority", "action", "request_id", "outcome", "details", "redacted", "prev_hash", "hash")
 			d := e["details"].(map[string]any)
 			if d["event"] != "refuse" || d["to"] != "refused" {
 				t.Errorf("details %v", d)
+			}
+			if r, _ := e["redacted"].([]any); len(r) != 1 || r[0] != "grounds" {
+				t.Errorf("redacted %v, want the admin told the grounds were withheld", e["redacted"])
 			}
 			wantUTC(t, "at", e["at"])
 		})

@@ -1,19 +1,26 @@
 package isolation
 
 import (
+	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"testing"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
 // auditEntry is what the checks read of an API audit entry.
 type auditEntry struct {
-	Seq       int64  `json:"seq"`
-	Actor     string `json:"actor"`
-	Authority string `json:"authority"`
-	Action    string `json:"action"`
-	RequestID string `json:"request_id"`
+	Seq       int64          `json:"seq"`
+	Actor     string         `json:"actor"`
+	Authority string         `json:"authority"`
+	Action    string         `json:"action"`
+	RequestID string         `json:"request_id"`
+	Details   map[string]any `json:"details"`
+	Redacted  []string       `json:"redacted"`
 }
 
 type pageOfAudit struct {
@@ -25,7 +32,8 @@ type pageOfAudit struct {
 // recorded: 403 for roles that do not read the log; for an auditor only
 // the own authority's entries, none about a request hidden from them, and
 // a hidden request's entries answered as a missing request's; no case
-// content for anybody (the scan's strict mode).
+// content for anybody (the scan's strict mode); and of the details, only
+// metadata for the admin (detailsReadable).
 func (w *world) testAudit(t *testing.T) {
 	w.forEachActor(t, func(t *testing.T, s *session) {
 		w.apiAudit(t, s)
@@ -48,7 +56,7 @@ func auditWant(a actor, web bool) int {
 
 // entryInScope fails for an entry an auditor may not read: another
 // authority's, or one about a request hidden from them.
-func (w *world) entryInScope(t *testing.T, what string, a actor, authority, requestID string) {
+func (w *world) entryInScope(t testing.TB, what string, a actor, authority, requestID string) {
 	t.Helper()
 	w.checks.Add(1)
 	if a.role != "auditor" {
@@ -64,7 +72,45 @@ func (w *world) entryInScope(t *testing.T, what string, a actor, authority, requ
 	}
 }
 
-func (w *world) apiAudit(t *testing.T, s *session) {
+// detailsReadable fails for a detail of an entry of authority that the
+// contract does not let a read: the admin "sees no case contents"
+// (CONTRACT.md section 3), so reads metadata only; an auditor reads the
+// entries of its own authority, about its own requests, whole; an
+// unclassified detail is shown to nobody.
+func (w *world) detailsReadable(t testing.TB, what string, a actor, authority string, details map[string]any) {
+	t.Helper()
+	for k := range details {
+		w.checks.Add(1)
+		switch c := workflow.ClassOf(k); {
+		case c == workflow.DetailUnclassified:
+			t.Errorf("LEAK: %s: the audit view shows the unclassified detail %q", what, k)
+		case c != workflow.DetailMeta && (a.role != "auditor" || authority != a.authority):
+			t.Errorf("LEAK: %s: the audit view holds case content, detail %q of an entry of %q", what, k, authority)
+		}
+	}
+}
+
+// detailsSeen checks, once an actor's whole log is read, that the details
+// checks were not vacuous: the fixture's refusals by the requested side
+// carry grounds, which the admin is told were withheld and the requested
+// side's auditor reads.
+func detailsSeen(t testing.TB, what string, a actor, all []auditEntry) {
+	t.Helper()
+	withheld, read := false, false
+	for _, e := range all {
+		withheld = withheld || slices.Contains(e.Redacted, "grounds")
+		_, has := e.Details["grounds"]
+		read = read || has
+	}
+	switch {
+	case a.role == "admin" && !withheld:
+		t.Errorf("%s: no entry says its grounds were withheld", what)
+	case a.role == "auditor" && a.authority == requested && !read:
+		t.Errorf("%s: the requested side's auditor reads no grounds", what)
+	}
+}
+
+func (w *world) apiAudit(t testing.TB, s *session) {
 	t.Helper()
 	ep := w.eps.get(t, "GET /api/v1/audit")
 	a := s.a
@@ -93,6 +139,7 @@ func (w *world) apiAudit(t *testing.T, s *session) {
 			}
 			for _, e := range p.Items {
 				w.entryInScope(t, what, a, e.Authority, e.RequestID)
+				w.detailsReadable(t, what, a, e.Authority, e.Details)
 			}
 			all = append(all, p.Items...)
 			if p.NextCursor == nil {
@@ -108,6 +155,7 @@ func (w *world) apiAudit(t *testing.T, s *session) {
 	if len(all) == 0 {
 		t.Errorf("%s as %s: no entries at all", ep.key(), a)
 	}
+	detailsSeen(t, ep.key()+" as "+a.String(), a, all)
 
 	// One request's entries: a hidden request's answer is a missing one's.
 	missingEntries, missing, _ := read(url.Values{"request_id": {w.missing}})
@@ -151,9 +199,29 @@ var (
 	webEntryAuthority = regexp.MustCompile(`<div class="cell">[^<]*<span class="muted">\(([A-Z]*)\)</span></div>`)
 	webEntryRequest   = regexp.MustCompile(`<code class="id">([0-9a-z]*)</code>`)
 	webEntryRow       = regexp.MustCompile(`<td data-label="No.">`)
+	webEntryDetails   = regexp.MustCompile(`<td data-label="Details" class="cell--details"><div class="cell"><code>([^<]*)</code>`)
 )
 
-func (w *world) webAudit(t *testing.T, s *session) {
+// webDetails checks the details of every entry of an audit page as
+// detailsReadable does. An auditor's page holds only its own authority's
+// entries (checked apart), the admin's any.
+func (w *world) webDetails(t testing.TB, what string, a actor, body []byte) {
+	t.Helper()
+	authority := ""
+	if a.role == "auditor" {
+		authority = a.authority
+	}
+	for _, m := range webEntryDetails.FindAllSubmatch(body, -1) {
+		var details map[string]any
+		if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &details); err != nil {
+			t.Errorf("%s: details %q are not a JSON object: %v", what, m[1], err)
+			continue
+		}
+		w.detailsReadable(t, what, a, authority, details)
+	}
+}
+
+func (w *world) webAudit(t testing.TB, s *session) {
 	t.Helper()
 	ep := w.eps.get(t, "GET /audit")
 	a := s.a
@@ -177,6 +245,10 @@ func (w *world) webAudit(t *testing.T, s *session) {
 			}
 			rows := len(webEntryRow.FindAll(ans.body, -1))
 			n += rows
+			if details := len(webEntryDetails.FindAll(ans.body, -1)); details != rows {
+				t.Errorf("%s: %d entries, %d details cells", what, rows, details)
+			}
+			w.webDetails(t, what, a, ans.body)
 			if a.role == "auditor" {
 				w.checks.Add(1)
 				if spans := len(webEntryAuthority.FindAll(ans.body, -1)); spans != rows {

@@ -27,8 +27,9 @@
 //   - lists, searches, counts, worklists and the dashboard hold exactly the
 //     visible requests;
 //   - audit views are 403 for roles that do not read the log, hold only the
-//     own authority's entries for auditors, and hold no case content for
-//     anybody, the administrator included;
+//     own authority's entries for auditors, and hold no case text for
+//     anybody; the administrator reads only the metadata of the details
+//     (no grounds, no digests), and nobody an unclassified detail;
 //   - no answer to any caller, and no line of the server's log, holds the
 //     title, text, comment, reference or id of a request hidden from that
 //     caller (every request's content carries a marked secret, and every

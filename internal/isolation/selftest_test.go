@@ -89,3 +89,32 @@ func TestIsolation_catchesLeaks(t *testing.T) {
 		}
 	}
 }
+
+// detailLeakyPolicy is the contract's policy, but anybody who reads an
+// audit entry reads all of its details.
+type detailLeakyPolicy struct{ auth.Policy }
+
+func (detailLeakyPolicy) MayReadDetail(workflow.Actor, workflow.AuditEntry, workflow.DetailClass) bool {
+	return true
+}
+
+// TestIsolation_catchesCaseDetails proves that the audit views' details
+// checks are not vacuous: over a policy that lets everybody read every
+// detail, they report the grounds and the digests that the admin reads, on
+// the API and on the pages.
+func TestIsolation_catchesCaseDetails(t *testing.T) {
+	w := newWorld(t, testdb.SQLite, detailLeakyPolicy{auth.NewPolicy()}, fixtureSpecs())
+	admin := w.sessions["admin"]
+	for name, view := range map[string]func(testing.TB, *session){"api": w.apiAudit, "web": w.webAudit} {
+		t.Run(name, func(t *testing.T) {
+			rec := &recorder{TB: t}
+			view(rec, admin)
+			all := strings.Join(rec.errs, "\n")
+			for _, key := range []string{"grounds", "comment_hmac", "content_hmac"} {
+				if !strings.Contains(all, fmt.Sprintf("holds case content, detail %q", key)) {
+					t.Errorf("the admin reads %s through a leaky policy, unreported; reports:\n%s", key, all)
+				}
+			}
+		})
+	}
+}

@@ -45,6 +45,9 @@ type Options struct {
 	Span time.Duration
 	// Seed makes the body reproducible.
 	Seed uint64
+	// Digester keys the digests of case text in the audit details, as the
+	// workflow service's store does; the store the body goes to is one.
+	Digester workflow.Digester
 }
 
 // Stats counts what was generated.
@@ -94,6 +97,9 @@ func (h *lives) Pop() any {
 func Generate(ctx context.Context, o Options, sink Sink) (Stats, error) {
 	if len(o.Authorities) < 2 {
 		return Stats{}, fmt.Errorf("seed: at least two authorities are needed")
+	}
+	if o.Digester == nil {
+		return Stats{}, fmt.Errorf("seed: a digester is needed for the audit details")
 	}
 	if o.Span <= 0 {
 		o.Span = 3 * 365 * 24 * time.Hour
@@ -292,10 +298,7 @@ func (g *generator) draft(created time.Time) (*life, error) {
 	err := g.audit(workflow.AuditRecord{
 		At: created, Actor: officer, Authority: from, Action: "request.create", RequestID: r.ID,
 		Outcome: workflow.OutcomeOK,
-		Details: map[string]any{
-			"reference": r.Reference, "kind": r.Kind, "requested_authority": r.RequestedAuthority,
-			"content_sha256": workflow.ContentDigest(r),
-		},
+		Details: workflow.CreatedDetails(g.o.Digester, r),
 	})
 	return l, err
 }
@@ -316,10 +319,12 @@ func (g *generator) emit(l *life, s step) error {
 	}
 	if s.event == "" {
 		l.ver++
+		edited := l.r
+		edited.Version = l.ver
 		return g.audit(workflow.AuditRecord{
 			At: at, Actor: s.actor, Authority: s.auth, Action: "request.update", RequestID: l.r.ID,
 			Outcome: workflow.OutcomeOK,
-			Details: map[string]any{"fields": []string{"summary"}, "version": l.ver, "content_sha256": workflow.ContentDigest(l.r)},
+			Details: workflow.UpdatedDetails(g.o.Digester, []string{"summary"}, edited),
 		})
 	}
 	t, ok := workflow.Lookup(s.event)
@@ -336,24 +341,17 @@ func (g *generator) emit(l *life, s step) error {
 	from := l.state
 	l.state = t.To
 	l.ver++
-	err := g.sink.History(workflow.HistoryEntry{
+	h := workflow.HistoryEntry{
 		RequestID: l.r.ID, Event: s.event, From: from, To: t.To, Actor: s.actor, Authority: s.auth,
 		At: at, Comment: s.comment, Grounds: s.grounds,
-	})
-	if err != nil {
+	}
+	if err := g.sink.History(h); err != nil {
 		return err
 	}
 	g.st.History++
-	details := map[string]any{"event": s.event, "from": from, "to": t.To, "version": l.ver}
-	if s.comment != "" {
-		details["comment_sha256"] = workflow.Digest(s.comment)
-	}
-	if len(s.grounds) > 0 {
-		details["grounds"] = s.grounds
-	}
 	return g.audit(workflow.AuditRecord{
 		At: at, Actor: s.actor, Authority: s.auth, Action: "request." + string(s.event), RequestID: l.r.ID,
-		Outcome: workflow.OutcomeOK, Details: details,
+		Outcome: workflow.OutcomeOK, Details: workflow.FiredDetails(g.o.Digester, h, l.ver),
 	})
 }
 

@@ -1,10 +1,12 @@
 package seed_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/seed"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -36,8 +38,10 @@ func TestGenerate(t *testing.T) {
 	const n = 3000
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	m := &memory{}
+	digester := audit.NewDigester(bytes.Repeat([]byte{5}, audit.KeySize))
 	st, err := seed.Generate(context.Background(), seed.Options{
 		Requests: n, Authorities: []string{"IT", "ES", "NG", "TH"}, End: end, Span: 365 * 24 * time.Hour, Seed: 7,
+		Digester: digester,
 	}, m)
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +130,7 @@ func TestGenerate(t *testing.T) {
 	if okChanges != len(m.history) {
 		t.Fatalf("%d audit records of transitions, %d transitions", okChanges, len(m.history))
 	}
+	checkDigests(t, m, digester)
 	if len(st.ByState) < 6 {
 		t.Fatalf("only states %v", st.ByState)
 	}
@@ -138,4 +143,36 @@ func containsRole(list []workflow.Role, r workflow.Role) bool {
 		}
 	}
 	return false
+}
+
+// checkDigests: the generated details are the service's (keyed digests of
+// the comments, nothing unclassified), not plain hashes of their own.
+func checkDigests(t *testing.T, m *memory, d *audit.Digester) {
+	t.Helper()
+	comments := map[string]bool{}
+	for _, h := range m.history {
+		if h.Comment != "" {
+			comments[d.Digest(h.Comment)] = true
+		}
+	}
+	digests := 0
+	for _, a := range m.audit {
+		for k := range a.Details {
+			if workflow.ClassOf(k) == workflow.DetailUnclassified {
+				t.Fatalf("%s writes the unclassified detail %q", a.Action, k)
+			}
+		}
+		if _, plain := a.Details["comment_sha256"]; plain {
+			t.Fatalf("%s writes a plain digest of its comment: %v", a.Action, a.Details)
+		}
+		if mac, ok := a.Details["comment_hmac"]; ok {
+			if !comments[mac.(string)] {
+				t.Fatalf("%s: comment_hmac %v is the keyed digest of no comment", a.Action, mac)
+			}
+			digests++
+		}
+	}
+	if digests == 0 {
+		t.Fatal("no comment digest at all")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +43,7 @@ func TestAppendAudit_fields(t *testing.T) {
 				Seq: want.Seq, At: want.At, Actor: want.Actor, Authority: want.Authority, Action: want.Action,
 				RequestID: want.RequestID, Outcome: want.Outcome, Details: want.Details,
 			})
-			if e != want {
+			if !reflect.DeepEqual(e, want) {
 				t.Fatalf("entry:\n got %+v\nwant %+v", e, want)
 			}
 			v := mustVerify(t, db.Store, 1)

@@ -25,6 +25,7 @@ func TestLoader(t *testing.T) {
 			mem := &recording{Loader: l}
 			st, err := seed.Generate(ctx, seed.Options{
 				Requests: 2500, Authorities: []string{"IT", "ES", "NG", "TH"}, End: now, Span: 400 * 24 * time.Hour, Seed: 3,
+				Digester: db.Store,
 			}, mem)
 			if err != nil {
 				t.Fatal(err)

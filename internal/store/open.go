@@ -43,10 +43,11 @@ type Store struct {
 	postgres bool
 	path     string // the SQLite file; "" on PostgreSQL
 
-	gc     *committer    // the group-commit writer every write goes through
-	ckpt   *checkpointer // SQLite: copies the WAL into the database file
-	sealer *audit.Sealer // used by the writer goroutine only
-	sql    statements    // hand-written SQL in the database's dialect
+	gc     *committer      // the group-commit writer every write goes through
+	ckpt   *checkpointer   // SQLite: copies the WAL into the database file
+	sealer *audit.Sealer   // used by the writer goroutine only
+	digest *audit.Digester // keys the digests of case text in audit details
+	sql    statements      // hand-written SQL in the database's dialect
 
 	// digests computes the digests audit entries bind texts with, for the
 	// replay of requests (see verifyRequests).
@@ -92,8 +93,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// No PrepareStmt: it gained nothing on SQLite and halved
 		// throughput on PostgreSQL.
 	}
-	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log, digests: workflow.PlainDigests}
+	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log}
 	s.sealer = audit.NewSealer(s.key)
+	s.digest = audit.NewDigester(s.key)
+	s.digests = workflow.DigestsOf(s.digest)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)
 		if err != nil {
@@ -237,6 +240,12 @@ func (s *Store) Close() error {
 	s.lock = nil
 	return errors.Join(errs...)
 }
+
+// Digest binds case text into audit details by a digest keyed with a key
+// derived from the audit key (see audit.Digester): the store holds the key
+// of the log, so readers of the log, who do not, cannot confirm a guess of
+// the text. It implements workflow.Digester.
+func (s *Store) Digest(text string) string { return s.digest.Digest(text) }
 
 // DB returns the writing *gorm.DB. It is for tests and tooling only (tests
 // tamper with rows through it to prove that verification notices): the

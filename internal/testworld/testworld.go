@@ -23,6 +23,10 @@ import (
 // Secret signs the world's access tokens.
 var Secret = []byte("test secret of at least thirty-two bytes")
 
+// AuditKey seals the world's audit chain and keys its digests, so that a
+// test can compute what only the key's holder can.
+var AuditKey = bytes.Repeat([]byte{7}, 32)
+
 // Options adjust a World; the zero value is the server's wiring.
 type Options struct {
 	Logger        *slog.Logger    // nil: discarded
@@ -51,7 +55,7 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if o.Policy == nil {
 		o.Policy = auth.NewPolicy()
 	}
-	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: bytes.Repeat([]byte{7}, 32), Logger: o.Logger})
+	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: AuditKey, Logger: o.Logger})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}

@@ -8,6 +8,10 @@ import (
 // Store is what the workflow needs from persistence. internal/store
 // implements it on SQLite and PostgreSQL.
 type Store interface {
+	// Digester keys the digests of case text in audit details: the store
+	// holds the key of the log, which its readers do not.
+	Digester
+
 	// WithTx runs fn in one write transaction and commits when fn returns
 	// nil. Every change and its audit record go through one call, so they
 	// commit together or not at all.
@@ -63,6 +67,10 @@ type Policy interface {
 	// AuditScope tells which audit entries the actor may read: all of them,
 	// those of one authority, or (ok false) none.
 	AuditScope(a Actor) (authority string, all bool, ok bool)
+	// MayReadDetail tells whether the actor may read the details of class c
+	// of entry e, which AuditScope lets it read. An unclassified detail is
+	// read by nobody.
+	MayReadDetail(a Actor, e AuditEntry, c DetailClass) bool
 }
 
 // Scope is the set of requests an actor may see: those its authority
@@ -157,9 +165,13 @@ type AuditEntry struct {
 	Action    string
 	RequestID string
 	Outcome   string
-	Details   string // canonical JSON, exactly as hashed
-	PrevHash  string
-	Hash      string
+	// Details is the canonical JSON exactly as hashed, as the store reads
+	// it; Service.Audit leaves out what its reader may not read, and names
+	// those keys in Redacted.
+	Details  string
+	Redacted []string
+	PrevHash string
+	Hash     string
 }
 
 // AuditFilter selects a page of audit entries.

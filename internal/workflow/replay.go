@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -58,13 +60,20 @@ type AuditedTransition struct {
 // know.
 type TextDigests func(field, text string) (string, bool)
 
-// PlainDigests is the TextDigests of the plain SHA-256 fields.
-func PlainDigests(field, text string) (string, bool) {
-	switch field {
-	case "content_sha256", "comment_sha256":
-		return Digest(text), true
+// DigestsOf is the TextDigests of the details written with d: the keyed
+// digests (…_hmac) by d, and the plain SHA-256 of entries written before
+// digests were keyed (…_sha256).
+func DigestsOf(d Digester) TextDigests {
+	return func(field, text string) (string, bool) {
+		switch field {
+		case "content_hmac", "comment_hmac":
+			return d.Digest(text), true
+		case "content_sha256", "comment_sha256":
+			sum := sha256.Sum256([]byte(text))
+			return hex.EncodeToString(sum[:]), true
+		}
+		return "", false
 	}
-	return "", false
 }
 
 // ChangesRequest tells whether an audit entry of the action and outcome

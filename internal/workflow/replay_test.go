@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -20,22 +22,24 @@ func TestReplay_legacyContentDigests(t *testing.T) {
 	}
 	legacy, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
 		nil, nil, r.Urgency, r.UrgencyReason, r.DueDate, nil, nil})
+	plain := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
 	for _, tc := range []struct {
-		name, digest string
-		agree        bool
+		name, field, digest string
+		agree               bool
 	}{
-		{"current", ContentDigest(r), true},
-		{"legacy nulls", Digest(string(legacy)), true},
-		{"other content", Digest(strings.Replace(string(legacy), "Bank", "Tax", 1)), false},
+		{"current", "content_hmac", CreatedDetails(testDigester{}, r)["content_hmac"].(string), true},
+		{"legacy nulls", "content_sha256", plain(string(legacy)), true},
+		{"legacy nulls, keyed", "content_hmac", testDigester{}.Digest(string(legacy)), true},
+		{"other content", "content_sha256", plain(strings.Replace(string(legacy), "Bank", "Tax", 1)), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			details, _ := json.Marshal(map[string]any{
-				"reference": r.Reference, "kind": r.Kind, "requested_authority": "ES", "content_sha256": tc.digest,
+				"reference": r.Reference, "kind": r.Kind, "requested_authority": "ES", tc.field: tc.digest,
 			})
 			var a AuditedRequest
 			a.Replay(AuditEntry{Seq: 1, At: at, Actor: "it.officer", Authority: "IT", Action: "request.create",
 				RequestID: r.ID, Outcome: OutcomeOK, Details: string(details)})
-			why := a.Disagreement(r, nil, PlainDigests)
+			why := a.Disagreement(r, nil, DigestsOf(testDigester{}))
 			if (why == "") != tc.agree {
 				t.Fatalf("disagreement %q, want agreement %v", why, tc.agree)
 			}
@@ -67,4 +71,12 @@ func TestChangesRequest(t *testing.T) {
 	if ChangesRequest("request.send", OutcomeDenied) {
 		t.Error("a denied attempt counts as a change")
 	}
+}
+
+// testDigester stands in for the store's keyed digester.
+type testDigester struct{}
+
+func (testDigester) Digest(text string) string {
+	sum := sha256.Sum256([]byte("test key|" + text))
+	return hex.EncodeToString(sum[:])
 }

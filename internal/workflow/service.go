@@ -3,9 +3,6 @@ package workflow
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,10 +87,7 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 		return tx.AppendAudit(ctx, AuditRecord{
 			At: now, Actor: a.Username, Authority: a.Authority, Action: action,
 			RequestID: r.ID, Outcome: OutcomeOK,
-			Details: map[string]any{
-				"reference": r.Reference, "kind": r.Kind, "requested_authority": r.RequestedAuthority,
-				"content_sha256": ContentDigest(r),
-			},
+			Details: CreatedDetails(s.store, r),
 		})
 	})
 	if err != nil {
@@ -140,9 +134,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 		return tx.AppendAudit(ctx, AuditRecord{
 			At: next.UpdatedAt, Actor: a.Username, Authority: a.Authority, Action: action,
 			RequestID: r.ID, Outcome: OutcomeOK,
-			Details: map[string]any{
-				"fields": ch.fieldNames(), "version": next.Version, "content_sha256": ContentDigest(next),
-			},
+			Details: UpdatedDetails(s.store, ch.fieldNames(), next),
 		})
 	})
 	if err != nil && seen {
@@ -196,25 +188,17 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		if err := tx.UpdateRequest(ctx, next, r.Version); err != nil {
 			return err
 		}
-		if err := tx.AppendHistory(ctx, HistoryEntry{
+		h := HistoryEntry{
 			RequestID: r.ID, Event: t.Event, From: r.State, To: to, Actor: a.Username,
 			Authority: a.Authority, At: now, Comment: in.Comment, Grounds: in.Grounds,
-		}); err != nil {
+		}
+		if err := tx.AppendHistory(ctx, h); err != nil {
 			return fmt.Errorf("append history: %w", err)
-		}
-		details := map[string]any{"event": t.Event, "from": r.State, "to": to, "version": next.Version}
-		if in.Comment != "" {
-			// The comment is case content: the chain binds it by digest
-			// without copying it into the log the administrator reads.
-			details["comment_sha256"] = Digest(in.Comment)
-		}
-		if len(in.Grounds) > 0 {
-			details["grounds"] = in.Grounds
 		}
 		out = next
 		return tx.AppendAudit(ctx, AuditRecord{
 			At: now, Actor: a.Username, Authority: a.Authority, Action: "request." + string(t.Event),
-			RequestID: r.ID, Outcome: OutcomeOK, Details: details,
+			RequestID: r.ID, Outcome: OutcomeOK, Details: FiredDetails(s.store, h, next.Version),
 		})
 	})
 	if err != nil && seen {
@@ -456,7 +440,25 @@ func (s *Service) Audit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEnt
 		f.Limit = DefaultLimit
 	}
 	f.Limit = min(f.Limit, MaxLimit)
-	return s.store.AuditEntries(ctx, f)
+	list, next, err := s.store.AuditEntries(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, e := range list {
+		list[i] = s.readable(a, e)
+	}
+	return list, next, nil
+}
+
+// readable is e as a reads it: with only the details the Policy lets a
+// read of e, and the names of the others in Redacted. Every view of the
+// log (the API, the pages) reads it through Audit, so none can show more.
+// The stored entry, which the chain seals, stays as it is.
+func (s *Service) readable(a Actor, e AuditEntry) AuditEntry {
+	may := func(c DetailClass) bool { return s.policy.MayReadDetail(a, e, c) }
+	out := e
+	out.Details, out.Redacted = ReadableDetails(e.Details, may)
+	return out
 }
 
 // VerifyAudit recomputes the audit chain for someone who may read the audit
@@ -487,60 +489,6 @@ func joinRoles(roles []Role) string {
 		parts[i] = string(r)
 	}
 	return strings.Join(parts, " or ")
-}
-
-// ContentDigest fingerprints what a client wrote in a request, so that the
-// audit chain binds the content without holding it. The seed's generated
-// history uses it too, to write what the service would have.
-func ContentDigest(r Request) string {
-	return Digest(contentTexts(r)[0])
-}
-
-// contentTexts are the texts ContentDigest may have fingerprinted for r:
-// what a client wrote in a request, in a fixed order. The first is the one
-// it fingerprints now, with empty lists as []. Before, an empty list was
-// encoded as the client had given it, [] or (left out) null, and a stored
-// request reads back with []: the others are those encodings, so that
-// entries written then still verify (AuditedRequest.Disagreement).
-func contentTexts(r Request) []string {
-	encode := func(offences, measures, aliases []string) string {
-		var person *Person
-		if r.PersonSought != nil {
-			p := *r.PersonSought
-			p.Aliases = aliases
-			person = &p
-		}
-		b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
-			offences, measures, r.Urgency, r.UrgencyReason, r.DueDate, person, r.Warrant})
-		return string(b)
-	}
-	// Each empty list either way: [] first, then null.
-	variants := func(list []string) [][]string {
-		if len(list) > 0 {
-			return [][]string{list}
-		}
-		return [][]string{{}, nil}
-	}
-	var aliases []string
-	if r.PersonSought != nil {
-		aliases = r.PersonSought.Aliases
-	}
-	var out []string
-	for _, o := range variants(r.Offences) {
-		for _, m := range variants(r.Measures) {
-			for _, a := range variants(aliases) {
-				out = append(out, encode(o, m, a))
-			}
-		}
-	}
-	return out
-}
-
-// Digest is the hex SHA-256 of a text the audit log binds without holding
-// it (a comment, a request's content).
-func Digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }
 
 // NewID returns a new opaque identifier: 26 characters of Crockford base32,

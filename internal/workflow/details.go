@@ -1,0 +1,181 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+)
+
+// This file says what the details of audit entries hold: the details each
+// command writes, and the class of every key that any code writes, which
+// decides who may read it (Policy.MayReadDetail). The stored details are
+// sealed into the chain and never change; ReadableDetails filters them for
+// one reader at the time they are read.
+
+// DetailClass is what an audit detail tells about.
+type DetailClass int
+
+// The classes of audit details.
+const (
+	// DetailUnclassified is a key that detailClasses does not name. Nobody
+	// reads it (fail closed), and TestDetailKeys_classified fails for the
+	// code that writes it.
+	DetailUnclassified DetailClass = iota
+	// DetailMeta tells who did what, when and with which outcome: what the
+	// log is about, which the administrator reads.
+	DetailMeta
+	// DetailCase is case content: refusal grounds, anything that describes
+	// the case.
+	DetailCase
+	// DetailDigest binds case text by a digest. Keyed digests (…_hmac)
+	// cannot be recomputed without the key; the plain SHA-256 of entries
+	// written before them (…_sha256) confirms a guessed text, so both are
+	// read as case content is.
+	DetailDigest
+)
+
+// detailClasses classifies every key any code writes into audit details,
+// internal/auth's included: one list, which every view of the log is
+// filtered by.
+var detailClasses = map[string]DetailClass{
+	// request.create, request.update and request.EVENT (this package, and
+	// internal/seed, which writes what the service would have).
+	"reference": DetailMeta, "kind": DetailMeta, "requested_authority": DetailMeta,
+	"fields": DetailMeta, "version": DetailMeta,
+	"event": DetailMeta, "from": DetailMeta, "to": DetailMeta,
+	"grounds":      DetailCase,
+	"content_hmac": DetailDigest, "comment_hmac": DetailDigest,
+	"content_sha256": DetailDigest, "comment_sha256": DetailDigest, // entries written before keyed digests
+	// Refused attempts: the state the request was in, the error answered.
+	"state": DetailMeta, "error": DetailMeta,
+	// auth.login, auth.refresh, auth.logout, auth.prune, auth.key_rotate.
+	"client_ip": DetailMeta, "reason": DetailMeta, "session_id": DetailMeta, "session_revoked": DetailMeta,
+	"all": DetailMeta, "sessions_revoked": DetailMeta, "sessions": DetailMeta, "refresh_tokens": DetailMeta,
+	"ended_before": DetailMeta, "kid": DetailMeta,
+	// user.create, user.update.
+	"user_id": DetailMeta, "username": DetailMeta, "role": DetailMeta, "authority": DetailMeta,
+	"disabled": DetailMeta, "changed": DetailMeta, "password_policy": DetailMeta,
+}
+
+// ClassOf returns the class of an audit detail key; DetailUnclassified for
+// a key not in the list.
+func ClassOf(key string) DetailClass { return detailClasses[key] }
+
+// RedactedAll is the one name in the list of withheld keys when the stored
+// details are not a JSON object: they cannot be classified, so nothing of
+// them is shown.
+const RedactedAll = "*"
+
+// ReadableDetails returns the details of an entry, as stored (canonical
+// JSON), without the keys whose class may refuses, and the names of the
+// keys it withheld, sorted (empty, not nil, when none). Details that read
+// fully are returned byte for byte.
+func ReadableDetails(details string, may func(DetailClass) bool) (string, []string) {
+	if details == "" {
+		return "{}", []string{}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(details), &fields); err != nil || fields == nil {
+		return "{}", []string{RedactedAll}
+	}
+	withheld := []string{}
+	for k := range fields {
+		if !may(ClassOf(k)) {
+			withheld = append(withheld, k)
+			delete(fields, k)
+		}
+	}
+	if len(withheld) == 0 {
+		return details, withheld
+	}
+	slices.Sort(withheld)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // as the store encodes them: "<" stays "<"
+	if err := enc.Encode(fields); err != nil {
+		return "{}", []string{RedactedAll}
+	}
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), withheld
+}
+
+// Digester binds case text into audit details without holding it, by a
+// digest keyed with a key that readers of the log do not hold (a plain hash
+// would let them confirm a guessed text). internal/store implements it
+// with a key derived from the audit key.
+type Digester interface {
+	Digest(text string) string
+}
+
+// CreatedDetails are the details of request.create: what identifies the
+// new request, and its content bound by digest.
+func CreatedDetails(d Digester, r Request) map[string]any {
+	return map[string]any{
+		"reference": r.Reference, "kind": r.Kind, "requested_authority": r.RequestedAuthority,
+		"content_hmac": contentDigest(d, r),
+	}
+}
+
+// UpdatedDetails are the details of request.update: the names of the
+// changed fields, the new version, and the new content bound by digest.
+func UpdatedDetails(d Digester, fields []string, r Request) map[string]any {
+	return map[string]any{"fields": fields, "version": r.Version, "content_hmac": contentDigest(d, r)}
+}
+
+// FiredDetails are the details of request.EVENT for the transition h,
+// which left the request at version: the move, the grounds of a refusal,
+// and the comment bound by digest.
+func FiredDetails(d Digester, h HistoryEntry, version int) map[string]any {
+	details := map[string]any{"event": h.Event, "from": h.From, "to": h.To, "version": version}
+	if h.Comment != "" {
+		details["comment_hmac"] = d.Digest(h.Comment)
+	}
+	if len(h.Grounds) > 0 {
+		details["grounds"] = h.Grounds
+	}
+	return details
+}
+
+// contentDigest binds what a client wrote in a request.
+func contentDigest(d Digester, r Request) string {
+	return d.Digest(contentTexts(r)[0])
+}
+
+// contentTexts are the texts a content digest may have bound for r: what a
+// client wrote in a request, in a fixed order. The first is the one bound
+// now, with empty lists as []. Before, an empty list was encoded as the
+// client had given it, [] or (left out) null, and a stored request reads
+// back with []: the others are those encodings, so that entries written
+// then still verify (AuditedRequest.Disagreement).
+func contentTexts(r Request) []string {
+	encode := func(offences, measures, aliases []string) string {
+		var person *Person
+		if r.PersonSought != nil {
+			p := *r.PersonSought
+			p.Aliases = aliases
+			person = &p
+		}
+		b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
+			offences, measures, r.Urgency, r.UrgencyReason, r.DueDate, person, r.Warrant})
+		return string(b)
+	}
+	// Each empty list either way: [] first, then null.
+	variants := func(list []string) [][]string {
+		if len(list) > 0 {
+			return [][]string{list}
+		}
+		return [][]string{{}, nil}
+	}
+	var aliases []string
+	if r.PersonSought != nil {
+		aliases = r.PersonSought.Aliases
+	}
+	var out []string
+	for _, o := range variants(r.Offences) {
+		for _, m := range variants(r.Measures) {
+			for _, a := range variants(aliases) {
+				out = append(out, encode(o, m, a))
+			}
+		}
+	}
+	return out
+}
