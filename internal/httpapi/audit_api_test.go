@@ -330,14 +330,16 @@ func TestAudit_caseDetails(t *testing.T) {
 
 // TestAudit_legacyDigests: entries written before digests were keyed keep
 // their plain SHA-256 digests under their old names, and verify as they
-// are; the admin reads them as case content, withheld.
+// are; the admin reads them as case content, withheld. (The entry is a
+// refused attempt, which changes nothing: an accepted acknowledgement that
+// the request's row does not show would be a break of its own.)
 func TestAudit_legacyDigests(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
 		id := srv.requestIn(t, workflow.StateSent)["id"].(string)
 		sum := sha256.Sum256([]byte("as agreed by telephone"))
 		err := srv.store.RecordAudit(context.Background(), workflow.AuditRecord{
-			Actor: "es.officer", Authority: "ES", Action: "request.acknowledge", RequestID: id, Outcome: workflow.OutcomeOK,
+			Actor: "es.officer", Authority: "ES", Action: "request.acknowledge", RequestID: id, Outcome: workflow.OutcomeDenied,
 			Details: map[string]any{"event": "acknowledge", "from": "sent", "to": "acknowledged", "version": 3,
 				"comment_sha256": hex.EncodeToString(sum[:]), "content_sha256": hex.EncodeToString(sum[:])},
 		})
