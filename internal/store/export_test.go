@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // HoldWriter makes the group-commit writer stop after it has taken the next
 // transaction and before it gathers the rest of its batch, until release is
@@ -30,4 +33,20 @@ func WaitQueued(queued func() int, n int) bool {
 		time.Sleep(time.Millisecond)
 	}
 	return true
+}
+
+// FailBeforeCommit makes the next times batches fail with err after their
+// transactions ran and before their COMMIT (every batch when times is
+// negative), as a deadlock or a failing write at the end of a batch does,
+// until restore is called.
+func FailBeforeCommit(s *Store, err error, times int) (restore func()) {
+	var n atomic.Int64
+	fail := func() error {
+		if times >= 0 && n.Add(1) > int64(times) {
+			return nil
+		}
+		return err
+	}
+	s.gc.abortFn.Store(&fail)
+	return func() { s.gc.abortFn.Store(nil) }
 }
