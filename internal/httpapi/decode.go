@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,32 +16,103 @@ import (
 )
 
 // decodeJSON reads the request body into v, strictly: exactly one JSON
-// value, no unknown fields, the right types. Every failure is a 400
-// bad_request that says what is wrong and, when known, names the field, or
-// a 413 when the body outgrew the limit while being read. Missing or
-// invalid values are left to the workflow's validation (422).
+// value, no unknown fields, the right types, valid UTF-8. Every failure is
+// a 400 bad_request that says what is wrong and, when known, names the
+// field, or a 413 when the body outgrew the limit while being read. A
+// string that holds a NUL character (\u0000) is a 422 validation_failed
+// naming its field: valid JSON, but no text any field may hold
+// (workflow.TextProblem). Missing or invalid values are left to the
+// workflow's validation (422).
 //
 // Strictness catches client mistakes early: a misspelt optional field
 // ("legal_bases") would otherwise be dropped silently and the request saved
-// without it.
+// without it. The text check is here, once for every body, so that no
+// handler can forget it.
 func decodeJSON(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		if tooLarge(err) {
+			return errTooLarge
+		}
+		return badRequest("the request body could not be read")
+	}
+	// encoding/json would replace bytes that are not UTF-8 with U+FFFD
+	// and store a text the client never sent; JSON must be UTF-8
+	// (RFC 8259, section 8.1).
+	if !utf8.Valid(body) {
+		return badRequest("the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	// One value only: "{}{}" or "{} x" is a client bug, not two requests.
-	var extra json.RawMessage
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-		return nil
-	case err == nil:
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("the body must hold a single JSON value")
-	default:
-		if tooLarge(err) {
-			return errTooLarge
+	}
+	if field, problem := badText(body); problem != "" {
+		return workflow.Invalid(field, problem)
+	}
+	return nil
+}
+
+// badText finds the first string of a JSON body that workflow.TextProblem
+// refuses, and names its field as the workflow names fields: the object
+// keys on the way to it joined by dots ("person_sought.name"), a list's
+// items by the list's name ("offences"). The body is valid UTF-8 already,
+// and encoding/json decodes every escape to valid UTF-8, so only a NUL,
+// which can only be written as the escape \u0000 (a raw control character
+// is a syntax error), is left to find: a body without one is not walked.
+func badText(body []byte) (field, problem string) {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return "", ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// path holds one entry per open container: the current key of an
+	// object, nil for a list; wantKey says an object expects a key next.
+	var path []*string
+	wantKey := false
+	name := func() string {
+		var keys []string
+		for _, k := range path {
+			if k != nil {
+				keys = append(keys, *k)
+			}
 		}
-		return badRequest("the body must hold a single JSON value")
+		return strings.Join(keys, ".")
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", ""
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				path = append(path, new(string))
+				wantKey = true
+				continue
+			case '[':
+				path = append(path, nil)
+			default:
+				path = path[:len(path)-1]
+			}
+		case string:
+			if wantKey {
+				*path[len(path)-1] = t
+			}
+			if p := workflow.TextProblem(t); p != "" {
+				return name(), p
+			}
+			if wantKey {
+				wantKey = false
+				continue
+			}
+		}
+		// A value ended: inside an object, a key comes next.
+		wantKey = len(path) > 0 && path[len(path)-1] != nil
 	}
 }
 
@@ -49,8 +121,6 @@ func decodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
-	case tooLarge(err):
-		return errTooLarge
 	case errors.Is(err, io.EOF):
 		return badRequest("the request body is empty; a JSON object is expected")
 	case errors.Is(err, io.ErrUnexpectedEOF):
