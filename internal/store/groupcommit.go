@@ -403,7 +403,8 @@ func (c *committer) execute(batch []*writeJob) error {
 			return err
 		}
 		// Not the jobs' doing, and no reason to think that running them
-		// again would go better: the database cannot start a transaction.
+		// again would go better: the database cannot start a transaction
+		// or read the chain's head.
 		answerAll(batch, c.s.fail(err, "begin write transaction"))
 		return nil
 	}
