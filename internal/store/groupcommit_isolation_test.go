@@ -155,7 +155,7 @@ func TestGroupCommit_twoServers(t *testing.T) {
 	if pg == nil {
 		t.Skip("needs PostgreSQL: set " + testdb.PostgresEnv)
 	}
-	const racersPerServer, draftsPerRacer = 6, 4
+	const racersPerServer, draftsPerRacer = 8, 6
 	ctx := context.Background()
 	dsn := pg.DSN(t)
 	stores := []*store.Store{openStore(t, dsn, testKey), openStore(t, dsn, testKey)}
@@ -212,9 +212,14 @@ func TestGroupCommit_twoServers(t *testing.T) {
 		"ES": {esSupervisor, itOfficer},
 	}
 	for _, step := range []struct {
-		event workflow.Event
+		in    workflow.EventInput
 		actor int // index into sides
-	}{{workflow.EventSend, 0}, {workflow.EventAcknowledge, 1}} {
+	}{
+		{workflow.EventInput{Event: workflow.EventSend}, 0},
+		{workflow.EventInput{Event: workflow.EventAcknowledge}, 1},
+		{workflow.EventInput{Event: workflow.EventRequestInfo, Comment: "which account?"}, 1},
+		{workflow.EventInput{Event: workflow.EventProvideInfo, Comment: "this one"}, 0},
+	} {
 		won := make([]atomic.Int64, len(drafts))
 		race(func(s, g int) error {
 			var errs []error
@@ -222,20 +227,20 @@ func TestGroupCommit_twoServers(t *testing.T) {
 				i := (j*(2*g+1) + s*7 + g) % len(drafts)
 				r := drafts[i]
 				a := sides[r.RequestingAuthority][step.actor]
-				_, err := servers[s].Fire(ctx, a, r.ID, workflow.EventInput{Event: step.event})
+				_, err := servers[s].Fire(ctx, a, r.ID, step.in)
 				switch workflow.ErrorCode(err) {
 				case "":
 					won[i].Add(1)
 				case workflow.ErrInvalidTransition, workflow.ErrVersionConflict:
 				default:
-					errs = append(errs, fmt.Errorf("server %d racer %d: %s of request %d: %w", s, g, step.event, i, err))
+					errs = append(errs, fmt.Errorf("server %d racer %d: %s of request %d: %w", s, g, step.in.Event, i, err))
 				}
 			}
 			return errors.Join(errs...)
 		})
 		for i := range won {
 			if n := won[i].Load(); n != 1 {
-				t.Fatalf("%s of request %d: %d winners, want 1", step.event, i, n)
+				t.Fatalf("%s of request %d: %d winners, want 1", step.in.Event, i, n)
 			}
 		}
 		// One entry per attempt: the winner's, and every loser's refusal.
