@@ -58,62 +58,74 @@ func decodeJSON(c echo.Context, v any) error {
 }
 
 // badText finds the first string of a JSON body that workflow.TextProblem
-// refuses, and names its field as the workflow names fields: the object
-// keys on the way to it joined by dots ("person_sought.name"), a list's
-// items by the list's name ("offences"). The body is valid UTF-8 already,
-// and encoding/json decodes every escape to valid UTF-8, so only a NUL,
-// which can only be written as the escape \u0000 (a raw control character
-// is a syntax error), is left to find: a body without one is not walked.
+// refuses, and names its field (fieldPath). The body is valid UTF-8
+// already, and encoding/json decodes every escape to valid UTF-8, so only a
+// NUL, which can only be written as the escape \u0000 (a raw control
+// character is a syntax error), is left to find: a body without one is not
+// walked.
 func badText(body []byte) (field, problem string) {
 	if !bytes.Contains(body, []byte(`\u0000`)) {
 		return "", ""
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	// path holds one entry per open container: the current key of an
-	// object, nil for a list; wantKey says an object expects a key next.
-	var path []*string
-	wantKey := false
-	name := func() string {
-		var keys []string
-		for _, k := range path {
-			if k != nil {
-				keys = append(keys, *k)
-			}
-		}
-		return strings.Join(keys, ".")
-	}
+	var at fieldPath
 	for {
 		tok, err := dec.Token()
 		if err != nil {
 			return "", ""
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				path = append(path, new(string))
-				wantKey = true
-				continue
-			case '[':
-				path = append(path, nil)
-			default:
-				path = path[:len(path)-1]
-			}
-		case string:
-			if wantKey {
-				*path[len(path)-1] = t
-			}
-			if p := workflow.TextProblem(t); p != "" {
-				return name(), p
-			}
-			if wantKey {
-				wantKey = false
-				continue
+		at.step(tok)
+		if s, ok := tok.(string); ok {
+			if p := workflow.TextProblem(s); p != "" {
+				return at.name(), p
 			}
 		}
-		// A value ended: inside an object, a key comes next.
-		wantKey = len(path) > 0 && path[len(path)-1] != nil
 	}
+}
+
+// fieldPath follows a stream of JSON tokens to name the field of the
+// current one as the workflow names fields: the object keys on the way to
+// it joined by dots ("person_sought.name"), a list's items by the list's
+// name ("offences").
+type fieldPath struct {
+	keys    []*string // per open container: an object's current key, nil for a list
+	wantKey bool      // the innermost container is an object expecting a key
+}
+
+// step moves past tok.
+func (p *fieldPath) step(tok json.Token) {
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			p.keys = append(p.keys, new(string))
+			p.wantKey = true
+			return
+		case '[':
+			p.keys = append(p.keys, nil)
+		default:
+			p.keys = p.keys[:len(p.keys)-1]
+		}
+	case string:
+		if p.wantKey {
+			*p.keys[len(p.keys)-1] = t
+			p.wantKey = false
+			return
+		}
+	}
+	// A value began or ended: inside an object, a key comes next.
+	p.wantKey = len(p.keys) > 0 && p.keys[len(p.keys)-1] != nil
+}
+
+// name is the field of the token last stepped past.
+func (p *fieldPath) name() string {
+	var keys []string
+	for _, k := range p.keys {
+		if k != nil {
+			keys = append(keys, *k)
+		}
+	}
+	return strings.Join(keys, ".")
 }
 
 // decodeError explains a decoding failure.
