@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mla-flow/mla-flow/internal/textcheck"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -42,6 +43,22 @@ type warrantValues struct {
 	Reference string
 	IssuedBy  string
 	IssuedOn  string
+}
+
+// formError is the validation error of a form that holds text no field
+// may (textcheck.Problems: a NUL character, bytes that are not UTF-8), so
+// that the form comes back with the mistake next to its field like any
+// other, before anything reads the text; nil when there is none. Every
+// handler of a form asks it first.
+func formError(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil // a body that is no form: its fields read as empty
+	}
+	if fields := textcheck.Problems(form); len(fields) > 0 {
+		return workflow.InvalidFields(fields)
+	}
+	return nil
 }
 
 // readRequestForm reads the request form of a request of kind k; the

@@ -60,6 +60,10 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 			return fail(statusOf(workflow.ErrForbidden), "The log-in form had expired. Please enter your password again.")
 		}
 		password := c.FormValue("password")
+		if fields, bad := validationFields(formError(c)); bad {
+			v.Errors = fields
+			return fail(statusOf(workflow.ErrValidation), "Correct the fields marked below.")
+		}
 		if v.Username == "" {
 			v.Errors["username"] = "Enter your username."
 		}

@@ -84,7 +84,11 @@ func (h *Handler) handleCreateRequest() echo.HandlerFunc {
 			return err
 		}
 		v.Values = readRequestForm(c, k)
-		r, err := h.wf.Create(c.Request().Context(), actorOf(c), v.Values.draft(k))
+		var r workflow.Request
+		err = formError(c)
+		if err == nil {
+			r, err = h.wf.Create(c.Request().Context(), actorOf(c), v.Values.draft(k))
+		}
 		if fields, ok := validationFields(err); ok {
 			v.Errors, v.Problems = fields, problems(fields)
 			return h.render(c, view{status: statusOf(workflow.ErrValidation), name: "request_form.html",
@@ -222,7 +226,10 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			}
 			in.Version = &n
 		}
-		_, err := h.wf.Fire(ctx, a, id, in)
+		err := formError(c)
+		if err == nil {
+			_, err = h.wf.Fire(ctx, a, id, in)
+		}
 		if err == nil {
 			return c.Redirect(http.StatusSeeOther, "/requests/"+id+"?done="+string(in.Event))
 		}
@@ -310,7 +317,9 @@ func (h *Handler) handleUpdateRequest() echo.HandlerFunc {
 			return workflow.Errorf(workflow.ErrBadRequest, "The form carried no version of the draft.")
 		}
 		v.Version = version
-		_, err = h.wf.Update(c.Request().Context(), actorOf(c), r.ID, v.Values.changes(r.Kind), &version)
+		if err = formError(c); err == nil {
+			_, err = h.wf.Update(c.Request().Context(), actorOf(c), r.ID, v.Values.changes(r.Kind), &version)
+		}
 		if err == nil {
 			return c.Redirect(http.StatusSeeOther, "/requests/"+r.ID+"?done=updated")
 		}

@@ -72,10 +72,14 @@ func (h *Handler) handleCreateUser() echo.HandlerFunc {
 			Username: strings.TrimSpace(c.FormValue("username")), DisplayName: c.FormValue("display_name"),
 			Role: c.FormValue("role"), Authority: c.FormValue("authority"),
 		}
-		u, err := h.auth.CreateUser(c.Request().Context(), actorOf(c), auth.NewUser{
-			Username: nv.Username, DisplayName: nv.DisplayName, Role: workflow.Role(nv.Role),
-			Authority: nv.Authority, Password: c.FormValue("password"),
-		})
+		var u workflow.User
+		err := formError(c)
+		if err == nil {
+			u, err = h.auth.CreateUser(c.Request().Context(), actorOf(c), auth.NewUser{
+				Username: nv.Username, DisplayName: nv.DisplayName, Role: workflow.Role(nv.Role),
+				Authority: nv.Authority, Password: c.FormValue("password"),
+			})
+		}
 		if err == nil {
 			return c.Redirect(http.StatusSeeOther, "/users/"+u.ID+"?done=user_created")
 		}
@@ -145,7 +149,11 @@ func (h *Handler) handleUser() echo.HandlerFunc {
 func (h *Handler) userAction(do func(c echo.Context, id string) (string, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
-		done, err := do(c, id)
+		var done string
+		err := formError(c)
+		if err == nil {
+			done, err = do(c, id)
+		}
 		if err == nil {
 			return c.Redirect(http.StatusSeeOther, "/users/"+id+"?done="+done)
 		}

@@ -76,7 +76,10 @@ func New(d Deps) *Handler {
 
 // Register adds the pages to e, the Echo instance of the REST API, and
 // routes errors by path: /api/ and the health endpoints keep the API's
-// JSON error handler, every other path gets a readable HTML page.
+// JSON error handler, every other path gets a readable HTML page. The
+// pages share that instance's middleware, whose guard (internal/textcheck)
+// refuses a path or query string that is not text before any page runs;
+// forms are checked by their handlers (formError), to show the form again.
 func (h *Handler) Register(e *echo.Echo) {
 	api := e.HTTPErrorHandler
 	e.HTTPErrorHandler = func(err error, c echo.Context) {

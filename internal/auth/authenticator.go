@@ -334,7 +334,9 @@ func validateNewUser(u workflow.User, password string, passwordPolicy bool) erro
 }
 
 func checkDisplayName(fields map[string]string, name string) {
-	if len([]rune(name)) > MaxDisplayName {
+	if p := workflow.TextProblem(name); p != "" {
+		fields["display_name"] = p
+	} else if len([]rune(name)) > MaxDisplayName {
 		fields["display_name"] = fmt.Sprintf("must be at most %d characters", MaxDisplayName)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,33 +16,116 @@ import (
 )
 
 // decodeJSON reads the request body into v, strictly: exactly one JSON
-// value, no unknown fields, the right types. Every failure is a 400
-// bad_request that says what is wrong and, when known, names the field, or
-// a 413 when the body outgrew the limit while being read. Missing or
-// invalid values are left to the workflow's validation (422).
+// value, no unknown fields, the right types, valid UTF-8. Every failure is
+// a 400 bad_request that says what is wrong and, when known, names the
+// field, or a 413 when the body outgrew the limit while being read. A
+// string that holds a NUL character (\u0000) is a 422 validation_failed
+// naming its field: valid JSON, but no text any field may hold
+// (workflow.TextProblem). Missing or invalid values are left to the
+// workflow's validation (422).
 //
 // Strictness catches client mistakes early: a misspelt optional field
 // ("legal_bases") would otherwise be dropped silently and the request saved
-// without it.
+// without it. The text check is here, once for every body, so that no
+// handler can forget it.
 func decodeJSON(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		if tooLarge(err) {
+			return errTooLarge
+		}
+		return badRequest("the request body could not be read")
+	}
+	// encoding/json would replace bytes that are not UTF-8 with U+FFFD
+	// and store a text the client never sent; JSON must be UTF-8
+	// (RFC 8259, section 8.1).
+	if !utf8.Valid(body) {
+		return badRequest("the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	// One value only: "{}{}" or "{} x" is a client bug, not two requests.
-	var extra json.RawMessage
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-		return nil
-	case err == nil:
-		return badRequest("the body must hold a single JSON value")
-	default:
-		if tooLarge(err) {
-			return errTooLarge
-		}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("the body must hold a single JSON value")
 	}
+	if field, problem := badText(body); problem != "" {
+		return workflow.Invalid(field, problem)
+	}
+	return nil
+}
+
+// badText finds the first string of a JSON body that workflow.TextProblem
+// refuses, and names its field (fieldPath). The body is valid UTF-8
+// already, and encoding/json decodes every escape to valid UTF-8, so only a
+// NUL, which can only be written as the escape \u0000 (a raw control
+// character is a syntax error), is left to find: a body without one is not
+// walked.
+func badText(body []byte) (field, problem string) {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return "", ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var at fieldPath
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", ""
+		}
+		at.step(tok)
+		if s, ok := tok.(string); ok {
+			if p := workflow.TextProblem(s); p != "" {
+				return at.name(), p
+			}
+		}
+	}
+}
+
+// fieldPath follows a stream of JSON tokens to name the field of the
+// current one as the workflow names fields: the object keys on the way to
+// it joined by dots ("person_sought.name"), a list's items by the list's
+// name ("offences").
+type fieldPath struct {
+	keys    []*string // per open container: an object's current key, nil for a list
+	wantKey bool      // the innermost container is an object expecting a key
+}
+
+// step moves past tok.
+func (p *fieldPath) step(tok json.Token) {
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			p.keys = append(p.keys, new(string))
+			p.wantKey = true
+			return
+		case '[':
+			p.keys = append(p.keys, nil)
+		default:
+			p.keys = p.keys[:len(p.keys)-1]
+		}
+	case string:
+		if p.wantKey {
+			*p.keys[len(p.keys)-1] = t
+			p.wantKey = false
+			return
+		}
+	}
+	// A value began or ended: inside an object, a key comes next.
+	p.wantKey = len(p.keys) > 0 && p.keys[len(p.keys)-1] != nil
+}
+
+// name is the field of the token last stepped past.
+func (p *fieldPath) name() string {
+	var keys []string
+	for _, k := range p.keys {
+		if k != nil {
+			keys = append(keys, *k)
+		}
+	}
+	return strings.Join(keys, ".")
 }
 
 // decodeError explains a decoding failure.
@@ -49,8 +133,6 @@ func decodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
-	case tooLarge(err):
-		return errTooLarge
 	case errors.Is(err, io.EOF):
 		return badRequest("the request body is empty; a JSON object is expected")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -56,3 +56,28 @@ func decodeString(s string, v any) error {
 	req, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(s))
 	return decodeJSON(e.NewContext(req, nil), v)
 }
+
+// TestBadText checks how a NUL in a body is found and its field named.
+func TestBadText(t *testing.T) {
+	tests := []struct{ body, field string }{
+		{`{"title":"a\u0000"}`, "title"},
+		{`{"a":{"x":1,"y":[true,null]},"b":"\u0000"}`, "b"},
+		{`{"offences":["ok","\u0000"]}`, "offences"},
+		{`{"a":[{"b":"ok"},{"b":"x\u0000y"}]}`, "a.b"},
+		{`{"person_sought":{"aliases":["\u0000"]}}`, "person_sought.aliases"},
+		{`"\u0000"`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.body, func(t *testing.T) {
+			field, problem := badText([]byte(tc.body))
+			if field != tc.field || problem == "" {
+				t.Fatalf("got %q %q, want a problem with %q", field, problem, tc.field)
+			}
+		})
+	}
+	for _, body := range []string{`{"title":"a\\u0000"}`, `{"title":"\u00e9"}`, `{}`} {
+		if field, problem := badText([]byte(body)); problem != "" {
+			t.Errorf("%s: got a problem with %q: %s, want none", body, field, problem)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/textcheck"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -59,6 +60,9 @@ func New(d Deps) *echo.Echo {
 		recoverPanics(d.Logger),
 		securityHeaders(),
 		limitBody(MaxBody),
+		// Paths and query strings, of the API and of the web pages
+		// registered on the same instance; bodies are decodeJSON's.
+		textcheck.Guard(),
 	)
 	routes(e, d, newAuthorityNames(d.Workflow))
 	return e

@@ -26,7 +26,8 @@ const verifyBatch = 4096
 // batch ends (batchTx.finish), with the other items' entries, in the order
 // the items ran, in the same database transaction as the change: it is
 // dropped if this transaction rolls back to its savepoint, and if it cannot
-// be written the whole batch fails. Nothing happens without its record.
+// be written the batch fails before its commit and its transactions run
+// again, each alone (groupcommit.go). Nothing happens without its record.
 //
 // rec.At is kept to the microsecond, in UTC; a zero At means now. Text
 // fields are made valid UTF-8 without NUL bytes before sealing, because

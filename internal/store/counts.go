@@ -70,9 +70,9 @@ func (b *batchTx) addCounts(changes []countChange) {
 
 // applyCounts writes the batch's changes of the counts, in the order of
 // their keys, so that two servers on one PostgreSQL database lock the rows
-// they share in the same order. It runs last in the batch (finish): after
-// the audit head is locked, which orders those servers' batches anyway,
-// whenever the batch has audit entries, as every command does.
+// they share in the same order. The batch holds the audit head's lock
+// from its start, which orders those servers' batches anyway; the key
+// order keeps that true of any other writer.
 func (b *batchTx) applyCounts() error {
 	keys := make([]countKey, 0, len(b.counts))
 	for k, n := range b.counts {

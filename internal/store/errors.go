@@ -107,3 +107,11 @@ func isDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) 
 
 // notFound reports whether err says that no row matched.
 func notFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// isConflict reports whether err is PostgreSQL's serialization failure
+// (40001) or deadlock (40P01): the transaction lost a race with another
+// one and was rolled back, and running it again is the documented remedy.
+func isConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}

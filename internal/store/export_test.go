@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -42,4 +43,20 @@ func WaitQueued(queued func() int, n int) bool {
 		time.Sleep(time.Millisecond)
 	}
 	return true
+}
+
+// FailBeforeCommit makes the next times batches fail with err after their
+// transactions ran and before their COMMIT (every batch when times is
+// negative), as a deadlock or a failing write at the end of a batch does,
+// until restore is called.
+func FailBeforeCommit(s *Store, err error, times int) (restore func()) {
+	var n atomic.Int64
+	fail := func() error {
+		if times >= 0 && n.Add(1) > int64(times) {
+			return nil
+		}
+		return err
+	}
+	s.gc.abortFn.Store(&fail)
+	return func() { s.gc.abortFn.Store(nil) }
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,29 +22,48 @@ import (
 // commands) goes to a writer goroutine (one on SQLite; see below for
 // PostgreSQL). The writer takes the transactions that are waiting, runs them
 // one after the other inside ONE database transaction, each after a
-// SAVEPOINT of its own, commits once, and only then answers every caller. An item that fails rolls back to its
-// savepoint and is answered with its own error; the others are not
-// affected. If the commit itself fails, every item of the batch is answered
-// ErrUnavailable and nothing of the batch is recorded, so clients may retry.
+// SAVEPOINT of its own, commits once, and only then answers every caller.
+// An item that fails rolls back to its savepoint and is answered with its
+// own error; the others are not affected.
+//
+// A batch can also fail as a whole before its COMMIT: when what the items
+// left to its end (history rows, audit entries, counts) cannot be written,
+// when a savepoint cannot be taken or rolled back, or when PostgreSQL
+// cancels it to break a deadlock or for a serialization failure. Nothing of
+// it is kept then, so it is run again rather than failing its callers
+// (settle): after a deadlock or serialization failure the whole batch,
+// after a short jittered pause, a bounded number of times (then its
+// callers get ErrUnavailable, 503); after any other failure each item
+// alone, in the batch's order, so that an item whose data the database
+// refuses fails by itself and its batch-mates commit. If the COMMIT itself
+// fails, nothing runs again, since the commit may have reached the disk:
+// every item of the batch is answered ErrUnavailable, so clients may retry.
+// A transaction function may therefore run more than once, each time in a
+// fresh transaction; only the last run's answer and effects count.
 //
 // What this keeps, exactly as with a transaction per command:
 //
-//   - Durability: a caller is answered only after the COMMIT returned, and
-//     the COMMIT runs with the same synchronous=FULL (SQLite) or
-//     synchronous_commit=on (PostgreSQL) as before. The fsync is shared by
-//     the batch, which is the whole point: on SQLite one transaction per
-//     transition is bounded by the disk's fsync rate.
+//   - Durability: a caller is answered only after the COMMIT that holds its
+//     transaction returned, and the COMMIT runs with the same
+//     synchronous=FULL (SQLite) or synchronous_commit=on (PostgreSQL) as
+//     before. The fsync is shared by the batch, which is the whole point:
+//     on SQLite one transaction per transition is bounded by the disk's
+//     fsync rate.
 //   - Isolation between commands: items run one after the other on one
 //     connection, so an item sees everything that earlier items of its
 //     batch wrote (as it would see them committed), and two commands on one
 //     request serialise: the second reads the first's result, and of two
-//     racing events exactly one wins.
+//     racing events exactly one wins. An item run again alone, or in a
+//     batch run again, reads the database afresh and decides again.
+//   - Ordering: items run, and their audit entries are chained, in the
+//     order they were queued, in a batch and when run again one by one.
 //   - One audit entry per change, in one contiguous chain: an item's audit
 //     entries are kept with the batch, and dropped if the item rolls back
-//     to its savepoint; before the commit, the batch reads the chain head
-//     (locking its row on PostgreSQL), numbers and seals the entries in the
-//     order the items ran, writes them, and moves the head, all in the same
-//     transaction. If that fails, the batch fails.
+//     to its savepoint; the batch reads the chain head when it begins
+//     (locking its row on PostgreSQL), and before the commit numbers and
+//     seals the entries in the order the items ran, writes them, and moves
+//     the head, all in the same transaction. If that fails, the batch
+//     fails before its COMMIT, as above.
 //   - Nothing without its record: an item's change and its audit entry sit
 //     inside one savepoint; they are kept or rolled back together.
 //
@@ -53,16 +73,23 @@ import (
 // There is one writer goroutine on both databases. SQLite writes one
 // transaction at a time anyway. On PostgreSQL two writers (each with its
 // own connection and batches) measured no faster on a two-core machine,
-// which the server, PostgreSQL and the clients saturate, and their batches
-// deadlock whenever they take shared rows in opposite orders (two batches
-// drafting requests of two authorities each, on the reference counters):
-// PostgreSQL then cancels one statement and its item fails with
-// ErrUnavailable. The committer still takes a number of writers
-// (writersPostgres), for a server whose database is far enough away that
-// round trips, not CPU, bound it. With several servers on one database the
-// same deadlock can happen between their batches, and is resolved the same
-// way; their appends to the audit chain serialise on the head row, which a
-// batch locks just before it commits.
+// which the server, PostgreSQL and the clients saturate. The committer
+// still takes a number of writers (writersPostgres), for a server whose
+// database is far enough away that round trips, not CPU, bound it.
+//
+// Lock order on PostgreSQL, for several writers or servers on one
+// database: a batch locks the audit head's row first, when it begins, then
+// the rows its items take (requests, reference counters), then the counts
+// in key order. Two batches that took the same rows in opposite orders
+// used to deadlock (two batches drafting requests of two authorities each,
+// on the reference counters; two servers firing events at the same
+// requests); with the head first, the second batch waits for the head
+// before it holds anything, so the batches of several servers serialise
+// instead. Their appends to the chain serialised on the head anyway; what
+// they lose is running their items at the same time, which on one shared
+// database mostly fought over the same rows.
+// Deadlocks with anything else (a command-line tool's transaction) are
+// still retried as above.
 //
 // Statements inside a batch are not cancelled by the caller's context: a
 // cancelled statement can abort the whole transaction (SQLite rolls back an
@@ -133,11 +160,15 @@ type committer struct {
 	gate sync.Mutex
 	// commitFn ends a batch; tests replace it to inject a failing commit.
 	commitFn atomic.Pointer[func() error]
+	// abortFn, when set, runs after finish and before the COMMIT; tests
+	// set it to make a batch fail there (FailBeforeCommit).
+	abortFn atomic.Pointer[func() error]
 
 	// Counters for the debug listener and the benchmarks.
 	batches    atomic.Int64
 	items      atomic.Int64
 	failed     atomic.Int64 // batches whose commit failed
+	reruns     atomic.Int64 // batches run again (retries and items run alone)
 	runNanos   atomic.Int64 // time spent beginning batches and running their items
 	flushNanos atomic.Int64 // time spent committing (and syncing) batches
 }
@@ -147,6 +178,9 @@ type WriteStats struct {
 	Commits       int64 // batches committed or attempted
 	Transactions  int64 // write transactions run (items of all batches)
 	FailedCommits int64 // batches whose commit failed
+	// Reruns counts batches run again because they failed before their
+	// COMMIT: retries after a conflict, and transactions run alone.
+	Reruns int64
 	// RunSeconds is the writer's time spent beginning batches and running
 	// their transactions; CommitSeconds its time spent in COMMIT, which
 	// includes waiting for the disk. The rest of its time it waited for
@@ -178,6 +212,7 @@ func (s *Store) WriteStats() WriteStats {
 		Commits:       s.gc.batches.Load(),
 		Transactions:  s.gc.items.Load(),
 		FailedCommits: s.gc.failed.Load(),
+		Reruns:        s.gc.reruns.Load(),
 		RunSeconds:    float64(s.gc.runNanos.Load()) / 1e9,
 		CommitSeconds: float64(s.gc.flushNanos.Load()) / 1e9,
 	}
@@ -274,33 +309,23 @@ func (c *committer) gather(batch []*writeJob) []*writeJob {
 
 // run executes one batch and answers every job in it.
 func (c *committer) run(batch []*writeJob) {
-	c.batches.Add(1)
-	c.items.Add(int64(len(batch)))
-	b := &batchTx{c: c, s: c.s}
-	committed, normal := false, false
+	normal := false
 	defer func() {
-		if !committed && b.open {
-			b.rollback()
-		}
 		if !normal {
 			// runtime.Goexit in a transaction function: nothing is
-			// committed, and nobody may be told otherwise.
+			// committed (execute rolled back), and nobody may be told
+			// otherwise.
 			c.failed.Add(1)
 			for _, j := range batch {
 				j.err = errItemExited
 				j.panicked, j.panicVal = false, nil
 			}
 		}
-		if b.authChanged {
-			// Whether or not it committed: a commit that reports failure
-			// may have reached the disk.
-			c.s.sessions.invalidate()
-		}
 		for _, j := range batch {
 			close(j.done)
 		}
 	}()
-	committed = c.execute(b, batch)
+	c.settle(batch)
 	normal = true
 }
 
@@ -308,16 +333,86 @@ func (c *committer) run(batch []*writeJob) {
 // goroutine instead of returning.
 var errItemExited = errors.New("write transaction: a transaction function exited its goroutine (runtime.Goexit); nothing was committed")
 
-// execute runs the items of a batch and commits them; it reports whether it
-// committed. Every job's err is set when it returns.
-func (c *committer) execute(b *batchTx, batch []*writeJob) bool {
-	b.started = time.Now()
-	if err := b.begin(); err != nil {
-		err = c.s.fail(err, "begin write transaction")
-		for _, j := range batch {
-			j.err = err
+// settle runs a batch until every job of it has its answer. A batch that
+// failed before its COMMIT kept nothing, so its jobs may run again: after
+// a deadlock or a serialization failure the whole batch does (retry); after
+// any other failure each job runs alone, in the batch's order, so that a
+// job whose data the database refuses fails by itself and its batch-mates
+// commit. A job that fails alone is answered with its own error.
+func (c *committer) settle(batch []*writeJob) {
+	err := c.retry(batch)
+	switch {
+	case err == nil:
+		return
+	case len(batch) == 1, isConflict(err):
+		// Its own failure, or a conflict that retries did not resolve
+		// (ErrUnavailable for the caller, who may try again later).
+		answerAll(batch, err)
+		return
+	}
+	c.s.log.Warn("write batch failed before commit; running its transactions one by one",
+		"err", err.Error(), "items", len(batch))
+	for _, j := range batch {
+		c.reruns.Add(1)
+		c.settle([]*writeJob{j})
+	}
+}
+
+// Retries of a batch that lost a race with another server's transaction
+// (deadlock, serialization failure): PostgreSQL's documented remedy is to
+// run the transaction again. The pause before the n-th retry is drawn
+// from [n, 2n) × conflictPause, so that the two losers of a deadlock do not
+// meet again in step; after maxConflictRetries the batch fails with the
+// conflict, which the caller sees as 503.
+const (
+	maxConflictRetries = 5
+	conflictPause      = 2 * time.Millisecond
+)
+
+// retry executes a batch, and again after a short pause while it fails
+// before its COMMIT on a conflict with another transaction. It returns
+// what execute returns the last time.
+func (c *committer) retry(batch []*writeJob) error {
+	for n := 1; ; n++ {
+		err := c.execute(batch)
+		if err == nil || !isConflict(err) || n > maxConflictRetries {
+			return err
 		}
-		return false
+		c.reruns.Add(1)
+		time.Sleep(time.Duration(n)*conflictPause + rand.N(time.Duration(n)*conflictPause))
+	}
+}
+
+// execute runs the items of a batch in one transaction and commits them.
+// It returns nil when every job has its answer: the batch committed, its
+// COMMIT failed (every job is answered ErrUnavailable: what reached the
+// disk is unknown, so nothing runs again), or nothing was left to commit.
+// It returns an error when the transaction failed before its COMMIT: it
+// was rolled back, nothing of it is kept, and the jobs' answers are not
+// final.
+func (c *committer) execute(batch []*writeJob) error {
+	c.batches.Add(1)
+	c.items.Add(int64(len(batch)))
+	b := &batchTx{c: c, s: c.s, started: time.Now()}
+	defer func() {
+		if b.open {
+			b.rollback()
+		}
+		if b.authChanged {
+			// Whether or not it committed: a commit that reports failure
+			// may have reached the disk.
+			c.s.sessions.invalidate()
+		}
+	}()
+	if err := b.begin(); err != nil {
+		if isConflict(err) {
+			return err
+		}
+		// Not the jobs' doing, and no reason to think that running them
+		// again would go better: the database cannot start a transaction
+		// or read the chain's head.
+		answerAll(batch, c.s.fail(err, "begin write transaction"))
+		return nil
 	}
 	savepoints := len(batch) > 1
 	ok := 0
@@ -328,10 +423,15 @@ func (c *committer) execute(b *batchTx, batch []*writeJob) bool {
 		}
 		if err := b.runItem(j, savepoints); err != nil {
 			// The transaction itself is in doubt (a savepoint could not
-			// be taken or rolled back): fail the whole batch.
-			c.s.log.Error("write batch aborted", "err", err.Error(), "items", len(batch))
-			c.failAll(batch)
-			return false
+			// be taken or rolled back).
+			return err
+		}
+		if isConflict(j.err) {
+			// The item lost a race with another server's transaction,
+			// whose locks may wait for rows that the earlier items of
+			// this batch hold: only running the whole batch again after
+			// the other has finished helps.
+			return j.err
 		}
 		if j.err == nil && !j.panicked {
 			ok++
@@ -340,17 +440,15 @@ func (c *committer) execute(b *batchTx, batch []*writeJob) bool {
 	if ok == 0 {
 		// Nothing to keep: every item failed and was rolled back (or, in a
 		// batch of one, is rolled back now).
-		return false
+		return nil
 	}
 	if err := b.finish(); err != nil {
-		c.s.log.Error("write batch not committed", "err", err.Error(), "items", len(batch))
-		c.failAll(batch)
-		if errors.Is(err, errHeadNotSealed) {
-			for _, j := range batch {
-				j.err = errHeadNotSealed
-			}
+		return err
+	}
+	if f := c.abortFn.Load(); f != nil {
+		if err := (*f)(); err != nil {
+			return err
 		}
-		return false
 	}
 	commit := b.commit
 	if f := c.commitFn.Load(); f != nil {
@@ -363,13 +461,20 @@ func (c *committer) execute(b *batchTx, batch []*writeJob) bool {
 	if err != nil {
 		c.s.log.Error("write batch commit failed", "err", err.Error(), "items", len(batch))
 		c.failAll(batch)
-		return false
+		return nil
 	}
 	b.open = false
-	return true
+	return nil
 }
 
-// failAll answers every item of a batch that did not commit ErrUnavailable,
+// answerAll answers every job of a batch with err.
+func answerAll(batch []*writeJob, err error) {
+	for _, j := range batch {
+		j.err = err
+	}
+}
+
+// failAll answers every item of a batch whose COMMIT failed ErrUnavailable,
 // including those that had failed on their own: what they decided may rest
 // on changes of earlier items that are now gone. A panic stays a panic: it
 // is a bug to be seen, whatever happened to the batch.
@@ -388,6 +493,10 @@ type batchTx struct {
 	open    bool     // begun, and neither committed nor rolled back yet
 	db      *gorm.DB // GORM over sqlTx, for the items
 	started time.Time
+	// headSeq and headHash are the audit chain's head as begin read it
+	// (and locked it, on PostgreSQL).
+	headSeq  int64
+	headHash string
 	// audit holds the entries the items appended, in order, to be numbered,
 	// sealed and written by finish.
 	audit []audit.Entry
@@ -401,8 +510,12 @@ type batchTx struct {
 	authChanged bool
 }
 
-// begin starts the transaction: BEGIN IMMEDIATE on SQLite (from the
-// writer's DSN), which takes the write lock from the start.
+// begin starts the transaction and reads the audit chain's head: BEGIN
+// IMMEDIATE on SQLite (from the writer's DSN), which takes the write lock
+// from the start; on PostgreSQL the head's row is locked (FOR UPDATE) as
+// the batch's first lock, so that batches of several servers on one
+// database take their locks in one order, the head first, and cannot
+// deadlock on the rows their items share.
 func (b *batchTx) begin() error {
 	sqlDB, err := b.s.w.DB()
 	if err != nil {
@@ -414,6 +527,23 @@ func (b *batchTx) begin() error {
 	b.open = true
 	b.db = b.s.w.Session(&gorm.Session{NewDB: true, Context: context.Background()})
 	b.db.Statement.ConnPool = detachedTx{b.sqlTx}
+	var seal string
+	err = b.sqlTx.QueryRow(b.s.sql.readHead, auditHeadID).Scan(&b.headSeq, &b.headHash, &seal)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errors.New("read audit head: the audit head record is missing")
+	}
+	if err != nil {
+		return fmt.Errorf("read audit head: %w", err)
+	}
+	if !audit.HeadSealed(b.s.key, b.headSeq, b.headHash, seal) {
+		// Fail closed, for every batch, whether it appends or not: a head
+		// this key did not seal was moved by someone without the key, or
+		// belongs to a chain written under another key (a second server
+		// with another key file). Extending it would bury the break under
+		// entries that verify.
+		b.s.log.Error("AUDIT HEAD NOT SEALED WITH THIS SERVER'S KEY: refusing to write", "head_seq", b.headSeq)
+		return errHeadNotSealed
+	}
 	return nil
 }
 
@@ -481,9 +611,8 @@ func callItem(fn func(*tx) error, t *tx) (err error, panicked bool, val any) {
 }
 
 // finish writes what the items left to the end of the batch: their
-// transitions, then their audit entries, chained after the
-// head. It reads the head now, locking its row on PostgreSQL, so that the
-// lock is held only while the batch writes its entries and commits.
+// transitions, then their audit entries, chained after the head that
+// begin read, then the counts.
 func (b *batchTx) finish() error {
 	if len(b.history) > 0 {
 		err := b.insertRows("request_history", historyColumns, "", len(b.history), func(i int, args []any) []any {
@@ -501,34 +630,11 @@ func (b *batchTx) finish() error {
 
 // chainAudit numbers and seals the batch's audit entries after the chain's
 // head, writes them and moves the head.
-//
-// A batch that appends nothing checks the head's seal all the same, without
-// locking it: a store whose key does not seal the head writes nothing.
 func (b *batchTx) chainAudit() error {
-	readHead := b.s.sql.readHead
-	if len(b.audit) == 0 {
-		readHead = b.s.sql.readHeadPlain
-	}
-	var seq int64
-	var hash, seal string
-	err := b.sqlTx.QueryRow(readHead, auditHeadID).Scan(&seq, &hash, &seal)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errors.New("read audit head: the audit head record is missing")
-	}
-	if err != nil {
-		return fmt.Errorf("read audit head: %w", err)
-	}
-	if !audit.HeadSealed(b.s.key, seq, hash, seal) {
-		// Fail closed: a head this key did not seal was moved by someone
-		// without the key, or belongs to a chain written under another
-		// key (a second server with another key file). Extending it would
-		// bury the break under entries that verify.
-		b.s.log.Error("AUDIT HEAD NOT SEALED WITH THIS SERVER'S KEY: refusing to write", "head_seq", seq)
-		return errHeadNotSealed
-	}
 	if len(b.audit) == 0 {
 		return nil
 	}
+	seq, hash := b.headSeq, b.headHash
 	start := seq
 	for i := range b.audit {
 		e := &b.audit[i]
@@ -537,7 +643,7 @@ func (b *batchTx) chainAudit() error {
 		e.Hash = b.s.sealer.Seal(hash, *e)
 		hash = e.Hash
 	}
-	err = b.insertRows("audit_entries", auditColumns, "", len(b.audit), func(i int, args []any) []any {
+	err := b.insertRows("audit_entries", auditColumns, "", len(b.audit), func(i int, args []any) []any {
 		e := &b.audit[i]
 		return append(args, e.Seq, toMicros(e.At), e.Actor, e.Authority, e.Action, e.RequestID, e.Outcome, e.Details, e.PrevHash, e.Hash)
 	})

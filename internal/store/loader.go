@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm/clause"
 
@@ -171,7 +172,9 @@ ON CONFLICT (authority, kind, year) DO UPDATE SET last_serial = CASE
 // (batchTx.finish), so that the entries are chained after the head.
 func (t *tx) load(b *loadBatch) error {
 	for lo := 0; lo < len(b.requests); lo += insertChunk {
-		chunk := b.requests[lo:min(lo+insertChunk, len(b.requests))]
+		// A copy: Create sets the rows' sequence numbers, which a run
+		// again of this transaction (groupcommit.go) must not insert.
+		chunk := slices.Clone(b.requests[lo:min(lo+insertChunk, len(b.requests))])
 		if err := t.db.Omit(clause.Associations).Create(&chunk).Error; err != nil {
 			return fmt.Errorf("load requests: %w", err)
 		}

@@ -18,7 +18,10 @@ import (
 // goroutine, inside a savepoint of a transaction it may share with other
 // callers' functions, and WithTx returns only after that transaction has
 // committed, or has failed with ErrUnavailable and kept nothing. A panic in
-// fn is raised again here. fn must not call WithTx itself.
+// fn is raised again here. fn must not call WithTx itself. fn may run more
+// than once, each time in a fresh transaction (a batch that failed before
+// its commit runs again), so it must do nothing outside the transaction
+// but set its results, and set them on every run.
 // Errors meaning the database cannot write now come back as ErrUnavailable.
 func (s *Store) WithTx(ctx context.Context, fn func(workflow.Tx) error) error {
 	return s.withTx(ctx, func(t *tx) error { return fn(t) })
@@ -51,8 +54,9 @@ var _ workflow.Tx = (*tx)(nil)
 // (SELECT ... FOR UPDATE) until the transaction ends, so two commands on one
 // request run one after the other and the second sees the first's result.
 // GORM drops the clause on SQLite, where the whole write transaction is
-// exclusive anyway. Lock order, everywhere: request rows, then the audit
-// head, which the group-commit batch locks when it ends (batchTx.finish).
+// exclusive anyway. Lock order, everywhere: the audit head, which the
+// group-commit batch locks when it begins (batchTx.begin), then request
+// rows.
 //
 // Every command reads its request here, so it is written by hand: GORM's
 // statement building and reflection cost more than SQLite's work.

@@ -202,18 +202,18 @@ func validateContent(r Request) fieldErrors {
 	if !r.Kind.Valid() {
 		errs.add("kind", "must be one of: mla, extradition")
 	}
-	if r.RequestedAuthority == "" {
+	switch {
+	case r.RequestedAuthority == "":
 		errs.add("requested_authority", "is required")
-	} else if r.RequestedAuthority == r.RequestingAuthority {
+	case TextProblem(r.RequestedAuthority) != "":
+		errs.add("requested_authority", TextProblem(r.RequestedAuthority))
+	case r.RequestedAuthority == r.RequestingAuthority:
 		errs.add("requested_authority", "must be another authority than your own")
 	}
-	title := strings.TrimSpace(r.Title)
-	switch {
-	case title == "":
+	if strings.TrimSpace(r.Title) == "" {
 		errs.add("title", "is required")
-	case utf8.RuneCountInString(r.Title) > MaxTitle:
-		errs.add("title", fmt.Sprintf("must be at most %d characters", MaxTitle))
 	}
+	checkText(errs, "title", r.Title, MaxTitle)
 	checkText(errs, "summary", r.Summary, MaxSummary)
 	checkText(errs, "legal_basis", r.LegalBasis, MaxLegalBasis)
 	if len(r.Offences) > MaxOffences {
@@ -223,6 +223,7 @@ func validateContent(r Request) fieldErrors {
 		if strings.TrimSpace(o) == "" || utf8.RuneCountInString(o) > MaxOffence {
 			errs.add("offences", fmt.Sprintf("each offence must be 1 to %d characters", MaxOffence))
 		}
+		checkText(errs, "offences", o, MaxOffence)
 	}
 	checkMeasures(errs, r.Kind, r.Measures)
 	if !r.Urgency.Valid() {
@@ -263,6 +264,7 @@ func checkPerson(errs fieldErrors, k Kind, p *Person) {
 		if strings.TrimSpace(a) == "" || utf8.RuneCountInString(a) > MaxShortText {
 			errs.add("person_sought.aliases", fmt.Sprintf("each alias must be 1 to %d characters", MaxShortText))
 		}
+		checkText(errs, "person_sought.aliases", a, MaxShortText)
 	}
 	checkDate(errs, "person_sought.date_of_birth", p.DateOfBirth)
 	checkText(errs, "person_sought.nationality", p.Nationality, MaxShortText)
@@ -296,8 +298,12 @@ func nonZero[T interface{ IsZero() bool }](v *T) *T {
 	return &c
 }
 
+// checkText checks a free text: acceptable text (TextProblem) of at most
+// max characters.
 func checkText(errs fieldErrors, field, value string, max int) {
-	if utf8.RuneCountInString(value) > max {
+	if p := TextProblem(value); p != "" {
+		errs.add(field, p)
+	} else if utf8.RuneCountInString(value) > max {
 		errs.add(field, fmt.Sprintf("must be at most %d characters", max))
 	}
 }

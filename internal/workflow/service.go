@@ -220,9 +220,7 @@ func validatePayload(t Transition, k Kind, in EventInput) error {
 	if t.NeedsField(FieldComment) && strings.TrimSpace(in.Comment) == "" {
 		errs.add("comment", "is required for "+string(t.Event))
 	}
-	if utf8.RuneCountInString(in.Comment) > MaxComment {
-		errs.add("comment", fmt.Sprintf("must be at most %d characters", MaxComment))
-	}
+	checkText(errs, "comment", in.Comment, MaxComment)
 	switch {
 	case t.NeedsField(FieldGrounds) && len(in.Grounds) == 0:
 		errs.add("grounds", "at least one refusal ground is required")
@@ -266,6 +264,11 @@ func (s *Service) checkContent(ctx context.Context, tx Tx, r Request) error {
 // visible loads a request and hides it, as not found, from an actor who may
 // not see it: a 404 for a hidden request is the same as for a missing one.
 func (s *Service) visible(ctx context.Context, load func(context.Context, string) (Request, error), a Actor, id string) (Request, error) {
+	if TextProblem(id) != "" {
+		// No request has such an id, and PostgreSQL would refuse to look
+		// it up.
+		return Request{}, errRequestNotFound
+	}
 	r, err := load(ctx, id)
 	if err != nil {
 		if ErrorCode(err) == ErrNotFound {
@@ -299,6 +302,21 @@ func (s *Service) recordDenied(ctx context.Context, a Actor, action, requestID s
 	}
 	ctx = context.WithoutCancel(ctx) // the refusal is recorded even if the client has gone
 	_ = s.store.WithTx(ctx, func(tx Tx) error { return tx.AppendAudit(ctx, rec) })
+}
+
+// filter is a text a list is filtered by, with its name in the API.
+type filter struct{ name, value string }
+
+// checkFilters refuses, as a bad request, a filter that is not acceptable
+// text (TextProblem): no stored value can match it, and PostgreSQL would
+// refuse the query.
+func checkFilters(filters ...filter) error {
+	for _, f := range filters {
+		if p := TextProblem(f.value); p != "" {
+			return &Error{Code: ErrBadRequest, Message: "filter " + f.name + " " + p, Fields: map[string]string{f.name: p}}
+		}
+	}
+	return nil
 }
 
 // Get returns one request the actor may see.
@@ -341,6 +359,9 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) ([]Request, st
 	q.Limit = min(q.Limit, MaxLimit)
 	if scope.Authority == "" {
 		return []Request{}, "", nil
+	}
+	if err := checkFilters(filter{"q", q.Text}, filter{"counterpart", q.Counterpart}, filter{"cursor", q.Cursor}); err != nil {
+		return nil, "", err
 	}
 	if utf8.RuneCountInString(q.Text) > MaxSearchText {
 		return nil, "", Errorf(ErrBadRequest, "the search text is longer than %d characters", MaxSearchText)
@@ -432,6 +453,11 @@ func (s *Service) Audit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEnt
 	authority, all, ok := s.policy.AuditScope(a)
 	if !ok {
 		return nil, "", Errorf(ErrForbidden, "only auditors and the administrator read the audit log")
+	}
+	err := checkFilters(filter{"request_id", f.RequestID}, filter{"action", f.Action}, filter{"actor", f.Actor},
+		filter{"outcome", f.Outcome}, filter{"cursor", f.Cursor})
+	if err != nil {
+		return nil, "", err
 	}
 	if !all {
 		f.Authority = authority

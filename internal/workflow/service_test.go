@@ -28,6 +28,8 @@ func TestValidatePayload(t *testing.T) {
 		{"unknown ground", refuse, KindExtradition, EventInput{Grounds: []string{"bank_secrecy"}}, "grounds"},
 		{"ground twice", refuse, KindMLA, EventInput{Grounds: []string{"dual_criminality", "dual_criminality"}}, "grounds"},
 		{"grounds on another event", ack, KindMLA, EventInput{Grounds: []string{"dual_criminality"}}, "grounds"},
+		{"comment with NUL", execute, KindMLA, EventInput{Comment: "done\x00"}, "comment"},
+		{"comment not UTF-8", ack, KindMLA, EventInput{Comment: "re\xffceived"}, "comment"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +69,21 @@ func TestValidateContent(t *testing.T) {
 		{"measures on extradition", func(r *Request) { r.Kind = KindExtradition; r.Measures = []string{"freezing"} }, "measures"},
 		{"empty offence", func(r *Request) { r.Offences = []string{""} }, "offences"},
 		{"summary too long", func(r *Request) { r.Summary = strings.Repeat("s", MaxSummary+1) }, "summary"},
+		// Text that no field may hold (TextProblem), in every kind of field.
+		{"title with NUL", func(r *Request) { r.Title = "Bank\x00records" }, "title"},
+		{"title not UTF-8", func(r *Request) { r.Title = "Bank \xc3" }, "title"},
+		{"authority with NUL", func(r *Request) { r.RequestedAuthority = "ES\x00" }, "requested_authority"},
+		{"summary with NUL", func(r *Request) { r.Summary = "\x00" }, "summary"},
+		{"offence not UTF-8", func(r *Request) { r.Offences = []string{"fraud", "\xff"} }, "offences"},
+		{"person's name with NUL", func(r *Request) {
+			r.Kind, r.PersonSought = KindExtradition, &Person{Name: "Ros\x00si"}
+		}, "person_sought.name"},
+		{"alias not UTF-8", func(r *Request) {
+			r.Kind, r.PersonSought = KindExtradition, &Person{Name: "Rossi", Aliases: []string{"\xfe"}}
+		}, "person_sought.aliases"},
+		{"warrant reference with NUL", func(r *Request) {
+			r.Kind, r.Warrant = KindExtradition, &Warrant{Type: WarrantArrest, Reference: "GIP\x00"}
+		}, "warrant.reference"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
