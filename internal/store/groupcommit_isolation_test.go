@@ -94,7 +94,7 @@ func TestGroupCommit_badItemRunsAlone(t *testing.T) {
 					t.Errorf("request of transaction %d: %v", i, err)
 				}
 			}
-			mustVerify(t, db.Store, int64(n-len(bad)))
+			mustVerifyChain(t, db.Store, int64(n-len(bad)))
 		})
 	}
 }
