@@ -181,7 +181,7 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 	if err != nil {
 		return Grant{}, err
 	}
-	a.limiter.succeed(name)
+	a.limiter.succeed(name, clientIP)
 	return g, nil
 }
 
