@@ -127,12 +127,31 @@ func NewAuthenticator(st Store, tokens *Tokens, hasher Hasher, now func() time.T
 	return a
 }
 
+// errPasswordChange answers the right temporary password given without a
+// new one.
+var errPasswordChange = &workflow.Error{
+	Code:    workflow.ErrPasswordChange,
+	Message: "this password was set by the administrator and must be replaced: log in again with a new password",
+	Fields:  map[string]string{"new_password": "is required"},
+}
+
 // Login checks a username and password, starts a session and returns its
 // access and refresh tokens and the user. Every failure is the same
-// ErrUnauthenticated error; too many failures give a *RateLimitError. Every
-// attempt, allowed or not, is written to the audit log, without the
-// password; a successful one in the transaction that starts the session.
+// ErrUnauthenticated error; too many failures give a *RateLimitError; a
+// temporary password (see workflow.User.PasswordTemporary) gives
+// ErrPasswordChange: LoginReplacing must replace it. Every attempt, allowed
+// or not, is written to the audit log, without the password; a successful
+// one in the transaction that starts the session.
 func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (Grant, error) {
+	return a.LoginReplacing(ctx, username, password, "", clientIP)
+}
+
+// LoginReplacing is Login that also replaces the password with newPassword
+// (none when empty), in the transaction that starts the session, which is
+// how a user replaces a temporary password. The new password must pass the
+// policy and differ from the old one; the user's other sessions are
+// revoked, and the log-in's audit record says that the password changed.
+func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, newPassword, clientIP string) (Grant, error) {
 	name := normalizeUsername(username)
 	rec := workflow.AuditRecord{Actor: name, Action: ActionLogin, Outcome: workflow.OutcomeDenied}
 	if clientIP != "" {
@@ -176,13 +195,67 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 		return deny("disabled", wrongCredentials)
 	}
 
+	// The password is right from here on: no failure is counted.
+	var change func(SessionTx) error
+	switch {
+	case newPassword != "":
+		if change, err = a.replacePassword(ctx, &u, password, newPassword); err != nil {
+			return deny("new_password_refused", err)
+		}
+		rec.Details = withDetail(rec.Details, "password_changed", true)
+	case u.PasswordTemporary:
+		return deny("password_change_required", errPasswordChange)
+	}
+
 	rec.Actor, rec.Outcome = u.Username, workflow.OutcomeOK
-	g, err := a.startSession(ctx, u, rec)
+	g, err := a.startSession(ctx, u, rec, change)
 	if err != nil {
 		return Grant{}, err
 	}
 	a.limiter.succeed(name, clientIP)
 	return g, nil
+}
+
+// replacePassword gives u the new password, no longer temporary, and
+// returns what the log-in's transaction must also write: the user, and the
+// revocation of the user's other sessions, since whoever knew the old
+// password may hold one.
+func (a *Authenticator) replacePassword(ctx context.Context, u *workflow.User, old, newPassword string) (func(SessionTx) error, error) {
+	fields := map[string]string{}
+	if err := CheckPasswordRule(newPassword, u.Username); err != nil {
+		var perr *workflow.Error
+		if errors.As(err, &perr) {
+			fields["new_password"] = perr.Fields["password"]
+		}
+	}
+	if newPassword == old {
+		fields["new_password"] = "must differ from the current password"
+	}
+	if len(fields) > 0 {
+		return nil, workflow.InvalidFields(fields)
+	}
+	hash, err := a.hasher.Hash(newPassword)
+	if err != nil {
+		return nil, err
+	}
+	u.PasswordHash, u.PasswordTemporary = hash, false
+	changed := *u
+	return func(tx SessionTx) error {
+		if err := tx.UpdateUser(ctx, changed); err != nil {
+			return err
+		}
+		_, err := revokeUserSessions(ctx, tx, changed.ID, a.now().UTC(), RevokedPasswordChange)
+		return err
+	}, nil
+}
+
+// withDetail sets key in details, making the map when there is none.
+func withDetail(details map[string]any, key string, v any) map[string]any {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details[key] = v
+	return details
 }
 
 // lookup finds a user by normalised username; known is false when none.

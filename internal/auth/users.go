@@ -40,7 +40,10 @@ type UserChanges struct {
 // transaction with one audit record naming what changed (never the
 // password). Disabling an account or setting its password revokes its
 // sessions in the same transaction: whoever held them is out at once, and
-// their refresh tokens are worth nothing. The administrator cannot disable
+// their refresh tokens are worth nothing. A password set for somebody
+// else's account is temporary: it opens no session until its owner has
+// replaced it (see LoginReplacing), so that an administrator who reset it
+// cannot use it without the owner finding their password no longer works. The administrator cannot disable
 // or demote their own account: a platform must not be left without anyone
 // able to manage it.
 func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userID string, ch UserChanges) (workflow.User, error) {
@@ -95,8 +98,10 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 				return workflow.User{}, err
 			}
 			u.PasswordHash = hash
+			u.PasswordTemporary = u.ID != by.UserID
 		}
 		changed = append(changed, "password")
+		details["password_temporary"] = u.PasswordTemporary
 	}
 	if len(fields) > 0 {
 		return workflow.User{}, workflow.InvalidFields(fields)
