@@ -109,6 +109,24 @@ func TestServer_requestFraming(t *testing.T) {
 			want: []int{400}, code: "bad_request", closed: true,
 		},
 		{
+			name: "bare line feeds in the head", // Go accepts them (RFC 9112 §2.2 allows it), and so does the watcher
+			raw: strings.ReplaceAll(login, "\r\n", "\n") + "Content-Length: " + size + "\n\n" + loginBody +
+				strings.ReplaceAll(login, "\r\n", "\n") + "Content-Length: 5\nTransfer-Encoding: chunked\n\n" + chunked + smuggled,
+			want: []int{401, 400}, code: "bad_request", closed: true,
+		},
+		{
+			name: "a bare line feed after chunk data", // Go fails the body's read: 400, closed
+			raw: login + "Transfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(int64(len(loginBody)), 16) + "\r\n" + loginBody +
+				"\n0\r\n\r\n" + smuggled,
+			want: []int{400}, code: "bad_request", closed: true,
+		},
+		{
+			name: "a chunk extension", // Go ignores it; ours closes after chunked
+			raw: login + "Transfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(int64(len(loginBody)), 16) + ";x=y\r\n" + loginBody +
+				"\r\n0\r\n\r\n" + smuggled,
+			want: []int{401}, code: "unauthenticated", closed: true,
+		},
+		{
 			name: "a space before the colon", // Go: 400
 			raw:  login + "Transfer-Encoding : chunked\r\nContent-Length: " + size + "\r\n\r\n" + loginBody + smuggled,
 			want: []int{400}, closed: true,
