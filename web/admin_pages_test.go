@@ -53,9 +53,14 @@ func TestUsersPage(t *testing.T) {
 	userPath := strings.SplitN(p.location, "?", 2)[0]
 	admin.get(p.location).must(t, http.StatusOK).has(t, "Paolo Neri", "The account has been created", "Disable account")
 
+	// The administrator chose the password: it is the clerk's to replace.
 	clerk := app.browser(t)
 	clerk.get("/login")
-	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"a long enough password"}}).must(t, http.StatusSeeOther)
+	first := url.Values{"username": {"it.clerk"}, "password": {"a long enough password"}}
+	clerk.post("/login", first).must(t, http.StatusForbidden).has(t, `name="new_password"`)
+	first.Set("replacing", "1")
+	first.Set("new_password", "the clerk's first words")
+	clerk.post("/login", first).must(t, http.StatusSeeOther)
 	clerk.get("/").must(t, http.StatusOK).has(t, "Paolo Neri")
 
 	admin.post(userPath+"/role", url.Values{"role": {"supervisor"}, "authority": {"IT"}}).must(t, http.StatusSeeOther)

@@ -333,7 +333,16 @@ const (
 // server's commands holds its database already). The password must pass
 // CheckPasswordRule.
 func (a *Authenticator) AddUser(ctx context.Context, by workflow.Actor, nu NewUser) (workflow.User, error) {
-	return a.addUser(ctx, by, nu, true)
+	return a.addUser(ctx, by, nu, newAccount{passwordPolicy: true})
+}
+
+// newAccount are the rules addUser applies to the account it creates.
+type newAccount struct {
+	// passwordPolicy applies CheckPasswordRule (all but the demo world).
+	passwordPolicy bool
+	// temporary makes the first password temporary (see
+	// workflow.User.PasswordTemporary): the administrator chose it.
+	temporary bool
 }
 
 // AddDemoUser is AddUser for the demo world's seed (internal/demo), the one
@@ -343,22 +352,23 @@ func (a *Authenticator) AddUser(ctx context.Context, by workflow.Actor, nu NewUs
 // of the account's rules apply, and the audit record says that the
 // password policy was not applied.
 func (a *Authenticator) AddDemoUser(ctx context.Context, by workflow.Actor, nu NewUser) (workflow.User, error) {
-	return a.addUser(ctx, by, nu, false)
+	return a.addUser(ctx, by, nu, newAccount{})
 }
 
-func (a *Authenticator) addUser(ctx context.Context, by workflow.Actor, nu NewUser, passwordPolicy bool) (workflow.User, error) {
+func (a *Authenticator) addUser(ctx context.Context, by workflow.Actor, nu NewUser, rules newAccount) (workflow.User, error) {
 	u := workflow.User{
-		ID:          workflow.NewID(),
-		Username:    nu.Username,
-		DisplayName: strings.TrimSpace(nu.DisplayName),
-		Role:        nu.Role,
-		Authority:   strings.ToUpper(strings.TrimSpace(nu.Authority)),
-		CreatedAt:   a.now().UTC(),
+		ID:                workflow.NewID(),
+		Username:          nu.Username,
+		DisplayName:       strings.TrimSpace(nu.DisplayName),
+		Role:              nu.Role,
+		Authority:         strings.ToUpper(strings.TrimSpace(nu.Authority)),
+		PasswordTemporary: rules.temporary,
+		CreatedAt:         a.now().UTC(),
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
 	}
-	if err := validateNewUser(u, nu.Password, passwordPolicy); err != nil {
+	if err := validateNewUser(u, nu.Password, rules.passwordPolicy); err != nil {
 		return workflow.User{}, err
 	}
 	hash, err := a.hasher.Hash(nu.Password)
@@ -371,9 +381,10 @@ func (a *Authenticator) addUser(ctx context.Context, by workflow.Actor, nu NewUs
 		Action: ActionUserCreate, Outcome: workflow.OutcomeOK,
 		Details: map[string]any{
 			"user_id": u.ID, "username": u.Username, "role": u.Role, "authority": u.Authority,
+			"password_temporary": u.PasswordTemporary,
 		},
 	}
-	if !passwordPolicy {
+	if !rules.passwordPolicy {
 		rec.Details["password_policy"] = "not applied: demo account"
 	}
 	if err := a.store.CreateUser(ctx, u, rec); err != nil {

@@ -11,12 +11,14 @@ import (
 var errNotAdmin = workflow.Errorf(workflow.ErrForbidden, "only the administrator manages users")
 
 // CreateUser creates an account on behalf of a signed-in user, who must be
-// allowed to manage users.
+// allowed to manage users. Its password is temporary, as after a reset (see
+// UpdateUser): the administrator chose it, so it opens no session until
+// the account's owner has replaced it.
 func (a *Authenticator) CreateUser(ctx context.Context, by workflow.Actor, nu NewUser) (workflow.User, error) {
 	if !a.policy.MayManageUsers(by) {
 		return workflow.User{}, errNotAdmin
 	}
-	return a.AddUser(ctx, by, nu)
+	return a.addUser(ctx, by, nu, newAccount{passwordPolicy: true, temporary: true})
 }
 
 // ListUsers lists every account, for the administrator.

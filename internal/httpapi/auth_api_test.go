@@ -382,7 +382,7 @@ func TestAuth_passwordResetEndsSessions(t *testing.T) {
 		t.Fatalf("create: %d %v", status, body)
 	}
 	id := body["id"].(string)
-	tok := srv.loginWith(t, "es.clerk", "lantern orchard velvet")
+	tok := srv.loginReplacing(t, "es.clerk", "lantern orchard velvet", "the clerk's own words")
 	if status, body := srv.do(t, admin, http.MethodPatch, "/api/v1/users/"+id, map[string]any{"password": "harbour tulip compass"}); status != http.StatusOK {
 		t.Fatalf("reset: %d %v", status, body)
 	}
@@ -391,12 +391,13 @@ func TestAuth_passwordResetEndsSessions(t *testing.T) {
 	}
 }
 
-// TestAuth_passwordResetIsTemporary: a password the administrator set for
-// an officer opens no session until the officer has replaced it, so the
-// administrator cannot log in and act as the officer with it, and if they
-// replace it themselves the officer's next log-in fails and the audit log
-// shows the reset, by whom, and the change, from which address.
-func TestAuth_passwordResetIsTemporary(t *testing.T) {
+// TestAuth_passwordSetByAdminIsTemporary: a password the administrator set
+// for an officer, by a reset or a new account, opens no session until the
+// officer has replaced it, so the administrator cannot log in and act as
+// the officer with it, and if they replace it themselves the officer's
+// next log-in fails and the audit log shows the reset, by whom, and the
+// change, from which address.
+func TestAuth_passwordSetByAdminIsTemporary(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
 		admin := srv.login(t, "admin")
@@ -453,6 +454,20 @@ func TestAuth_passwordResetIsTemporary(t *testing.T) {
 		}
 		if status != http.StatusOK || len(changedAt) != 1 || changedAt[0] == nil {
 			t.Errorf("log-ins that changed the password: %v, want one, with its address", changedAt)
+		}
+
+		// A new account's first password is temporary too.
+		status, body = srv.do(t, admin, http.MethodPost, "/api/v1/users", map[string]any{
+			"username": "es.newcomer", "role": "officer", "authority": "ES", "password": "lantern orchard velvet"})
+		if status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, body)
+		}
+		status, body = srv.do(t, "", http.MethodPost, "/api/v1/auth/login", map[string]any{"username": "es.newcomer", "password": "lantern orchard velvet"})
+		wantError(t, status, body, http.StatusForbidden, "password_change_required")
+		_, body = srv.do(t, admin, http.MethodGet, "/api/v1/audit?action=user.create", nil)
+		items, _ = body["items"].([]any)
+		if d, _ := items[0].(map[string]any)["details"].(map[string]any); d["username"] != "es.newcomer" || d["password_temporary"] != true {
+			t.Errorf("audit of the creation %v, want a temporary password", items[0])
 		}
 
 		// The administrator's own password is theirs: not temporary.
