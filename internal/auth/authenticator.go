@@ -222,12 +222,7 @@ func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, 
 // password may hold one.
 func (a *Authenticator) replacePassword(ctx context.Context, u *workflow.User, old, newPassword string) (func(SessionTx) error, error) {
 	fields := map[string]string{}
-	if err := CheckPasswordRule(newPassword, u.Username); err != nil {
-		var perr *workflow.Error
-		if errors.As(err, &perr) {
-			fields["new_password"] = perr.Fields["password"]
-		}
-	}
+	checkPassword(fields, "new_password", newPassword, u.Username)
 	if newPassword == old {
 		fields["new_password"] = "must differ from the current password"
 	}
@@ -405,7 +400,7 @@ func validateNewUser(u workflow.User, password string, passwordPolicy bool) erro
 	checkRole(fields, u)
 	switch {
 	case passwordPolicy:
-		checkPassword(fields, password, u.Username)
+		checkPassword(fields, "password", password, u.Username)
 	case password == "":
 		fields["password"] = "is required"
 	case len(password) > MaxPasswordBytes:
@@ -436,10 +431,12 @@ func checkRole(fields map[string]string, u workflow.User) {
 	}
 }
 
-func checkPassword(fields map[string]string, password, username string) {
+// checkPassword puts what CheckPasswordRule finds wrong with password
+// under field: "password", or "new_password" for a replacement at log-in.
+func checkPassword(fields map[string]string, field, password, username string) {
 	var perr *workflow.Error
 	if err := CheckPasswordRule(password, username); errors.As(err, &perr) {
-		fields["password"] = perr.Fields["password"]
+		fields[field] = perr.Fields["password"]
 	}
 }
 

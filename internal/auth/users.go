@@ -93,7 +93,7 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		details["disabled"] = u.Disabled
 	}
 	if ch.Password != nil {
-		checkPassword(fields, *ch.Password, u.Username)
+		checkPassword(fields, "password", *ch.Password, u.Username)
 		if len(fields) == 0 {
 			hash, err := a.hasher.Hash(*ch.Password)
 			if err != nil {
