@@ -53,9 +53,14 @@ func TestUsersPage(t *testing.T) {
 	userPath := strings.SplitN(p.location, "?", 2)[0]
 	admin.get(p.location).must(t, http.StatusOK).has(t, "Paolo Neri", "The account has been created", "Disable account")
 
+	// The administrator chose the password: it is the clerk's to replace.
 	clerk := app.browser(t)
 	clerk.get("/login")
-	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"a long enough password"}}).must(t, http.StatusSeeOther)
+	first := url.Values{"username": {"it.clerk"}, "password": {"a long enough password"}}
+	clerk.post("/login", first).must(t, http.StatusForbidden).has(t, `name="new_password"`)
+	first.Set("replacing", "1")
+	first.Set("new_password", "the clerk's first words")
+	clerk.post("/login", first).must(t, http.StatusSeeOther)
 	clerk.get("/").must(t, http.StatusOK).has(t, "Paolo Neri")
 
 	admin.post(userPath+"/role", url.Values{"role": {"supervisor"}, "authority": {"IT"}}).must(t, http.StatusSeeOther)
@@ -73,15 +78,24 @@ func TestUsersPage(t *testing.T) {
 	// Setting a password ends the account's sessions.
 	clerk.get("/").must(t, http.StatusSeeOther)
 
+	// The password the administrator set is temporary: it opens no session
+	// until the clerk has replaced it with one only the clerk knows.
 	clerk.get("/login")
-	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"another long password"}}).must(t, http.StatusSeeOther)
+	reset := url.Values{"username": {"it.clerk"}, "password": {"another long password"}}
+	clerk.post("/login", reset).must(t, http.StatusForbidden).has(t, `name="new_password"`, "set by the administrator")
+	reset.Set("replacing", "1")
+	clerk.post("/login", reset).must(t, http.StatusUnprocessableEntity).has(t, `id="f-new_password-error"`)
+	reset.Set("new_password", "another long password")
+	clerk.post("/login", reset).must(t, http.StatusUnprocessableEntity).has(t, "must differ from the current password")
+	reset.Set("new_password", "quiet harbour of my own")
+	clerk.post("/login", reset).must(t, http.StatusSeeOther)
 	clerk.get("/").must(t, http.StatusOK)
 	admin.post(userPath+"/status", url.Values{"disabled": {"true"}}).must(t, http.StatusSeeOther)
 	clerk.get("/").must(t, http.StatusSeeOther)
 	admin.get(userPath).has(t, "Enable account", "Disabled")
 	admin.post(userPath+"/status", url.Values{"disabled": {"false"}}).must(t, http.StatusSeeOther)
 	clerk.get("/login")
-	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"another long password"}}).must(t, http.StatusSeeOther)
+	clerk.post("/login", url.Values{"username": {"it.clerk"}, "password": {"quiet harbour of my own"}}).must(t, http.StatusSeeOther)
 
 	// The administrator cannot lock themselves out.
 	adminID := app.actor(t, "admin").UserID

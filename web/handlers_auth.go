@@ -15,10 +15,12 @@ import (
 // loginView is the content of the log-in page.
 type loginView struct {
 	Username string
-	Next     string
-	Problem  string // shown above the form
-	Errors   map[string]string
-	Info     string
+	// NewPassword asks for a new password: the one given is temporary.
+	NewPassword bool
+	Next        string
+	Problem     string // shown above the form
+	Errors      map[string]string
+	Info        string
 }
 
 // handleLoginForm shows the log-in form. A signed-in user goes straight to
@@ -59,7 +61,8 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 			h.issueCSRF(c, "")
 			return fail(statusOf(workflow.ErrForbidden), "The log-in form had expired. Please enter your password again.")
 		}
-		password := c.FormValue("password")
+		password, newPassword := c.FormValue("password"), c.FormValue("new_password")
+		v.NewPassword = c.FormValue("replacing") == "1"
 		if fields, bad := validationFields(formError(c)); bad {
 			v.Errors = fields
 			return fail(statusOf(workflow.ErrValidation), "Correct the fields marked below.")
@@ -70,13 +73,24 @@ func (h *Handler) handleLogin() echo.HandlerFunc {
 		if password == "" {
 			v.Errors["password"] = "Enter your password."
 		}
+		if v.NewPassword && newPassword == "" {
+			v.Errors["new_password"] = "Choose a new password."
+		}
 		if len(v.Errors) > 0 {
 			return fail(statusOf(workflow.ErrValidation), "Enter your username and password.")
 		}
-		g, err := h.auth.Login(c.Request().Context(), v.Username, password, c.RealIP())
+		g, err := h.auth.LoginReplacing(c.Request().Context(), v.Username, password, newPassword, c.RealIP())
 		if err != nil {
 			var rl *auth.RateLimitError
+			var ae *workflow.Error
 			switch {
+			case workflow.ErrorCode(err) == workflow.ErrPasswordChange:
+				v.NewPassword = true
+				return fail(statusOf(workflow.ErrPasswordChange),
+					"Your password was set by the administrator. Enter it again and choose a new one that only you know.")
+			case workflow.ErrorCode(err) == workflow.ErrValidation && errors.As(err, &ae):
+				v.Errors = ae.Fields
+				return fail(statusOf(workflow.ErrValidation), "Choose another new password.")
 			case errors.As(err, &rl):
 				c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(auth.RetrySeconds(rl.RetryAfter)))
 				return fail(statusOf(workflow.ErrRateLimited),

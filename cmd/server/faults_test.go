@@ -198,16 +198,44 @@ func TestServer_prunesEndedSessions(t *testing.T) {
 }
 
 // TestServer_oneServerPerFile starts a second server on the SQLite file of
-// a running one: it must refuse to start, saying why, rather than write
-// beside the first (whose writer and session cache assume they are alone).
+// a running one, by its name and by other names of the same file: it must
+// refuse to start, saying why, rather than write beside the first (whose
+// writer and session cache assume they are alone). The command-line tools
+// still run beside the server.
 func TestServer_oneServerPerFile(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "mla.db")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "mla.db")
 	url, _, _ := startInProcess(t, "--demo", "--db", db)
+	other := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Mkdir(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	symlink, hardLink := filepath.Join(other, "symlink.db"), filepath.Join(dir, "hard.db")
+	if err := os.Symlink(db, symlink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(db, hardLink); err != nil {
+		t.Fatal(err)
+	}
+	env := func(string) string { return "" }
+	keyFile := filepath.Join(dir, "audit.key") // the server's, wherever the name is
+	for _, name := range []string{db, symlink, hardLink} {
+		// A server that wrongly starts serves until the deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := run(ctx, []string{"--db", name, "--audit-key-file", keyFile, "--addr", "127.0.0.1:0"},
+			env, nil, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "another server is using this database") {
+			t.Errorf("second server on %s: %v, want refused with the reason", name, err)
+		}
+	}
+	if err := os.Remove(hardLink); err != nil {
+		t.Fatal(err)
+	}
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"--db", db, "--addr", "127.0.0.1:0"},
-		func(string) string { return "" }, nil, io.Discard, &stderr)
-	if err == nil || !strings.Contains(err.Error(), "another server is using this database") {
-		t.Fatalf("second server on the same file: %v, want refused with the reason", err)
+	if err := run(context.Background(), []string{"audit", "verify", "--db", symlink, "--audit-key-file", keyFile},
+		env, nil, io.Discard, &stderr); err != nil {
+		t.Errorf("a command-line tool beside the server: %v\n%s", err, stderr.String())
 	}
 	if status, _ := (&client{tb: t, base: url}).call("GET", "/readyz", nil); status != http.StatusOK {
 		t.Errorf("the first server after the attempt: /readyz %d, want 200", status)

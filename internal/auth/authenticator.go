@@ -127,12 +127,31 @@ func NewAuthenticator(st Store, tokens *Tokens, hasher Hasher, now func() time.T
 	return a
 }
 
+// errPasswordChange answers the right temporary password given without a
+// new one.
+var errPasswordChange = &workflow.Error{
+	Code:    workflow.ErrPasswordChange,
+	Message: "this password was set by the administrator and must be replaced: log in again with a new password",
+	Fields:  map[string]string{"new_password": "is required"},
+}
+
 // Login checks a username and password, starts a session and returns its
 // access and refresh tokens and the user. Every failure is the same
-// ErrUnauthenticated error; too many failures give a *RateLimitError. Every
-// attempt, allowed or not, is written to the audit log, without the
-// password; a successful one in the transaction that starts the session.
+// ErrUnauthenticated error; too many failures give a *RateLimitError; a
+// temporary password (see workflow.User.PasswordTemporary) gives
+// ErrPasswordChange: LoginReplacing must replace it. Every attempt, allowed
+// or not, is written to the audit log, without the password; a successful
+// one in the transaction that starts the session.
 func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (Grant, error) {
+	return a.LoginReplacing(ctx, username, password, "", clientIP)
+}
+
+// LoginReplacing is Login that also replaces the password with newPassword
+// (none when empty), in the transaction that starts the session, which is
+// how a user replaces a temporary password. The new password must pass the
+// policy and differ from the old one; the user's other sessions are
+// revoked, and the log-in's audit record says that the password changed.
+func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, newPassword, clientIP string) (Grant, error) {
 	name := normalizeUsername(username)
 	rec := workflow.AuditRecord{Actor: name, Action: ActionLogin, Outcome: workflow.OutcomeDenied}
 	if clientIP != "" {
@@ -176,13 +195,62 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 		return deny("disabled", wrongCredentials)
 	}
 
+	// The password is right from here on: no failure is counted.
+	var change func(SessionTx) error
+	switch {
+	case newPassword != "":
+		if change, err = a.replacePassword(ctx, &u, password, newPassword); err != nil {
+			return deny("new_password_refused", err)
+		}
+		rec.Details = withDetail(rec.Details, "password_changed", true)
+	case u.PasswordTemporary:
+		return deny("password_change_required", errPasswordChange)
+	}
+
 	rec.Actor, rec.Outcome = u.Username, workflow.OutcomeOK
-	g, err := a.startSession(ctx, u, rec)
+	g, err := a.startSession(ctx, u, rec, change)
 	if err != nil {
 		return Grant{}, err
 	}
-	a.limiter.succeed(name)
+	a.limiter.succeed(name, clientIP)
 	return g, nil
+}
+
+// replacePassword gives u the new password, no longer temporary, and
+// returns what the log-in's transaction must also write: the user, and the
+// revocation of the user's other sessions, since whoever knew the old
+// password may hold one.
+func (a *Authenticator) replacePassword(ctx context.Context, u *workflow.User, old, newPassword string) (func(SessionTx) error, error) {
+	fields := map[string]string{}
+	checkPassword(fields, "new_password", newPassword, u.Username)
+	if newPassword == old {
+		fields["new_password"] = "must differ from the current password"
+	}
+	if len(fields) > 0 {
+		return nil, workflow.InvalidFields(fields)
+	}
+	hash, err := a.hasher.Hash(newPassword)
+	if err != nil {
+		return nil, err
+	}
+	u.PasswordHash, u.PasswordTemporary = hash, false
+	changed := *u
+	return func(tx SessionTx) error {
+		if err := tx.UpdateUser(ctx, changed); err != nil {
+			return err
+		}
+		_, err := revokeUserSessions(ctx, tx, changed.ID, a.now().UTC(), RevokedPasswordChange)
+		return err
+	}, nil
+}
+
+// withDetail sets key in details, making the map when there is none.
+func withDetail(details map[string]any, key string, v any) map[string]any {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details[key] = v
+	return details
 }
 
 // lookup finds a user by normalised username; known is false when none.
@@ -260,7 +328,16 @@ const (
 // server's commands holds its database already). The password must pass
 // CheckPasswordRule.
 func (a *Authenticator) AddUser(ctx context.Context, by workflow.Actor, nu NewUser) (workflow.User, error) {
-	return a.addUser(ctx, by, nu, true)
+	return a.addUser(ctx, by, nu, newAccount{passwordPolicy: true})
+}
+
+// newAccount are the rules addUser applies to the account it creates.
+type newAccount struct {
+	// passwordPolicy applies CheckPasswordRule (all but the demo world).
+	passwordPolicy bool
+	// temporary makes the first password temporary (see
+	// workflow.User.PasswordTemporary): the administrator chose it.
+	temporary bool
 }
 
 // AddDemoUser is AddUser for the demo world's seed (internal/demo), the one
@@ -270,22 +347,23 @@ func (a *Authenticator) AddUser(ctx context.Context, by workflow.Actor, nu NewUs
 // of the account's rules apply, and the audit record says that the
 // password policy was not applied.
 func (a *Authenticator) AddDemoUser(ctx context.Context, by workflow.Actor, nu NewUser) (workflow.User, error) {
-	return a.addUser(ctx, by, nu, false)
+	return a.addUser(ctx, by, nu, newAccount{})
 }
 
-func (a *Authenticator) addUser(ctx context.Context, by workflow.Actor, nu NewUser, passwordPolicy bool) (workflow.User, error) {
+func (a *Authenticator) addUser(ctx context.Context, by workflow.Actor, nu NewUser, rules newAccount) (workflow.User, error) {
 	u := workflow.User{
-		ID:          workflow.NewID(),
-		Username:    nu.Username,
-		DisplayName: strings.TrimSpace(nu.DisplayName),
-		Role:        nu.Role,
-		Authority:   strings.ToUpper(strings.TrimSpace(nu.Authority)),
-		CreatedAt:   a.now().UTC(),
+		ID:                workflow.NewID(),
+		Username:          nu.Username,
+		DisplayName:       strings.TrimSpace(nu.DisplayName),
+		Role:              nu.Role,
+		Authority:         strings.ToUpper(strings.TrimSpace(nu.Authority)),
+		PasswordTemporary: rules.temporary,
+		CreatedAt:         a.now().UTC(),
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
 	}
-	if err := validateNewUser(u, nu.Password, passwordPolicy); err != nil {
+	if err := validateNewUser(u, nu.Password, rules.passwordPolicy); err != nil {
 		return workflow.User{}, err
 	}
 	hash, err := a.hasher.Hash(nu.Password)
@@ -298,9 +376,10 @@ func (a *Authenticator) addUser(ctx context.Context, by workflow.Actor, nu NewUs
 		Action: ActionUserCreate, Outcome: workflow.OutcomeOK,
 		Details: map[string]any{
 			"user_id": u.ID, "username": u.Username, "role": u.Role, "authority": u.Authority,
+			"password_temporary": u.PasswordTemporary,
 		},
 	}
-	if !passwordPolicy {
+	if !rules.passwordPolicy {
 		rec.Details["password_policy"] = "not applied: demo account"
 	}
 	if err := a.store.CreateUser(ctx, u, rec); err != nil {
@@ -321,7 +400,7 @@ func validateNewUser(u workflow.User, password string, passwordPolicy bool) erro
 	checkRole(fields, u)
 	switch {
 	case passwordPolicy:
-		checkPassword(fields, password, u.Username)
+		checkPassword(fields, "password", password, u.Username)
 	case password == "":
 		fields["password"] = "is required"
 	case len(password) > MaxPasswordBytes:
@@ -354,10 +433,12 @@ func checkRole(fields map[string]string, u workflow.User) {
 	}
 }
 
-func checkPassword(fields map[string]string, password, username string) {
+// checkPassword puts what CheckPasswordRule finds wrong with password
+// under field: "password", or "new_password" for a replacement at log-in.
+func checkPassword(fields map[string]string, field, password, username string) {
 	var perr *workflow.Error
 	if err := CheckPasswordRule(password, username); errors.As(err, &perr) {
-		fields["password"] = perr.Fields["password"]
+		fields[field] = perr.Fields["password"]
 	}
 }
 

@@ -259,7 +259,7 @@ func newAuthFixture(t *testing.T) *authFixture {
 	users := newMemUsers()
 	tokens := mustTokens(t, c)
 	a := NewAuthenticator(users, tokens, NewHasher(bcrypt.MinCost), c.now, nil,
-		WithLimits(Limits{PerUsername: 3, PerClient: 6, Window: time.Minute, MaxKeys: 100}))
+		WithLimits(Limits{PerUserClient: 3, PerUsername: 5, PerClient: 6, Window: time.Minute, KnownFor: time.Hour, MaxKeys: 100}))
 	// The demo password, which only AddDemoUser accepts.
 	u, err := a.AddDemoUser(context.Background(), workflow.Actor{Username: "system"}, NewUser{
 		Username: "it.officer", DisplayName: "Giulia Rossi", Role: workflow.RoleOfficer, Authority: "it", Password: "demo-pass",

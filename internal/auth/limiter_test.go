@@ -11,12 +11,23 @@ import (
 
 func asError(err error, target **workflow.Error) bool { return errors.As(err, target) }
 
+// TestLimiter checks who waits after which failures. The lock-out falls on
+// the pair of username and address, so that a stranger elsewhere cannot
+// lock the real user out; the username's count from everywhere has a higher
+// threshold and spares the addresses the user logged in from.
 func TestLimiter(t *testing.T) {
-	small := Limits{PerUsername: 3, PerClient: 5, Window: time.Minute, MaxKeys: 100}
+	small := Limits{PerUserClient: 3, PerUsername: 6, PerClient: 8, Window: time.Minute, KnownFor: time.Hour, MaxKeys: 100}
 	type step struct {
 		op       string // fail, succeed, wait, advance
 		user, ip string
 		d        time.Duration // advance by, or the wait expected
+	}
+	sixFailures := func(user string) []step {
+		var s []step
+		for _, ip := range []string{"1", "2", "3", "4", "5", "6"} {
+			s = append(s, step{"fail", user, ip, 0})
+		}
+		return s
 	}
 	tests := []struct {
 		name  string
@@ -26,33 +37,62 @@ func TestLimiter(t *testing.T) {
 			{"fail", "a", "1", 0}, {"fail", "a", "1", 0},
 			{"wait", "a", "1", 0},
 		}},
-		{"username limit", []step{
+		{"username and address limit", []step{
 			{"fail", "a", "1", 0}, {"advance", "", "", 10 * time.Second},
-			{"fail", "a", "2", 0}, {"fail", "a", "3", 0},
-			{"wait", "a", "9", 50 * time.Second}, // the first failure leaves the window at 60s
-			{"wait", "b", "1", 0},                // another user from the same client
+			{"fail", "a", "1", 0}, {"fail", "a", "1", 0},
+			{"wait", "a", "1", 50 * time.Second}, // the first failure leaves the window at 60s
+			{"wait", "a", "2", 0},                // the real user elsewhere is not locked out
+			{"wait", "b", "1", 0},                // nor another user from the same address
 		}},
+		{"username limit from many addresses", append(sixFailures("a"),
+			step{"wait", "a", "9", time.Minute}, // a new address waits
+			step{"wait", "b", "9", 0},
+		)},
+		{"a known address is spared the username limit", append(append([]step{
+			{"succeed", "a", "7", 0}, {"advance", "", "", 10 * time.Minute},
+		}, sixFailures("a")...),
+			step{"wait", "a", "7", 0},
+			step{"wait", "a", "8", time.Minute},
+		)},
+		{"but not its own pair's limit", []step{
+			{"succeed", "a", "7", 0},
+			{"fail", "a", "7", 0}, {"fail", "a", "7", 0}, {"fail", "a", "7", 0},
+			{"wait", "a", "7", time.Minute},
+		}},
+		{"an address is known for a while", append(append([]step{
+			{"succeed", "a", "7", 0}, {"advance", "", "", time.Hour},
+		}, sixFailures("a")...),
+			step{"wait", "a", "7", time.Minute},
+		)},
+		{"an address is known for its username only", append(append([]step{
+			{"succeed", "b", "7", 0},
+		}, sixFailures("a")...),
+			step{"wait", "a", "7", time.Minute},
+		)},
 		{"sliding window", []step{
 			{"fail", "a", "1", 0}, {"fail", "a", "1", 0}, {"fail", "a", "1", 0},
 			{"advance", "", "", time.Minute},
 			{"wait", "a", "1", 0},
 		}},
-		{"success resets the username", []step{
+		{"success resets the pair, not the username", append(append([]step{
 			{"fail", "a", "1", 0}, {"fail", "a", "1", 0}, {"fail", "a", "1", 0},
-			{"succeed", "a", "", 0},
-			{"wait", "a", "7", 0},
-		}},
+			{"succeed", "a", "1", 0},
+			{"wait", "a", "1", 0},
+		}, sixFailures("a")[:3]...),
+			step{"wait", "a", "9", time.Minute}, // 3 before the success and 3 after
+		)},
 		{"client limit across usernames", []step{
-			{"fail", "a", "1", 0}, {"fail", "b", "1", 0}, {"fail", "c", "1", 0},
-			{"fail", "d", "1", 0}, {"advance", "", "", 30 * time.Second}, {"fail", "e", "1", 0},
-			{"wait", "f", "1", 30 * time.Second},
-			{"wait", "f", "2", 0},
+			{"fail", "a", "1", 0}, {"fail", "b", "1", 0}, {"fail", "c", "1", 0}, {"fail", "d", "1", 0},
+			{"fail", "e", "1", 0}, {"fail", "f", "1", 0}, {"fail", "g", "1", 0},
+			{"advance", "", "", 30 * time.Second}, {"fail", "h", "1", 0},
+			{"wait", "i", "1", 30 * time.Second},
+			{"wait", "i", "2", 0},
 		}},
 		{"success keeps the client count", []step{
-			{"fail", "a", "1", 0}, {"fail", "b", "1", 0}, {"fail", "c", "1", 0},
-			{"fail", "d", "1", 0}, {"fail", "e", "1", 0},
-			{"succeed", "e", "", 0},
-			{"wait", "e", "1", time.Minute},
+			{"fail", "a", "1", 0}, {"fail", "b", "1", 0}, {"fail", "c", "1", 0}, {"fail", "d", "1", 0},
+			{"fail", "e", "1", 0}, {"fail", "f", "1", 0}, {"fail", "g", "1", 0}, {"fail", "h", "1", 0},
+			{"succeed", "h", "1", 0},
+			{"wait", "h", "1", time.Minute},
 		}},
 	}
 	for _, tc := range tests {
@@ -67,7 +107,7 @@ func TestLimiter(t *testing.T) {
 				case "fail":
 					l.fail(s.user, s.ip)
 				case "succeed":
-					l.succeed(s.user)
+					l.succeed(s.user, s.ip)
 				case "advance":
 					c.advance(s.d)
 				case "wait":
@@ -82,15 +122,19 @@ func TestLimiter(t *testing.T) {
 
 func TestLimiter_bounded(t *testing.T) {
 	c := newClock()
-	l, _ := newLimiter(Limits{PerUsername: 2, PerClient: 1000, Window: time.Minute, MaxKeys: 10}, c.now)
+	l, _ := newLimiter(Limits{PerUserClient: 2, PerUsername: 2, PerClient: 1000, Window: time.Minute, KnownFor: time.Hour, MaxKeys: 10}, c.now)
 	for i := range 1000 {
 		l.fail(fmt.Sprintf("user%d", i), fmt.Sprintf("10.0.%d.%d", i/250, i%250))
 		if i%100 == 0 {
 			c.advance(time.Second)
 		}
 	}
-	if len(l.users) > 10 || len(l.clients) > 10 {
-		t.Fatalf("remembers %d users and %d clients, want at most 10 each", len(l.users), len(l.clients))
+	for i := range 1000 {
+		l.succeed(fmt.Sprintf("user%d", i), "10.1.0.1")
+	}
+	if len(l.pairs.m) > 10 || len(l.users.m) > 10 || len(l.clients.m) > 10 || len(l.known.m) > 10 {
+		t.Fatalf("remembers %d pairs, %d users, %d clients and %d known addresses, want at most 10 each",
+			len(l.pairs.m), len(l.users.m), len(l.clients.m), len(l.known.m))
 	}
 	// A key that is attacked right now survives the eviction of old ones.
 	c.advance(time.Second)
@@ -106,7 +150,7 @@ func TestLimiter_bounded(t *testing.T) {
 	for range 100 {
 		l.fail("target", "x")
 	}
-	if n := len(l.users["target"]); n > 2 {
+	if n := len(l.users.m["target"]); n > 2 {
 		t.Fatalf("keeps %d failure times for one user, want at most 2", n)
 	}
 	c.advance(2 * time.Minute)

@@ -55,6 +55,9 @@ const (
 	RevokedReuse         = "reuse"
 	RevokedUserDisabled  = "user_disabled"
 	RevokedPasswordReset = "password_reset"
+	// RevokedPasswordChange ends the other sessions of a user who replaced
+	// their password at log-in.
+	RevokedPasswordChange = "password_change"
 )
 
 // refreshTokenBytes is the size of a refresh token's randomness: 256 bits,
@@ -188,7 +191,10 @@ var badRefresh = workflow.Errorf(workflow.ErrUnauthenticated, "invalid or expire
 
 // startSession creates the session and first refresh token of a log-in and
 // appends its audit record, in one transaction, and returns the grant.
-func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec workflow.AuditRecord) (Grant, error) {
+//
+// also, when not nil, writes in the same transaction, before the session
+// is created (a password changed at log-in, see LoginReplacing).
+func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec workflow.AuditRecord, also func(SessionTx) error) (Grant, error) {
 	raw, hash, err := newRefreshToken()
 	if err != nil {
 		return Grant{}, err
@@ -209,6 +215,11 @@ func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec w
 	rec.Details["session_id"] = s.ID
 	// Fail closed: a log-in that cannot be recorded does not happen.
 	err = a.store.WithSessionTx(ctx, func(tx SessionTx) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreateSession(ctx, s); err != nil {
 			return err
 		}

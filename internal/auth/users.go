@@ -11,12 +11,14 @@ import (
 var errNotAdmin = workflow.Errorf(workflow.ErrForbidden, "only the administrator manages users")
 
 // CreateUser creates an account on behalf of a signed-in user, who must be
-// allowed to manage users.
+// allowed to manage users. Its password is temporary, as after a reset (see
+// UpdateUser): the administrator chose it, so it opens no session until
+// the account's owner has replaced it.
 func (a *Authenticator) CreateUser(ctx context.Context, by workflow.Actor, nu NewUser) (workflow.User, error) {
 	if !a.policy.MayManageUsers(by) {
 		return workflow.User{}, errNotAdmin
 	}
-	return a.AddUser(ctx, by, nu)
+	return a.addUser(ctx, by, nu, newAccount{passwordPolicy: true, temporary: true})
 }
 
 // ListUsers lists every account, for the administrator.
@@ -40,7 +42,10 @@ type UserChanges struct {
 // transaction with one audit record naming what changed (never the
 // password). Disabling an account or setting its password revokes its
 // sessions in the same transaction: whoever held them is out at once, and
-// their refresh tokens are worth nothing. The administrator cannot disable
+// their refresh tokens are worth nothing. A password set for somebody
+// else's account is temporary: it opens no session until its owner has
+// replaced it (see LoginReplacing), so that an administrator who reset it
+// cannot use it without the owner finding their password no longer works. The administrator cannot disable
 // or demote their own account: a platform must not be left without anyone
 // able to manage it.
 func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userID string, ch UserChanges) (workflow.User, error) {
@@ -88,15 +93,17 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 		details["disabled"] = u.Disabled
 	}
 	if ch.Password != nil {
-		checkPassword(fields, *ch.Password, u.Username)
+		checkPassword(fields, "password", *ch.Password, u.Username)
 		if len(fields) == 0 {
 			hash, err := a.hasher.Hash(*ch.Password)
 			if err != nil {
 				return workflow.User{}, err
 			}
 			u.PasswordHash = hash
+			u.PasswordTemporary = u.ID != by.UserID
 		}
 		changed = append(changed, "password")
+		details["password_temporary"] = u.PasswordTemporary
 	}
 	if len(fields) > 0 {
 		return workflow.User{}, workflow.InvalidFields(fields)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -381,13 +382,114 @@ func TestAuth_passwordResetEndsSessions(t *testing.T) {
 		t.Fatalf("create: %d %v", status, body)
 	}
 	id := body["id"].(string)
-	tok := srv.loginWith(t, "es.clerk", "lantern orchard velvet")
+	tok := srv.loginReplacing(t, "es.clerk", "lantern orchard velvet", "the clerk's own words")
 	if status, body := srv.do(t, admin, http.MethodPatch, "/api/v1/users/"+id, map[string]any{"password": "harbour tulip compass"}); status != http.StatusOK {
 		t.Fatalf("reset: %d %v", status, body)
 	}
 	if srv.me(t, tok) != http.StatusUnauthorized {
 		t.Fatal("a session survived the reset of its password")
 	}
+}
+
+// TestAuth_passwordSetByAdminIsTemporary: a password the administrator set
+// for an officer, by a reset or a new account, opens no session until the
+// officer has replaced it, so the administrator cannot log in and act as
+// the officer with it, and if they replace it themselves the officer's
+// next log-in fails and the audit log shows the reset, by whom, and the
+// change, from which address.
+func TestAuth_passwordSetByAdminIsTemporary(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		admin := srv.login(t, "admin")
+		status, body := srv.do(t, admin, http.MethodPatch, "/api/v1/users/"+srv.userID(t, admin, "es.officer"), map[string]any{"password": "harbour tulip compass"})
+		if status != http.StatusOK {
+			t.Fatalf("reset: %d %v", status, body)
+		}
+		login := func(pw, newPw string) (int, map[string]any) {
+			in := map[string]any{"username": "es.officer", "password": pw}
+			if newPw != "" {
+				in["new_password"] = newPw
+			}
+			return srv.do(t, "", http.MethodPost, "/api/v1/auth/login", in)
+		}
+		status, body = login("harbour tulip compass", "")
+		wantError(t, status, body, http.StatusForbidden, "password_change_required")
+		if errorFields(body)["new_password"] == nil {
+			t.Errorf("fields %v, want new_password", errorFields(body))
+		}
+		status, body = login("wrong pass here", "lantern orchard velvet")
+		wantError(t, status, body, http.StatusUnauthorized, "unauthenticated")
+		for _, weak := range []string{"harbour tulip compass", "password1234", "short"} {
+			status, body = login("harbour tulip compass", weak)
+			wantError(t, status, body, http.StatusUnprocessableEntity, "validation_failed")
+		}
+		if status, body = login("harbour tulip compass", "lantern orchard velvet"); status != http.StatusOK {
+			t.Fatalf("log in replacing the temporary password: %d %v", status, body)
+		}
+		if status, _ = login("harbour tulip compass", ""); status != http.StatusUnauthorized {
+			t.Errorf("the temporary password after its replacement: %d, want 401", status)
+		}
+		if status, body = login("lantern orchard velvet", ""); status != http.StatusOK {
+			t.Errorf("the new password: %d %v", status, body)
+		}
+
+		status, body = srv.do(t, admin, http.MethodGet, "/api/v1/audit?action=user.update", nil)
+		items, _ := body["items"].([]any)
+		if status != http.StatusOK || len(items) != 1 {
+			t.Fatalf("audit of the reset: %d %v", status, body)
+		}
+		reset := items[0].(map[string]any)
+		d, _ := reset["details"].(map[string]any)
+		if reset["actor"] != "admin" || d["username"] != "es.officer" || d["password_temporary"] != true || fmt.Sprint(d["changed"]) != "[password]" {
+			t.Errorf("audit of the reset %v, want by admin, of es.officer, a temporary password", reset)
+		}
+		status, body = srv.do(t, admin, http.MethodGet, "/api/v1/audit?action=auth.login", nil)
+		var changedAt []any
+		items, _ = body["items"].([]any)
+		for _, it := range items {
+			e := it.(map[string]any)
+			if d, _ := e["details"].(map[string]any); e["actor"] == "es.officer" && d["password_changed"] == true {
+				changedAt = append(changedAt, d["client_ip"])
+			}
+		}
+		if status != http.StatusOK || len(changedAt) != 1 || changedAt[0] == nil {
+			t.Errorf("log-ins that changed the password: %v, want one, with its address", changedAt)
+		}
+
+		// A new account's first password is temporary too.
+		status, body = srv.do(t, admin, http.MethodPost, "/api/v1/users", map[string]any{
+			"username": "es.newcomer", "role": "officer", "authority": "ES", "password": "lantern orchard velvet"})
+		if status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, body)
+		}
+		status, body = srv.do(t, "", http.MethodPost, "/api/v1/auth/login", map[string]any{"username": "es.newcomer", "password": "lantern orchard velvet"})
+		wantError(t, status, body, http.StatusForbidden, "password_change_required")
+		_, body = srv.do(t, admin, http.MethodGet, "/api/v1/audit?action=user.create", nil)
+		items, _ = body["items"].([]any)
+		if d, _ := items[0].(map[string]any)["details"].(map[string]any); d["username"] != "es.newcomer" || d["password_temporary"] != true {
+			t.Errorf("audit of the creation %v, want a temporary password", items[0])
+		}
+
+		// The administrator's own password is theirs: not temporary.
+		if status, body = srv.do(t, admin, http.MethodPatch, "/api/v1/users/"+srv.userID(t, admin, "admin"), map[string]any{"password": "a passphrase of my own"}); status != http.StatusOK {
+			t.Fatalf("own reset: %d %v", status, body)
+		}
+		srv.loginWith(t, "admin", "a passphrase of my own")
+	})
+}
+
+// userID finds the id of an account in the administrator's list.
+func (s *testServer) userID(tb testing.TB, admin, username string) string {
+	tb.Helper()
+	_, body := s.do(tb, admin, http.MethodGet, "/api/v1/users", nil)
+	items, _ := body["items"].([]any)
+	for _, it := range items {
+		if u := it.(map[string]any); u["username"] == username {
+			return u["id"].(string)
+		}
+	}
+	tb.Fatalf("no user %s in %v", username, body)
+	return ""
 }
 
 // ringAPI is one more server over the test server's database, with its

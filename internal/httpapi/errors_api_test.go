@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -282,6 +283,34 @@ func TestLogin(t *testing.T) {
 				t.Fatalf("after the window: %d %v", status, body)
 			}
 		})
+		t.Run("a stranger elsewhere cannot lock the user out", func(t *testing.T) {
+			for range 12 {
+				srv.loginFrom(t, "198.51.100.7", "es.auditor", "wrong-pass")
+			}
+			if rec := srv.loginFrom(t, "198.51.100.7", "es.auditor", "demo-pass"); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("the stranger's address: %d, want 429 with Retry-After", rec.Code)
+			}
+			if rec := srv.loginFrom(t, "192.0.2.44", "es.auditor", "demo-pass"); rec.Code != http.StatusOK {
+				t.Fatalf("the real user at another address: %d %s, want 200", rec.Code, rec.Body.String())
+			}
+		})
+		t.Run("guessing from many addresses is throttled", func(t *testing.T) {
+			const home = "192.0.2.45"
+			if rec := srv.loginFrom(t, home, "ng.auditor", "demo-pass"); rec.Code != http.StatusOK {
+				t.Fatalf("log-in at home: %d", rec.Code)
+			}
+			for i := range auth.DefaultLimits.PerUsername {
+				srv.loginFrom(t, fmt.Sprintf("198.51.%d.%d", 101+i/200, i%200), "ng.auditor", "wrong-pass")
+			}
+			rec := srv.loginFrom(t, "203.0.113.50", "ng.auditor", "demo-pass")
+			if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), `"rate_limited"`) || rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("a new address after %d failures from elsewhere: %d %s, want 429 rate_limited with Retry-After",
+					auth.DefaultLimits.PerUsername, rec.Code, rec.Body.String())
+			}
+			if rec := srv.loginFrom(t, home, "ng.auditor", "demo-pass"); rec.Code != http.StatusOK {
+				t.Fatalf("the address the user logged in from: %d, want 200", rec.Code)
+			}
+		})
 		t.Run("throttle per address", func(t *testing.T) {
 			// 50 failures from one address, spread over usernames so that no
 			// username reaches its own limit.
@@ -355,4 +384,16 @@ func TestErrors_versionAndState(t *testing.T) {
 		status, body = srv.do(t, srv.login(t, "it.auditor"), http.MethodPatch, pathTo(id), map[string]any{"title": "new"})
 		wantError(t, status, body, http.StatusForbidden, "forbidden")
 	})
+}
+
+// loginFrom logs in from the client address addr.
+func (s *testServer) loginFrom(tb testing.TB, addr, username, password string) *httptest.ResponseRecorder {
+	tb.Helper()
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/auth/login", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = addr + ":1234"
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, req)
+	return rec
 }

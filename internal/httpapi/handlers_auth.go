@@ -16,6 +16,9 @@ import (
 type loginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// NewPassword replaces the password (added to the contract): required
+	// when the password is temporary, as after the administrator reset it.
+	NewPassword string `json:"new_password"`
 }
 
 // handleLogin signs a user in. The throttle and the audit of every attempt
@@ -37,7 +40,7 @@ func handleLogin(a *auth.Authenticator, names *authorityNames) echo.HandlerFunc 
 		if len(fields) > 0 {
 			return workflow.InvalidFields(fields)
 		}
-		g, err := a.Login(c.Request().Context(), in.Username, in.Password, c.RealIP())
+		g, err := a.LoginReplacing(c.Request().Context(), in.Username, in.Password, in.NewPassword, c.RealIP())
 		if err != nil {
 			return err
 		}

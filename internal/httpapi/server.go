@@ -58,6 +58,7 @@ func New(d Deps) *echo.Echo {
 		requestID(),
 		logRequests(d.Logger),
 		recoverPanics(d.Logger),
+		checkFraming(), // before securityHeaders: it restores the TLS state they look at
 		securityHeaders(),
 		limitBody(MaxBody),
 		// Paths and query strings, of the API and of the web pages

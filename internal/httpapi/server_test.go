@@ -225,6 +225,18 @@ func (s *testServer) requestIn(tb testing.TB, state workflow.State) map[string]a
 }
 
 // loginWith logs in with a password and returns a fresh token.
+// loginReplacing logs in with a temporary password, replacing it with
+// newPassword, and returns the access token.
+func (s *testServer) loginReplacing(tb testing.TB, username, password, newPassword string) string {
+	tb.Helper()
+	status, body := s.do(tb, "", http.MethodPost, "/api/v1/auth/login",
+		map[string]string{"username": username, "password": password, "new_password": newPassword})
+	if status != http.StatusOK {
+		tb.Fatalf("log in as %s replacing the password: %d %v", username, status, body)
+	}
+	return body["access_token"].(string)
+}
+
 func (s *testServer) loginWith(tb testing.TB, username, password string) string {
 	tb.Helper()
 	status, body := s.do(tb, "", http.MethodPost, "/api/v1/auth/login",

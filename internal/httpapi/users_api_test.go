@@ -45,7 +45,8 @@ func TestUsers(t *testing.T) {
 			"username": "x", "role": "king", "password": "short"})
 		wantError(t, status, body, http.StatusUnprocessableEntity, "validation_failed")
 
-		clerk := srv.loginWith(t, "es.clerk", "a long passphrase")
+		// The administrator chose the password: the clerk replaces it.
+		clerk := srv.loginReplacing(t, "es.clerk", "a long passphrase", "the clerk's first passphrase")
 		if status, _ := srv.do(t, clerk, http.MethodGet, "/api/v1/me", nil); status != http.StatusOK {
 			t.Fatalf("new user /me: %d", status)
 		}
@@ -71,9 +72,9 @@ func TestUsers(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("enable and reset: %d", status)
 		}
-		status, body = srv.do(t, "", http.MethodPost, "/api/v1/auth/login", map[string]any{"username": "es.clerk", "password": "a long passphrase"})
+		status, body = srv.do(t, "", http.MethodPost, "/api/v1/auth/login", map[string]any{"username": "es.clerk", "password": "the clerk's first passphrase"})
 		wantError(t, status, body, http.StatusUnauthorized, "unauthenticated")
-		srv.loginWith(t, "es.clerk", "another passphrase")
+		srv.loginReplacing(t, "es.clerk", "another passphrase", "the clerk's own passphrase")
 
 		// The admin cannot lock themselves out.
 		_, me := srv.do(t, admin, http.MethodGet, "/api/v1/me", nil)

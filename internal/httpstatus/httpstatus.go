@@ -25,6 +25,7 @@ var statuses = map[workflow.Code]int{
 	workflow.ErrValidation:        http.StatusUnprocessableEntity,
 	workflow.ErrRateLimited:       http.StatusTooManyRequests,
 	workflow.ErrUnavailable:       http.StatusServiceUnavailable,
+	workflow.ErrPasswordChange:    http.StatusForbidden,
 	MethodNotAllowed:              http.StatusMethodNotAllowed,
 }
 

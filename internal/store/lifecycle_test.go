@@ -251,3 +251,68 @@ func TestOpen_oneServerPerFile(t *testing.T) {
 	}
 	again.Close()
 }
+
+// TestOpen_oneServerPerFileByAnyName gives a second server other names of
+// the file a server has open: the lock is on the file, not on the name, so
+// every one of them is refused, and the command-line tools still run
+// beside the server by any name SQLite resolves to the same journal. A hard
+// link is refused to tools too: SQLite names its -wal and
+// -shm after the name it was given, so through a second name the committed
+// transactions still in the first name's WAL are not seen, and writes go
+// to a second WAL.
+func TestOpen_oneServerPerFileByAnyName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	real := filepath.Join(dir, "data", "mla.db")
+	first, err := store.Open(ctx, store.Options{DSN: real, AuditKey: testKey, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	fileLink, dirLink, hardLink, renamed := filepath.Join(dir, "link.db"), filepath.Join(dir, "linked"), filepath.Join(dir, "hard.db"), filepath.Join(dir, "data", "renamed.db")
+	for _, err := range []error{os.Symlink(real, fileLink), os.Symlink(filepath.Join(dir, "data"), dirLink), os.Link(real, hardLink)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	relative, err := filepath.Rel(wd, filepath.Join(dir, "data", "..", "data", "mla.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(name, path, why string, server bool) {
+		t.Helper()
+		s, err := store.Open(ctx, store.Options{DSN: path, AuditKey: testKey, Server: server})
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: opened, want refused", name)
+		} else if !strings.Contains(err.Error(), why) {
+			t.Errorf("%s: %v, want the reason %q", name, err, why)
+		}
+	}
+	const running, names = "another server is using this database", "has 2 names"
+	refused("a symbolic link to the file", fileLink, running, true)
+	refused("a symbolic link to its directory", filepath.Join(dirLink, "mla.db"), running, true)
+	refused("a relative path through ..", relative, running, true)
+	refused("a hard link, for a server", hardLink, running, true)
+	refused("a hard link, for a tool", hardLink, names, false)
+	if err := os.Remove(hardLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(real, renamed); err != nil {
+		t.Fatal(err)
+	}
+	refused("the file renamed under the server", renamed, running, true)
+	if err := os.Rename(renamed, real); err != nil {
+		t.Fatal(err)
+	}
+	tool, err := store.Open(ctx, store.Options{DSN: fileLink, AuditKey: testKey})
+	if err != nil {
+		t.Fatalf("a command-line tool through a symbolic link beside the server: %v", err)
+	}
+	tool.Close()
+}

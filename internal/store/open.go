@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 
 	"gorm.io/gorm"
@@ -118,24 +117,27 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.sql = newStatements(false)
 	s.sessions = newSessionCache()
-	// Absolute, so that Backup finds the file even if the process changes
-	// its working directory later.
-	path, err := filepath.Abs(opts.DSN)
-	if err != nil {
-		return nil, fmt.Errorf("database path %q: %w", opts.DSN, err)
-	}
-	s.path = path
-	w, r, err := openSQLite(ctx, path, cfg)
+	path, err := sqlitePath(opts.DSN)
 	if err != nil {
 		return nil, err
 	}
-	s.w, s.r = w, r
+	s.path = path
 	if opts.Server {
+		// Before SQLite opens the file: see serverlock_linux.go.
 		if s.lock, err = lockServer(path); err != nil {
-			s.Close()
 			return nil, err
 		}
 	}
+	if err := checkOneName(path); err != nil {
+		s.Close()
+		return nil, err
+	}
+	w, r, err := openSQLite(ctx, path, cfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.w, s.r = w, r
 	// On SQLite the writer connection is exclusive; a separate transaction
 	// would only hold the write lock longer.
 	old, err := migrateAndSeed(w.WithContext(ctx), s.key)

@@ -249,8 +249,10 @@ type userRow struct {
 	Role         string  `gorm:"column:role;size:16;not null"`
 	Authority    *string `gorm:"column:authority;size:8"`
 	PasswordHash string  `gorm:"column:password_hash;not null"`
-	Disabled     bool    `gorm:"column:disabled;not null"`
-	CreatedUS    int64   `gorm:"column:created_at_us;not null"`
+	// Added later: the default lets AutoMigrate add it to existing rows.
+	PasswordTemporary bool  `gorm:"column:password_temporary;not null;default:false"`
+	Disabled          bool  `gorm:"column:disabled;not null"`
+	CreatedUS         int64 `gorm:"column:created_at_us;not null"`
 
 	AuthorityParent *authorityRow `gorm:"foreignKey:Authority;references:Code;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
 }
@@ -260,7 +262,8 @@ func (userRow) TableName() string { return "users" }
 func (u userRow) toDomain() workflow.User {
 	out := workflow.User{
 		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: workflow.Role(u.Role),
-		PasswordHash: u.PasswordHash, Disabled: u.Disabled, CreatedAt: fromMicros(u.CreatedUS),
+		PasswordHash: u.PasswordHash, PasswordTemporary: u.PasswordTemporary, Disabled: u.Disabled,
+		CreatedAt: fromMicros(u.CreatedUS),
 	}
 	if u.Authority != nil {
 		out.Authority = *u.Authority
@@ -271,8 +274,8 @@ func (u userRow) toDomain() workflow.User {
 func userFromDomain(u workflow.User) userRow {
 	row := userRow{
 		ID: u.ID, Username: normalizeUsername(u.Username), DisplayName: u.DisplayName,
-		Role: string(u.Role), PasswordHash: u.PasswordHash, Disabled: u.Disabled,
-		CreatedUS: toMicros(u.CreatedAt),
+		Role: string(u.Role), PasswordHash: u.PasswordHash, PasswordTemporary: u.PasswordTemporary,
+		Disabled: u.Disabled, CreatedUS: toMicros(u.CreatedAt),
 	}
 	if u.Authority != "" {
 		a := u.Authority

@@ -194,12 +194,13 @@ func (t *tx) UpdateUser(ctx context.Context, u workflow.User) error {
 	}
 	t.batch.authChanged = true
 	res := t.db.Model(&userRow{}).Where("id = ?", row.ID).Updates(map[string]any{
-		"username":      row.Username,
-		"display_name":  row.DisplayName,
-		"role":          row.Role,
-		"authority":     row.Authority,
-		"password_hash": row.PasswordHash,
-		"disabled":      row.Disabled,
+		"username":           row.Username,
+		"display_name":       row.DisplayName,
+		"role":               row.Role,
+		"authority":          row.Authority,
+		"password_hash":      row.PasswordHash,
+		"password_temporary": row.PasswordTemporary,
+		"disabled":           row.Disabled,
 	})
 	if isDuplicate(res.Error) {
 		return usernameTaken(row.Username)

@@ -140,14 +140,35 @@ func sqliteDSN(path, params string) (string, error) {
 	return u.String(), nil
 }
 
-// openSQLite opens the writer, migrates and seeds through it, then opens the
-// read pool (after the schema exists and the file is in WAL mode).
-func openSQLite(ctx context.Context, path string, cfg *gorm.Config) (w, r *gorm.DB, err error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, nil, fmt.Errorf("create database directory: %w", err)
-		}
+// sqlitePath turns the path given for a SQLite file into the file's own
+// name, creating its directory when missing: absolute, so that Backup finds
+// the file even if the process changes its working directory later, and
+// with symbolic links resolved, as SQLite resolves them to name its -wal
+// and -shm files, so that the lock and the messages name the same file.
+func sqlitePath(dsn string) (string, error) {
+	abs, err := filepath.Abs(dsn)
+	if err != nil {
+		return "", fmt.Errorf("database path %q: %w", dsn, err)
 	}
+	dir, base := filepath.Split(abs)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create database directory: %w", err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real, nil
+	}
+	// No file yet (SQLite creates it): resolve the directory only.
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("database directory %q: %w", dir, err)
+	}
+	return filepath.Join(realDir, base), nil
+}
+
+// openSQLite opens the writer, migrates and seeds through it, then opens the
+// read pool (after the schema exists and the file is in WAL mode). path is
+// what sqlitePath made of the given one.
+func openSQLite(ctx context.Context, path string, cfg *gorm.Config) (w, r *gorm.DB, err error) {
 	wdsn, err := sqliteDSN(path, writerParams)
 	if err != nil {
 		return nil, nil, err

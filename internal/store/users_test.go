@@ -76,6 +76,7 @@ func TestUsers(t *testing.T) {
 			changed.Role = workflow.RoleSupervisor
 			changed.DisplayName = "Supervisor Rossi"
 			changed.PasswordHash = "$argon2id$y"
+			changed.PasswordTemporary = true
 			if err := s.UpdateUser(ctx, changed, rec("user.update")); err != nil {
 				t.Fatal(err)
 			}

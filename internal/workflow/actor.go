@@ -25,8 +25,12 @@ type User struct {
 	Role         Role
 	Authority    string // code, empty for roles without an authority
 	PasswordHash string
-	Disabled     bool
-	CreatedAt    time.Time
+	// PasswordTemporary says that someone other than the user (the
+	// administrator, resetting it) set the password: the next log-in must
+	// replace it, so that whoever set it cannot go on using it unnoticed.
+	PasswordTemporary bool
+	Disabled          bool
+	CreatedAt         time.Time
 }
 
 // Actor returns the acting identity of the user.

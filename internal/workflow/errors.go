@@ -24,7 +24,10 @@ const (
 	ErrValidation        Code = "validation_failed"
 	ErrRateLimited       Code = "rate_limited"
 	ErrConflict          Code = "conflict"
-	ErrUnavailable       Code = "unavailable"
+	// ErrPasswordChange refuses a log-in with a temporary password that
+	// does not replace it (added to the contract: 403).
+	ErrPasswordChange Code = "password_change_required"
+	ErrUnavailable    Code = "unavailable"
 )
 
 // Error is an application error: its Code decides the status, its Message is
