@@ -202,7 +202,10 @@ func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, 
 		if change, err = a.replacePassword(ctx, &u, password, newPassword); err != nil {
 			return deny("new_password_refused", err)
 		}
-		rec.Details = withDetail(rec.Details, "password_changed", true)
+		if rec.Details == nil {
+			rec.Details = map[string]any{}
+		}
+		rec.Details["password_changed"] = true
 	case u.PasswordTemporary:
 		return deny("password_change_required", errPasswordChange)
 	}
@@ -242,15 +245,6 @@ func (a *Authenticator) replacePassword(ctx context.Context, u *workflow.User, o
 		_, err := revokeUserSessions(ctx, tx, changed.ID, a.now().UTC(), RevokedPasswordChange)
 		return err
 	}, nil
-}
-
-// withDetail sets key in details, making the map when there is none.
-func withDetail(details map[string]any, key string, v any) map[string]any {
-	if details == nil {
-		details = map[string]any{}
-	}
-	details[key] = v
-	return details
 }
 
 // lookup finds a user by normalised username; known is false when none.

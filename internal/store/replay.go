@@ -134,16 +134,7 @@ func (s *Store) replayRequestRows(ctx context.Context, tx *sql.Tx, after string)
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	out := make([]requestRow, 0, replayChunk)
-	for rs.Next() {
-		var row requestRow
-		if err := rs.Scan(row.scanTargets()...); err != nil {
-			return nil, err
-		}
-		out = append(out, row)
-	}
-	return out, rs.Err()
+	return scanRequestRows(rs, replayChunk)
 }
 
 // idRange is the condition on a request id column for the chunk after the
@@ -184,32 +175,43 @@ func (s *Store) replayHistory(ctx context.Context, tx *sql.Tx, after, upTo strin
 // replayAudited replays the audited changes of the chunk's requests.
 func (s *Store) replayAudited(ctx context.Context, tx *sql.Tx, after, upTo string) (map[string]*workflow.AuditedRequest, error) {
 	cond, args := idRange("request_id", after, upTo)
+	out := map[string]*workflow.AuditedRequest{}
+	err := s.eachAuditedChange(ctx, tx, cond+" AND action LIKE 'request.%' ORDER BY request_id, seq", args,
+		workflow.ChangesRequest, func(e workflow.AuditEntry) {
+			a := out[e.RequestID]
+			if a == nil {
+				a = &workflow.AuditedRequest{}
+				out[e.RequestID] = a
+			}
+			a.Replay(e)
+		})
+	return out, err
+}
+
+// eachAuditedChange calls each for the accepted entries that match where
+// (a condition with its order, over args) and that changes says change a
+// row, in the order where gives.
+func (s *Store) eachAuditedChange(ctx context.Context, tx *sql.Tx, where string, args []any,
+	changes func(action, outcome string) bool, each func(workflow.AuditEntry)) error {
 	rs, err := tx.QueryContext(ctx, rebind(s.postgres,
-		"SELECT seq, at_us, actor, authority, action, request_id, outcome, details FROM audit_entries WHERE "+cond+
-			" AND outcome = ? AND action LIKE 'request.%' ORDER BY request_id, seq"), append(args, workflow.OutcomeOK)...)
+		"SELECT seq, at_us, actor, authority, action, request_id, outcome, details FROM audit_entries WHERE outcome = ? AND "+
+			where), append([]any{workflow.OutcomeOK}, args...)...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rs.Close()
-	out := map[string]*workflow.AuditedRequest{}
 	for rs.Next() {
 		var e workflow.AuditEntry
 		var at int64
 		if err := rs.Scan(&e.Seq, &at, &e.Actor, &e.Authority, &e.Action, &e.RequestID, &e.Outcome, &e.Details); err != nil {
-			return nil, err
+			return err
 		}
-		if !workflow.ChangesRequest(e.Action, e.Outcome) {
-			continue
+		if changes(e.Action, e.Outcome) {
+			e.At = fromMicros(at)
+			each(e)
 		}
-		e.At = fromMicros(at)
-		a := out[e.RequestID]
-		if a == nil {
-			a = &workflow.AuditedRequest{}
-			out[e.RequestID] = a
-		}
-		a.Replay(e)
 	}
-	return out, rs.Err()
+	return rs.Err()
 }
 
 // verifyUsers replays every account's audited changes (auth.AuditedUser)
@@ -272,31 +274,16 @@ func (s *Store) replayUserChanges(ctx context.Context, tx *sql.Tx) (map[string]*
 	for _, a := range auth.UserActions {
 		args = append(args, a)
 	}
-	rs, err := tx.QueryContext(ctx, rebind(s.postgres,
-		"SELECT seq, at_us, actor, authority, action, request_id, outcome, details FROM audit_entries WHERE action IN ("+
-			placeholders+") AND outcome = ? ORDER BY seq"), append(args, workflow.OutcomeOK)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
 	out := map[string]*auth.AuditedUser{}
-	for rs.Next() {
-		var e workflow.AuditEntry
-		var at int64
-		if err := rs.Scan(&e.Seq, &at, &e.Actor, &e.Authority, &e.Action, &e.RequestID, &e.Outcome, &e.Details); err != nil {
-			return nil, err
-		}
-		if !auth.ChangesUser(e.Action, e.Outcome) {
-			continue
-		}
-		e.At = fromMicros(at)
-		id := auth.UserOf(e)
-		a := out[id]
-		if a == nil {
-			a = &auth.AuditedUser{}
-			out[id] = a
-		}
-		a.Replay(e)
-	}
-	return out, rs.Err()
+	err := s.eachAuditedChange(ctx, tx, "action IN ("+placeholders+") ORDER BY seq", args,
+		auth.ChangesUser, func(e workflow.AuditEntry) {
+			id := auth.UserOf(e)
+			a := out[id]
+			if a == nil {
+				a = &auth.AuditedUser{}
+				out[id] = a
+			}
+			a.Replay(e)
+		})
+	return out, err
 }

@@ -237,8 +237,14 @@ func scanRequests(q *gorm.DB) ([]requestRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanRequestRows(rs, 0)
+}
+
+// scanRequestRows reads rows of requestColumns through scanTargets and
+// closes rs; size is how many to make room for.
+func scanRequestRows(rs *sql.Rows, size int) ([]requestRow, error) {
 	defer rs.Close()
-	var out []requestRow
+	out := make([]requestRow, 0, size)
 	for rs.Next() {
 		var row requestRow
 		if err := rs.Scan(row.scanTargets()...); err != nil {

@@ -55,6 +55,9 @@ var detailClasses = map[string]DetailClass{
 	// user.create, user.update.
 	"user_id": DetailMeta, "username": DetailMeta, "role": DetailMeta, "authority": DetailMeta,
 	"disabled": DetailMeta, "changed": DetailMeta, "password_policy": DetailMeta,
+	// A password set by the administrator is temporary (user.create,
+	// user.update); its owner replaces it at log-in (auth.login).
+	"password_temporary": DetailMeta, "password_changed": DetailMeta,
 }
 
 // ClassOf returns the class of an audit detail key; DetailUnclassified for
