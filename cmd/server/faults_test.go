@@ -427,3 +427,42 @@ func TestServer_auditKeyFailsClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestServer_requestTamperedWhileDown hands a draft to a third authority
+// by raw SQL while the server is down: the chain itself is intact, so the
+// server starts, and the replay of requests against the log, which runs in
+// the background after the start, makes /readyz answer 503 naming it.
+func TestServer_requestTamperedWhileDown(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mla.db")
+	url, _, stop := startInProcess(t, "--demo", "--db", db)
+	draft := login(t, url, "it.officer").must(http.StatusCreated, "POST", "/api/v1/requests",
+		map[string]any{"kind": "mla", "requested_authority": "ES", "title": "Bank records"})
+	stop()
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE requests SET requested_authority = 'TH' WHERE id = ?`, draft["id"]); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	var logs testkit.SyncBuffer
+	url, _, _ = startInProcessLogging(t, &logs, "--db", db)
+	c := &client{tb: t, base: url}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, body := c.call("GET", "/readyz", nil)
+		e, _ := body["error"].(map[string]any)
+		if status == http.StatusServiceUnavailable && strings.Contains(fmt.Sprint(e["message"]), "requested authority is TH") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %v, want 503 naming the tampered request\n%s", status, body, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "AUDIT CHAIN BROKEN") || !strings.Contains(logs.String(), fmt.Sprint(draft["id"])) {
+		t.Errorf("the log does not name the tampered request:\n%s", logs.String())
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -175,7 +176,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	stopPruning := startPruning(ctx, a.auth, logger)
 	defer stopPruning() // before the store closes
 
-	chainIntact := verifyChainAtStart(ctx, cfg, a, logger)
+	chainIntact, stopReplay := verifyAuditAtStart(ctx, cfg, a, logger)
+	defer stopReplay() // before the store closes
 	handler := httpapi.New(httpapi.Deps{
 		Workflow: a.workflow,
 		Auth:     a.auth,
@@ -183,7 +185,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			if err := a.store.Ping(ctx); err != nil {
 				return err
 			}
-			return chainIntact
+			return chainIntact()
 		},
 		Logger: logger,
 	})
@@ -276,27 +278,66 @@ func startPruning(ctx context.Context, a *auth.Authenticator, logger *slog.Logge
 	}
 }
 
-// verifyChainAtStart recomputes the audit chain before the server serves,
+// verifyAuditAtStart recomputes the audit chain before the server serves,
 // so that tampering done while it was down is reported at once: loudly in
 // the log, and by /readyz for as long as the server runs, so that a load
-// balancer or an operator sees it. It answers the readiness error, nil
-// when the chain is intact or verification is turned off.
-func verifyChainAtStart(ctx context.Context, cfg config.Config, a *app, logger *slog.Logger) error {
-	if !cfg.VerifyAudit {
-		logger.Warn("audit chain not verified at start-up (verify-audit is off)")
+// balancer or an operator sees it. The replay of every request and account
+// against the log, which reads every row and takes several times as long
+// as the chain on a large database, then runs in the background and is
+// reported the same way when it ends. intact answers the readiness error,
+// nil while the audit log is intact (as far as checked) or verification is
+// turned off; stop ends the replay and waits for it.
+func verifyAuditAtStart(ctx context.Context, cfg config.Config, a *app, logger *slog.Logger) (intact func() error, stop func()) {
+	var broken atomic.Pointer[error]
+	intact = func() error {
+		if err := broken.Load(); err != nil {
+			return *err
+		}
 		return nil
 	}
+	report := func(err error) { broken.Store(&err) }
+	if !cfg.VerifyAudit {
+		logger.Warn("audit chain not verified at start-up (verify-audit is off)")
+		return intact, func() {}
+	}
 	began := time.Now()
-	v, err := a.workflow.VerifyChain(ctx)
+	v, err := a.store.VerifyAuditChain(ctx)
+	if err := auditProblem(v, err, logger); err != nil {
+		report(err)
+		return intact, func() {}
+	}
+	logger.Info("audit chain verified", "entries", v.Entries, "head", v.Head, "took", time.Since(began).Round(time.Millisecond))
+
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		began := time.Now()
+		v, err := a.store.VerifyAuditRows(ctx)
+		if ctx.Err() != nil {
+			return // shutting down
+		}
+		if err := auditProblem(v, err, logger); err != nil {
+			report(err)
+			return
+		}
+		logger.Info("requests and accounts agree with the audit log", "took", time.Since(began).Round(time.Millisecond))
+	}()
+	return intact, func() { cancel(); <-done }
+}
+
+// auditProblem logs and returns the readiness error of a verification, nil
+// when it found the log intact.
+func auditProblem(v workflow.AuditVerification, err error, logger *slog.Logger) error {
 	switch {
 	case err != nil:
 		logger.Error("AUDIT CHAIN COULD NOT BE VERIFIED", "error", err)
 		return workflow.Errorf(workflow.ErrUnavailable, "the audit chain could not be verified")
 	case !v.OK:
-		logger.Error("AUDIT CHAIN BROKEN: the audit log was altered", "broken_at", v.BrokenAt, "problem", v.Problem, "entries", v.Entries)
+		logger.Error("AUDIT CHAIN BROKEN: the audit log was altered", "broken_at", v.BrokenAt, "problem", v.Problem,
+			"request_id", v.RequestID, "user_id", v.UserID)
 		return workflow.Errorf(workflow.ErrUnavailable, "the audit chain is broken at entry %d: %s", v.BrokenAt, v.Problem)
 	}
-	logger.Info("audit chain verified", "entries", v.Entries, "head", v.Head, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

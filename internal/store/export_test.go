@@ -1,19 +1,9 @@
 package store
 
 import (
-	"context"
 	"sync/atomic"
 	"time"
-
-	"github.com/mla-flow/mla-flow/internal/workflow"
 )
-
-// VerifyChain is VerifyAudit without the replay of requests, for tests
-// whose rows no command would have written (a request inserted in some
-// state, at some version): they check the chain alone.
-func VerifyChain(ctx context.Context, s *Store) (workflow.AuditVerification, error) {
-	return s.verify(ctx, verifyChecks{seal: true})
-}
 
 // HoldWriter makes the group-commit writer stop after it has taken the next
 // transaction and before it gathers the rest of its batch, until release is

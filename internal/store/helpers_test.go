@@ -186,7 +186,7 @@ func mustVerify(t testing.TB, s *store.Store, n int64) workflow.AuditVerificatio
 // the chain alone.
 func mustVerifyChain(t testing.TB, s *store.Store, n int64) workflow.AuditVerification {
 	t.Helper()
-	return mustVerifyWith(t, func(ctx context.Context) (workflow.AuditVerification, error) { return store.VerifyChain(ctx, s) }, n)
+	return mustVerifyWith(t, s.VerifyAuditChain, n)
 }
 
 func mustVerifyWith(t testing.TB, verify func(context.Context) (workflow.AuditVerification, error), n int64) workflow.AuditVerification {

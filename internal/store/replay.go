@@ -3,10 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -27,10 +31,19 @@ type requestBreak struct {
 }
 
 // verifyRows replays the audited changes of every account and every
-// request and compares them with the rows (verifyUsers, verifyRequests), in
-// one read-only snapshot, so that changes committed meanwhile cannot make
-// rows and log disagree. It returns nil when every row agrees.
+// request and compares them with the rows (verifyUsers, verifyRequests).
+// It returns nil when every row agrees.
 func (s *Store) verifyRows(ctx context.Context) (*requestBreak, error) {
+	if b, err := s.inSnapshot(ctx, s.verifyUsers); err != nil || b != nil {
+		return b, err
+	}
+	return s.verifyRequests(ctx)
+}
+
+// inSnapshot runs fn in one read-only snapshot of the database, so that
+// changes committed meanwhile cannot make the rows and the log it reads
+// disagree.
+func (s *Store) inSnapshot(ctx context.Context, fn func(context.Context, *sql.Tx) (*requestBreak, error)) (*requestBreak, error) {
 	db, err := s.r.DB()
 	if err != nil {
 		return nil, err
@@ -44,49 +57,103 @@ func (s *Store) verifyRows(ctx context.Context) (*requestBreak, error) {
 		return nil, s.fail(err, "begin verification of rows")
 	}
 	defer tx.Rollback()
-	if b, err := s.verifyUsers(ctx, tx); err != nil || b != nil {
-		return b, err
-	}
-	return s.verifyRequests(ctx, tx)
+	return fn(ctx, tx)
 }
 
 // verifyRequests replays every request's audited changes
 // (workflow.AuditedRequest) and compares the result with its row and its
 // history: a state, an authority, a version or a content changed behind the
 // server's back, a transition deleted or added, a row inserted without a
-// record or deleted with its record left behind. It reads in chunks of
-// requests by id, so that memory stays flat.
-func (s *Store) verifyRequests(ctx context.Context, tx *sql.Tx) (*requestBreak, error) {
+// record or deleted with its record left behind. It works in chunks of
+// about replayChunk requests by id, so that memory stays flat, each chunk
+// in a snapshot of its own and the chunks on every CPU at once (reading a
+// request's entries and history by request is random access, several
+// times the cost of reading the chain in order). The first request that
+// disagrees, in id order, is reported, with the count of all.
+func (s *Store) verifyRequests(ctx context.Context) (*requestBreak, error) {
+	bounds, err := s.replayBounds(ctx)
+	if err != nil {
+		return nil, s.fail(err, "read request ids")
+	}
+	chunks := len(bounds) + 1 // chunk k holds the ids after bounds[k-1], up to bounds[k]
+	results := make([][]requestBreak, chunks)
+	errs := make([]error, chunks)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), readerConns)) {
+		wg.Go(func() {
+			for k := int(next.Add(1) - 1); k < chunks; k = int(next.Add(1) - 1) {
+				after, upTo := "", ""
+				if k > 0 {
+					after = bounds[k-1]
+				}
+				if k < len(bounds) {
+					upTo = bounds[k]
+				}
+				_, errs[k] = s.inSnapshot(ctx, func(ctx context.Context, tx *sql.Tx) (*requestBreak, error) {
+					var err error
+					results[k], err = s.replayChunkOf(ctx, tx, after, upTo)
+					return nil, err
+				})
+				if errs[k] != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	var found *requestBreak
-	after := ""
-	for {
-		rows, err := s.replayRequestRows(ctx, tx, after)
-		if err != nil {
-			return nil, s.fail(err, "read requests")
-		}
-		upTo := "" // "": no upper bound, the last chunk
-		if len(rows) == replayChunk {
-			upTo = rows[len(rows)-1].ID
-		}
-		history, err := s.replayHistory(ctx, tx, after, upTo)
-		if err != nil {
-			return nil, s.fail(err, "read request history")
-		}
-		audited, err := s.replayAudited(ctx, tx, after, upTo)
-		if err != nil {
-			return nil, s.fail(err, "read audited changes")
-		}
-		for _, b := range s.compareChunk(rows, history, audited) {
+	for _, breaks := range results {
+		for _, b := range breaks {
 			if found == nil {
 				found = &b
 			}
 			found.count++
 		}
-		if upTo == "" {
-			return found, nil
-		}
-		after = upTo
 	}
+	return found, nil
+}
+
+// replayBounds returns every replayChunk-th request id, in order: the
+// upper bounds of the chunks of verifyRequests but the last.
+func (s *Store) replayBounds(ctx context.Context) ([]string, error) {
+	q := rebind(s.postgres, "SELECT id FROM requests WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?")
+	var bounds []string
+	after := ""
+	for {
+		var id string
+		err := s.r.WithContext(ctx).Raw(q, after, replayChunk-1).Row().Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return bounds, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		bounds = append(bounds, id)
+		after = id
+	}
+}
+
+// replayChunkOf compares the requests with ids after after, up to upTo (""
+// for no bound), with their audited changes, and returns those that
+// disagree, in id order.
+func (s *Store) replayChunkOf(ctx context.Context, tx *sql.Tx, after, upTo string) ([]requestBreak, error) {
+	rows, err := s.replayRequestRows(ctx, tx, after, upTo)
+	if err != nil {
+		return nil, s.fail(err, "read requests")
+	}
+	history, err := s.replayHistory(ctx, tx, after, upTo)
+	if err != nil {
+		return nil, s.fail(err, "read request history")
+	}
+	audited, err := s.replayAudited(ctx, tx, after, upTo)
+	if err != nil {
+		return nil, s.fail(err, "read audited changes")
+	}
+	return s.compareChunk(rows, history, audited), nil
 }
 
 // compareChunk compares the requests of one chunk with their audited
@@ -127,10 +194,11 @@ func sortedAudited(m map[string]*workflow.AuditedRequest) []*workflow.AuditedReq
 	return out
 }
 
-// replayRequestRows reads the next chunk of requests after the id after.
-func (s *Store) replayRequestRows(ctx context.Context, tx *sql.Tx, after string) ([]requestRow, error) {
+// replayRequestRows reads the requests of a chunk, by id.
+func (s *Store) replayRequestRows(ctx context.Context, tx *sql.Tx, after, upTo string) ([]requestRow, error) {
+	cond, args := idRange("id", after, upTo)
 	rs, err := tx.QueryContext(ctx, rebind(s.postgres,
-		"SELECT "+requestColumns+" FROM requests WHERE id > ? ORDER BY id LIMIT ?"), after, replayChunk)
+		"SELECT "+requestColumns+" FROM requests WHERE "+cond+" ORDER BY id"), args...)
 	if err != nil {
 		return nil, err
 	}

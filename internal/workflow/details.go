@@ -140,45 +140,65 @@ func FiredDetails(d Digester, h HistoryEntry, version int) map[string]any {
 
 // contentDigest binds what a client wrote in a request.
 func contentDigest(d Digester, r Request) string {
-	return d.Digest(contentTexts(r)[0])
+	return d.Digest(contentText(r))
 }
 
-// contentTexts are the texts a content digest may have bound for r: what a
-// client wrote in a request, in a fixed order. The first is the one bound
-// now, with empty lists as []. Before, an empty list was encoded as the
-// client had given it, [] or (left out) null, and a stored request reads
-// back with []: the others are those encodings, so that entries written
-// then still verify (AuditedRequest.Disagreement).
-func contentTexts(r Request) []string {
-	encode := func(offences, measures, aliases []string) string {
-		var person *Person
-		if r.PersonSought != nil {
-			p := *r.PersonSought
-			p.Aliases = aliases
-			person = &p
-		}
-		b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
-			offences, measures, r.Urgency, r.UrgencyReason, r.DueDate, person, r.Warrant})
-		return string(b)
-	}
-	// Each empty list either way: [] first, then null.
+// contentText is the text a content digest binds: what a client wrote in a
+// request, in a fixed order, with empty lists as [].
+func contentText(r Request) string {
+	return encodeContent(r, orEmpty(r.Offences), orEmpty(r.Measures), orEmpty(aliasesOf(r)))
+}
+
+// legacyContentTexts are the other texts a content digest may have bound
+// for r. Before contentText, an empty list was encoded as the client had
+// given it, [] or (left out) null, and a stored request reads back with []:
+// these are those encodings, so that entries written then still verify
+// (AuditedRequest.Disagreement).
+func legacyContentTexts(r Request) []string {
+	// Each empty list either way.
 	variants := func(list []string) [][]string {
 		if len(list) > 0 {
 			return [][]string{list}
 		}
 		return [][]string{{}, nil}
 	}
-	var aliases []string
-	if r.PersonSought != nil {
-		aliases = r.PersonSought.Aliases
-	}
 	var out []string
 	for _, o := range variants(r.Offences) {
 		for _, m := range variants(r.Measures) {
-			for _, a := range variants(aliases) {
-				out = append(out, encode(o, m, a))
+			for _, a := range variants(aliasesOf(r)) {
+				if text := encodeContent(r, o, m, a); text != contentText(r) {
+					out = append(out, text)
+				}
 			}
 		}
 	}
 	return out
+}
+
+// encodeContent encodes r's content with the lists given.
+func encodeContent(r Request, offences, measures, aliases []string) string {
+	var person *Person
+	if r.PersonSought != nil {
+		p := *r.PersonSought
+		p.Aliases = aliases
+		person = &p
+	}
+	b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
+		offences, measures, r.Urgency, r.UrgencyReason, r.DueDate, person, r.Warrant})
+	return string(b)
+}
+
+func aliasesOf(r Request) []string {
+	if r.PersonSought == nil {
+		return nil
+	}
+	return r.PersonSought.Aliases
+}
+
+// orEmpty is list, or an empty list for nil.
+func orEmpty(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

@@ -215,7 +215,10 @@ func (a *AuditedRequest) Disagreement(r Request, history []HistoryEntry, digest 
 // contentMatches tells whether r's content is what the last creation or
 // edit recorded (or whether the field is one digest does not know).
 func (a *AuditedRequest) contentMatches(r Request, digest TextDigests) bool {
-	for _, text := range contentTexts(r) {
+	if want, known := digest(a.ContentField, contentText(r)); !known || want == a.Content {
+		return true // the usual case, at the cost of one encoding
+	}
+	for _, text := range legacyContentTexts(r) {
 		want, known := digest(a.ContentField, text)
 		if !known || want == a.Content {
 			return true
