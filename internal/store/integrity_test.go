@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -433,4 +435,48 @@ func secretOf(t testing.TB, s *store.Store, id string) []byte {
 	}
 	t.Fatalf("no signing key %s", id)
 	return nil
+}
+
+// TestOpen_previousRelease opens a copy of a database written by the
+// release before sealed heads, sealed signing secrets and keyed digests
+// (testdata/previous-release): its head and secrets are sealed at the
+// first open, every entry, request and account verifies against its plain
+// digests, and it takes new writes.
+func TestOpen_previousRelease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, name := range []string{"mla.db", "audit.key"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "previous-release", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, err := audit.LoadOrCreateKey(filepath.Join(dir, "audit.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const entries = 1087 // as the release before counted them (server audit verify)
+	s := openStore(t, filepath.Join(dir, "mla.db"), key)
+	if err := s.CheckAuditHead(ctx); err != nil {
+		t.Fatalf("the head was not sealed at the first open: %v", err)
+	}
+	mustVerify(t, s, entries)
+	keys, err := s.SigningKeys(ctx)
+	if err != nil || len(keys) == 0 || len(keys[0].Secret) < 32 {
+		t.Fatalf("signing keys after the first open: %+v, %v", keys, err)
+	}
+	var clear int64
+	if err := s.DB().Raw("SELECT COUNT(*) FROM signing_keys WHERE secret <> ''").Scan(&clear).Error; err != nil || clear != 0 {
+		t.Fatalf("%d signing secrets left in the clear (%v)", clear, err)
+	}
+	svc := workflow.NewService(s, testPolicy{})
+	it := workflow.Actor{UserID: "1", Username: "it.officer", Role: workflow.RoleOfficer, Authority: "IT"}
+	if _, err := svc.Create(ctx, it, workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: "After the upgrade"}); err != nil {
+		t.Fatal(err)
+	}
+	mustVerify(t, s, entries+1)
 }
