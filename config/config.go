@@ -80,41 +80,46 @@ func (c Config) IsPostgres() bool {
 }
 
 // setting ties one field to its flag and environment variable, so that the
-// table below is the only list of settings.
+// table below is the only list of settings. show, when set, prints the
+// field's value, for the default that --help shows.
 type setting struct {
 	flag, env, usage string
 	set              func(c *Config, v string) error
+	show             func(c Config) string
 }
 
 var settings = []setting{
-	{"addr", "MLA_ADDR", "listen address, host:port", func(c *Config, v string) error { c.Addr = v; return nil }},
-	{"db", "MLA_DB", "SQLite database path, or a postgres:// URL", func(c *Config, v string) error { c.DB = v; return nil }},
-	{"jwt-secret", "MLA_JWT_SECRET", "secret that signs access tokens (default: generated once, kept in the database)", func(c *Config, v string) error { c.JWTSecret = v; return nil }},
-	{"audit-key-file", "MLA_AUDIT_KEY_FILE", "file with the audit chain key (default: audit.key beside the SQLite database, data/audit.key with PostgreSQL)", func(c *Config, v string) error { c.AuditKeyFile = v; return nil }},
+	{"addr", "MLA_ADDR", "listen address, host:port", func(c *Config, v string) error { c.Addr = v; return nil },
+		func(c Config) string { return c.Addr }},
+	{"db", "MLA_DB", "SQLite database path, or a postgres:// URL", func(c *Config, v string) error { c.DB = v; return nil },
+		func(c Config) string { return c.DB }},
+	{"jwt-secret", "MLA_JWT_SECRET", "secret that signs access tokens (default: generated once, kept in the database)", func(c *Config, v string) error { c.JWTSecret = v; return nil }, nil},
+	{"audit-key-file", "MLA_AUDIT_KEY_FILE", "file with the audit chain key (default: audit.key beside the SQLite database, data/audit.key with PostgreSQL)", func(c *Config, v string) error { c.AuditKeyFile = v; return nil }, nil},
 	{"demo", "MLA_DEMO", "seed the demo world into an empty database", func(c *Config, v string) error {
 		b, err := parseBool(v)
 		c.Demo = b
 		return err
-	}},
+	}, nil},
 	{"token-ttl", "MLA_TOKEN_TTL", "lifetime of access tokens, e.g. 15m", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		c.TokenTTL = d
 		return err
-	}},
+	}, func(c Config) string { return c.TokenTTL.String() }},
 	{"refresh-ttl", "MLA_REFRESH_TTL", "lifetime of refresh tokens (and longest idle web session), e.g. 8h", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		c.RefreshTTL = d
 		return err
-	}},
-	{"log-format", "MLA_LOG_FORMAT", "log format: text or json", func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	}, func(c Config) string { return c.RefreshTTL.String() }},
+	{"log-format", "MLA_LOG_FORMAT", "log format: text or json", func(c *Config, v string) error { c.LogFormat = v; return nil },
+		func(c Config) string { return c.LogFormat }},
 	{"verify-audit", "MLA_VERIFY_AUDIT", "verify the audit chain at start-up; --verify-audit=false for huge databases", func(c *Config, v string) error {
 		b, err := parseBool(v)
 		c.VerifyAudit = b
 		return err
-	}},
-	{"tls-cert", "MLA_TLS_CERT", "PEM certificate chain for HTTPS (with --tls-key)", func(c *Config, v string) error { c.TLSCert = v; return nil }},
-	{"tls-key", "MLA_TLS_KEY", "PEM private key for HTTPS (with --tls-cert)", func(c *Config, v string) error { c.TLSKey = v; return nil }},
-	{"debug-addr", "MLA_DEBUG_ADDR", "loopback host:port of the profiling listener (pprof), e.g. 127.0.0.1:6060 (default: off)", func(c *Config, v string) error { c.DebugAddr = v; return nil }},
+	}, func(c Config) string { return strconv.FormatBool(c.VerifyAudit) }},
+	{"tls-cert", "MLA_TLS_CERT", "PEM certificate chain for HTTPS (with --tls-key; default: plain HTTP)", func(c *Config, v string) error { c.TLSCert = v; return nil }, nil},
+	{"tls-key", "MLA_TLS_KEY", "PEM private key for HTTPS (with --tls-cert)", func(c *Config, v string) error { c.TLSKey = v; return nil }, nil},
+	{"debug-addr", "MLA_DEBUG_ADDR", "loopback host:port of the profiling listener (pprof), e.g. 127.0.0.1:6060 (default: off)", func(c *Config, v string) error { c.DebugAddr = v; return nil }, nil},
 }
 
 func parseBool(v string) (bool, error) {
@@ -134,9 +139,14 @@ func (b boolFlag) String() string     { return "" }
 func (b boolFlag) Set(v string) error { *b.value = v; return nil }
 func (b boolFlag) IsBoolFlag() bool   { return true }
 
-type stringFlag struct{ value *string }
+// stringFlag is a setting's flag. It shows the setting's default, so that
+// --help prints it; what is given is read from value, not through String.
+type stringFlag struct {
+	value *string
+	def   string
+}
 
-func (s stringFlag) String() string     { return "" }
+func (s stringFlag) String() string     { return s.def }
 func (s stringFlag) Set(v string) error { *s.value = v; return nil }
 
 // Load registers the settings' flags (and --config) on fs, parses args, and
@@ -151,7 +161,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		if s.flag == "demo" {
 			fs.Var(boolFlag{v}, s.flag, s.usage+" (env "+s.env+")")
 		} else {
-			fs.Var(stringFlag{v}, s.flag, s.usage+" (env "+s.env+")")
+			def := ""
+			if s.show != nil {
+				def = s.show(Defaults())
+			}
+			fs.Var(stringFlag{v, def}, s.flag, s.usage+" (env "+s.env+")")
 		}
 	}
 	configFile := fs.String("config", "", "YAML settings file (env MLA_CONFIG)")

@@ -428,6 +428,47 @@ func TestRun_help(t *testing.T) {
 	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, nil, io.Discard, io.Discard); exitCode(err) != 2 {
 		t.Errorf("unknown command: %v", err)
 	}
+	// The top-level help lists the commands and serving's flags, with the
+	// defaults of those that have one.
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, nil, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"server seed", "-addr", "(default :8080)", "(default data/mla.db)", "(default 15m0s)", "(default true)", "-demo"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("server --help lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// TestRun_seedTwice seeds one database twice: the second run continues
+// the reference numbers instead of failing on the first one taken, and the
+// audit chain verifies with both bodies.
+func TestRun_seedTwice(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mla.db")
+	env := func(string) string { return "" }
+	for run_ := range 2 {
+		var stdout bytes.Buffer
+		if err := run(context.Background(), []string{"seed", "--db", db, "--requests", "150"}, env, nil, &stdout, io.Discard); err != nil {
+			t.Fatalf("seed run %d: %v\n%s", run_+1, err, stdout.String())
+		}
+	}
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify", "--db", db}, env, nil, &stdout, io.Discard); err != nil {
+		t.Fatalf("verify after two seeds: %v\n%s", err, stdout.String())
+	}
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n, distinct int
+	if err := raw.QueryRow("SELECT COUNT(*), COUNT(DISTINCT reference) FROM requests").Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n != 300 || distinct != 300 {
+		t.Fatalf("%d requests with %d references, want 300 of each", n, distinct)
+	}
 }
 
 // TestServer_survivesKill9 builds the real binary, drives requests through

@@ -16,7 +16,7 @@ import (
 const usage = `mla-flow: mutual legal assistance and extradition requests between central authorities.
 
 Usage:
-  server [flags]                 serve HTTP (flags: server --help)
+  server [flags]                 serve HTTP (its flags are below)
   server user add [flags]        create a user
   server audit verify [flags]    check the audit chain
   server backup --out FILE       consistent online copy of the SQLite database
@@ -55,8 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	}
 	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprint(stdout, usage)
-		return nil
+		// The commands, then serving's own flags: serving is what the
+		// program does without a command.
+		fmt.Fprint(stdout, usage+"\n")
+		return runServe(ctx, []string{"--help"}, getenv, stdout, stderr)
 	}
 	switch cmd {
 	case "serve":

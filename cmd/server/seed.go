@@ -57,6 +57,9 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	st, err := seed.Generate(ctx, seed.Options{
 		Requests: *n, Authorities: demo.Authorities, End: start, Span: *span, Seed: *rs,
 		Digester: a.store,
+		UsedSerials: func(authority string, kind workflow.Kind, year int) (int64, error) {
+			return a.store.UsedSerials(ctx, authority, kind, year)
+		},
 	}, progress)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)

@@ -48,6 +48,10 @@ type Options struct {
 	// Digester keys the digests of case text in the audit details, as the
 	// workflow service's store does; the store the body goes to is one.
 	Digester workflow.Digester
+	// UsedSerials, when set, says how many references of an authority,
+	// kind and year the database has given already, so that a second run
+	// on one database continues the numbers instead of repeating them.
+	UsedSerials func(authority string, kind workflow.Kind, year int) (int64, error)
 }
 
 // Stats counts what was generated.
@@ -202,6 +206,13 @@ func (g *generator) draft(created time.Time) (*life, error) {
 	created = created.UTC().Truncate(time.Microsecond)
 	year := created.Year()
 	key := serialKey{from, kind, year}
+	if _, seen := g.serials[key]; !seen && g.o.UsedSerials != nil {
+		used, err := g.o.UsedSerials(from, kind, year)
+		if err != nil {
+			return nil, fmt.Errorf("seed: references used so far: %w", err)
+		}
+		g.serials[key] = used
+	}
 	g.serials[key]++
 	r := workflow.Request{
 		ID:                  g.id(created),

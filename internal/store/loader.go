@@ -195,3 +195,17 @@ func (s *Store) Analyze(ctx context.Context) error {
 	}
 	return nil
 }
+
+// UsedSerials returns the last serial number given to a reference of the
+// authority, kind and year (0 when none), for a loader that continues the
+// numbers of what the database holds.
+func (s *Store) UsedSerials(ctx context.Context, authority string, kind workflow.Kind, year int) (int64, error) {
+	var last []int64
+	err := s.r.WithContext(ctx).Model(&referenceCounterRow{}).
+		Where("authority = ? AND kind = ? AND year = ?", authority, string(kind), year).
+		Pluck("last_serial", &last).Error
+	if err != nil || len(last) == 0 {
+		return 0, s.fail(err, "read reference counter")
+	}
+	return last[0], nil
+}
