@@ -39,9 +39,7 @@ func (s *Store) cursorAEAD() cipher.AEAD { return s.aeadFor("mla-flow list curso
 // aeadFor returns AES-256-GCM under a key derived from the audit key for
 // one purpose, so that no two uses of the audit key share a key.
 func (s *Store) aeadFor(purpose string) cipher.AEAD {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(purpose))
-	block, err := aes.NewCipher(m.Sum(nil))
+	block, err := aes.NewCipher(derivedKey(s.key, purpose))
 	if err != nil {
 		panic(err) // a 32-byte key always makes a cipher
 	}
@@ -84,4 +82,12 @@ func (s *Store) decodeCursor(kind byte, cursor string) (int64, error) {
 		return 0, bad
 	}
 	return seq, nil
+}
+
+// derivedKey is the key for one purpose derived from the audit key:
+// HMAC-SHA256(audit key, purpose), so that no two uses share a key.
+func derivedKey(auditKey []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, auditKey)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }

@@ -480,3 +480,48 @@ func TestOpen_previousRelease(t *testing.T) {
 	}
 	mustVerify(t, s, entries+1)
 }
+
+// TestUsers_sealed: an account row changed behind the server's back (a
+// password hash of someone else's choosing, another authority) is no
+// account: the lookups that sign someone in refuse it at once, and
+// verification names it. A database from before seals has its accounts
+// sealed at the next open.
+func TestUsers_sealed(t *testing.T) {
+	t.Parallel()
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			for _, tamper := range []string{
+				`UPDATE users SET password_hash = 'chosen by mallory' WHERE id = 'u1'`,
+				`UPDATE users SET authority = 'TH' WHERE id = 'u1'`,
+			} {
+				s := openBackend(t, db.Backend).Store
+				createOfficer(t, s)
+				if _, err := s.UserByUsername(ctx, "it.officer"); err != nil {
+					t.Fatal(err)
+				}
+				exec(t, s, tamper)
+				if _, err := s.UserByUsername(ctx, "it.officer"); workflow.ErrorCode(err) != workflow.ErrNotFound {
+					t.Fatalf("%s: the altered account is found (%v)", tamper, err)
+				}
+				if _, err := s.UserByID(ctx, "u1"); workflow.ErrorCode(err) != workflow.ErrNotFound {
+					t.Fatalf("%s: the altered account is found by id (%v)", tamper, err)
+				}
+				v, err := s.VerifyAudit(ctx)
+				if err != nil || v.OK || v.UserID != "u1" {
+					t.Fatalf("%s: verify = %+v, %v; want the account named", tamper, v, err)
+				}
+			}
+
+			legacy := openBackend(t, db.Backend)
+			createOfficer(t, legacy.Store)
+			exec(t, legacy.Store, `ALTER TABLE users DROP COLUMN seal`)
+			legacy.Store.Close()
+			reopened := openStore(t, legacy.DSN, testKey)
+			if _, err := reopened.UserByUsername(ctx, "it.officer"); err != nil {
+				t.Fatalf("an account from before seals after the next open: %v", err)
+			}
+			mustVerify(t, reopened, 1)
+		})
+	}
+}

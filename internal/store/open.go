@@ -48,6 +48,7 @@ type Store struct {
 	digest *audit.Digester // keys the digests of case text in audit details
 	sql    statements      // hand-written SQL in the database's dialect
 
+	userSealKey []byte // seals user rows (userseal.go)
 	// digests computes the digests audit entries bind texts with, for the
 	// replay of requests (see verifyRequests).
 	digests workflow.TextDigests
@@ -96,6 +97,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.sealer = audit.NewSealer(s.key)
 	s.digest = audit.NewDigester(s.key)
 	s.digests = workflow.DigestsOf(s.digest)
+	s.userSealKey = derivedKey(s.key, userSealPurpose)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)
 		if err != nil {
@@ -164,6 +166,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 type legacy struct {
 	head        bool // an audit head from before heads were sealed
 	signingKeys bool // signing keys from before their secrets were sealed
+	users       bool // user rows from before they were sealed
 }
 
 // migrateAndSeed creates or updates the tables, then inserts the seeded
@@ -173,6 +176,7 @@ func migrateAndSeed(db *gorm.DB, key []byte) (old legacy, err error) {
 	m := db.Migrator()
 	old.head = m.HasTable(&auditHeadRow{}) && !m.HasColumn(&auditHeadRow{}, "seal")
 	old.signingKeys = m.HasTable(&signingKeyRow{}) && !m.HasColumn(&signingKeyRow{}, "sealed_secret")
+	old.users = m.HasTable(&userRow{}) && !m.HasColumn(&userRow{}, "seal")
 	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
 		return legacy{}, err
 	}
@@ -194,6 +198,9 @@ func migrateAndSeed(db *gorm.DB, key []byte) (old legacy, err error) {
 // holds unprotected.
 func (s *Store) protectLegacy(ctx context.Context, old legacy) error {
 	if err := s.sealLegacySigningKeys(ctx, old.signingKeys); err != nil {
+		return err
+	}
+	if err := s.sealLegacyUsers(ctx, old.users); err != nil {
 		return err
 	}
 	return s.sealLegacyHead(ctx, old.head)

@@ -293,6 +293,7 @@ func (s *Store) verifyUsers(ctx context.Context, tx *sql.Tx) (*requestBreak, err
 		return nil, s.fail(err, "read users")
 	}
 	var users []workflow.User
+	sealedRows := map[string]bool{}
 	for rs.Next() {
 		var row userRow
 		if err := rs.Scan(row.scanTargets()...); err != nil {
@@ -300,6 +301,7 @@ func (s *Store) verifyUsers(ctx context.Context, tx *sql.Tx) (*requestBreak, err
 			return nil, s.fail(err, "read users")
 		}
 		users = append(users, row.toDomain())
+		sealedRows[row.ID] = s.userSealed(row)
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
@@ -326,6 +328,9 @@ func (s *Store) verifyUsers(ctx context.Context, tx *sql.Tx) (*requestBreak, err
 				problem: "the log records no change of it: the row was written behind the server's back"})
 		case a.Disagreement(u) != "":
 			note(requestBreak{id: u.ID, reference: u.Username, seq: a.LastSeq, problem: a.Disagreement(u)})
+		case !sealedRows[u.ID]:
+			note(requestBreak{id: u.ID, reference: u.Username, seq: a.LastSeq,
+				problem: "its row is not sealed with the audit key: a column (its password hash, say) was changed behind the server's back"})
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(audited)) {

@@ -253,6 +253,11 @@ type userRow struct {
 	PasswordTemporary bool  `gorm:"column:password_temporary;not null;default:false"`
 	Disabled          bool  `gorm:"column:disabled;not null"`
 	CreatedUS         int64 `gorm:"column:created_at_us;not null"`
+	// Seal is an HMAC of the other columns under a key derived from the
+	// audit key (Store.userSeal): an account changed behind the server's
+	// back (a role, an authority, a password hash of someone else's
+	// choosing) no longer opens a session (see Store.checkedUser).
+	Seal string `gorm:"column:seal;not null;default:''"`
 
 	AuthorityParent *authorityRow `gorm:"foreignKey:Authority;references:Code;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
 }

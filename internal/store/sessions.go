@@ -146,6 +146,9 @@ func (s *Store) SessionUser(ctx context.Context, userID, sessionID string) (work
 	if err != nil {
 		return workflow.User{}, auth.Session{}, s.fail(err, "load session")
 	}
+	if _, err := s.checkedUser(u); err != nil {
+		return workflow.User{}, auth.Session{}, errSessionNotFound
+	}
 	user, sess := u.toDomain(), sr.toDomain()
 	s.sessions.put(key, gen, user, sess)
 	return user, sess, nil
@@ -178,6 +181,9 @@ func (t *tx) UserByID(ctx context.Context, id string) (workflow.User, error) {
 	if err != nil {
 		return workflow.User{}, err
 	}
+	if row, err = t.store.checkedUser(row); err != nil {
+		return workflow.User{}, err
+	}
 	return row.toDomain(), nil
 }
 
@@ -201,6 +207,7 @@ func (t *tx) UpdateUser(ctx context.Context, u workflow.User) error {
 		"password_hash":      row.PasswordHash,
 		"password_temporary": row.PasswordTemporary,
 		"disabled":           row.Disabled,
+		"seal":               t.store.userSeal(row),
 	})
 	if isDuplicate(res.Error) {
 		return usernameTaken(row.Username)

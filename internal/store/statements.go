@@ -43,13 +43,13 @@ func (h *historyRow) args() []any {
 
 // userColumns are the columns of userRow in the order of its scanTargets;
 // TestUserColumns checks both against the row type.
-const userColumns = "id, username, display_name, role, authority, password_hash, password_temporary, disabled, created_at_us"
+const userColumns = "id, username, display_name, role, authority, password_hash, password_temporary, disabled, created_at_us, seal"
 
 // scanTargets returns pointers to the fields of row, in the order of
 // userColumns.
 func (row *userRow) scanTargets() []any {
 	return []any{&row.ID, &row.Username, &row.DisplayName, &row.Role, &row.Authority, &row.PasswordHash,
-		&row.PasswordTemporary, &row.Disabled, &row.CreatedUS}
+		&row.PasswordTemporary, &row.Disabled, &row.CreatedUS, &row.Seal}
 }
 
 func newStatements(postgres bool) statements {

@@ -46,6 +46,9 @@ func (s *Store) user(ctx context.Context, cond string, arg string) (workflow.Use
 	if err != nil {
 		return workflow.User{}, s.fail(err, "load user")
 	}
+	if row, err = s.checkedUser(row); err != nil {
+		return workflow.User{}, err
+	}
 	return row.toDomain(), nil
 }
 
@@ -84,7 +87,7 @@ func (s *Store) CreateUser(ctx context.Context, u workflow.User, rec workflow.Au
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now()
 	}
-	row := userFromDomain(u)
+	row := s.sealed(userFromDomain(u))
 	if row.Username == "" {
 		return workflow.Invalid("username", "is required")
 	}
