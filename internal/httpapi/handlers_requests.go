@@ -173,7 +173,7 @@ func convert[J, D any](o optional[J], toDomain func(J) D) *D {
 func handleUpdateRequest(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var in updateInput
-		if err := decodeJSON(c, &in); err != nil {
+		if err := decodeRequestChange(c, &in); err != nil {
 			return err
 		}
 		a := auth.ActorFrom(c)
@@ -203,7 +203,7 @@ func (in fireInput) toDomain() workflow.EventInput {
 func handleFireEvent(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var in fireInput
-		if err := decodeJSON(c, &in); err != nil {
+		if err := decodeRequestChange(c, &in); err != nil {
 			return err
 		}
 		a := auth.ActorFrom(c)

@@ -19,6 +19,8 @@ func TestErrors_text(t *testing.T) {
 		srv := newTestServerOn(t, db)
 		officer := srv.login(t, "it.officer")
 		esOfficer := srv.login(t, "es.officer")
+		esSupervisor := srv.login(t, "es.supervisor")
+		thOfficer := srv.login(t, "th.officer")
 		admin := srv.login(t, "admin")
 		draft := srv.newDraft(t)
 		draftID := draft["id"].(string)
@@ -40,7 +42,7 @@ func TestErrors_text(t *testing.T) {
 				"{\"event\":\"request_info\",\"comment\":\"which\xffaccount\"}", 400, "bad_request", ""},
 			{"event name: NUL", esOfficer, "POST", pathTo(ackedID, "events"),
 				`{"event":"request_info\u0000","comment":"which account"}`, 422, "validation_failed", "event"},
-			{"grounds item: NUL", esOfficer, "POST", pathTo(ackedID, "events"),
+			{"grounds item: NUL", esSupervisor, "POST", pathTo(ackedID, "events"),
 				`{"event":"refuse","grounds":["dual_criminality\u0000"]}`, 422, "validation_failed", "grounds"},
 			{"draft title: NUL", officer, "POST", "/api/v1/requests",
 				`{"kind":"mla","requested_authority":"ES","title":"Bank\u0000records"}`, 422, "validation_failed", "title"},
@@ -53,7 +55,12 @@ func TestErrors_text(t *testing.T) {
 			{"draft person's name: NUL", officer, "POST", "/api/v1/requests",
 				`{"kind":"extradition","requested_authority":"ES","title":"x","person_sought":{"name":"Ros\u0000si"}}`, 422, "validation_failed", "person_sought.name"},
 			{"edit title: NUL", officer, "PATCH", pathTo(draftID), `{"title":"Bank\u0000records"}`, 422, "validation_failed", "title"},
-			{"edit warrant: NUL", officer, "PATCH", pathTo(draftID), `{"warrant":{"type":"arrest_warrant","reference":"\u0000"}}`, 422, "validation_failed", "warrant.reference"},
+			{"edit legal basis: NUL", officer, "PATCH", pathTo(draftID), `{"legal_basis":"UNTOC\u0000"}`, 422, "validation_failed", "legal_basis"},
+			// The workflow checks the text of a request's changes in its
+			// order: a hidden request is not found, whatever the body.
+			{"event on a hidden request: NUL", thOfficer, "POST", pathTo(ackedID, "events"),
+				`{"event":"request_info","comment":"which\u0000account"}`, 404, "not_found", ""},
+			{"edit of a hidden draft: NUL", thOfficer, "PATCH", pathTo(draftID), `{"title":"Bank\u0000records"}`, 404, "not_found", ""},
 			{"log-in username: NUL", "", "POST", "/api/v1/auth/login", `{"username":"it.officer\u0000","password":"x"}`, 422, "validation_failed", "username"},
 			{"path id: NUL", officer, "GET", pathTo(draftID + "%00"), nil, 400, "bad_request", ""},
 			{"path id: not UTF-8", officer, "GET", pathTo("%ff%fe"), nil, 400, "bad_request", ""},
@@ -91,6 +98,16 @@ func TestErrors_text(t *testing.T) {
 			if want := 1 + len(pathToState["acknowledged"])*boolInt(id == ackedID); len(ok) != want {
 				t.Fatalf("request %s has %d audit entries of outcome ok, want %d", id, len(ok), want)
 			}
+		}
+		// A refused text in a change of a request the caller sees is a
+		// refused attempt on that request, audited like any other (CONTRACT
+		// section 4); on a hidden one nothing is recorded against it.
+		denied := srv.auditPage(t, url.Values{"request_id": {ackedID}, "outcome": {"denied"}, "actor": {"es.officer"}})
+		if len(denied) == 0 {
+			t.Fatal("a refused event with a NUL in its comment was not audited")
+		}
+		if hidden := srv.auditPage(t, url.Values{"request_id": {ackedID}, "actor": {"th.officer"}}); len(hidden) != 0 {
+			t.Fatalf("an attempt on a hidden request was recorded against it: %v", hidden)
 		}
 		_, list := srv.do(t, officer, http.MethodGet, "/api/v1/requests", nil)
 		if n := len(list["items"].([]any)); n != 2 {
