@@ -135,7 +135,7 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		store:    st,
 		workflow: workflow.NewService(st, policy),
 		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), time.Now, logger,
-			auth.WithRefreshLifetime(cfg.RefreshTTL)),
+			auth.WithRefreshLifetime(cfg.RefreshTTL), auth.WithPolicy(policy)),
 		keys:   ring,
 		webKey: deriveKey(secret, "mla-flow web csrf"),
 	}, nil

@@ -52,9 +52,10 @@ const maxActorName = 64
 // does not tell whether the username exists or the account is disabled.
 var wrongCredentials = workflow.Errorf(workflow.ErrUnauthenticated, "wrong username or password")
 
-// badToken is the answer to a token that is missing, malformed, forged,
-// expired or names a user who cannot sign in any more.
-var badToken = workflow.Errorf(workflow.ErrUnauthenticated, "missing, invalid or expired access token")
+// ErrBadToken is the answer to a token that is missing, malformed, forged,
+// expired or names a user who cannot sign in any more; the HTTP layers
+// answer it to a call without one, too.
+var ErrBadToken = workflow.Errorf(workflow.ErrUnauthenticated, "missing, invalid or expired access token")
 
 // Authenticator signs users in, turns tokens back into users, keeps their
 // sessions, and creates accounts.
@@ -76,6 +77,10 @@ type Authenticator struct {
 
 // Option configures an Authenticator.
 type Option func(*Authenticator)
+
+// WithPolicy makes the Authenticator decide who may manage accounts by p,
+// the one Policy the server also gives its workflow service and pages.
+func WithPolicy(p Policy) Option { return func(a *Authenticator) { a.policy = p } }
 
 // WithLimits replaces DefaultLimits of the log-in throttle. Every number
 // must be positive.
@@ -286,16 +291,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, bearerToken string) (w
 func (a *Authenticator) authenticate(ctx context.Context, bearerToken string) (workflow.User, Session, error) {
 	c, err := a.tokens.Verify(ctx, bearerToken)
 	if err != nil || c.SessionID == "" {
-		return workflow.User{}, Session{}, badToken
+		return workflow.User{}, Session{}, ErrBadToken
 	}
 	u, s, err := a.store.SessionUser(ctx, c.UserID, c.SessionID)
 	switch {
 	case workflow.ErrorCode(err) == workflow.ErrNotFound:
-		return workflow.User{}, Session{}, badToken
+		return workflow.User{}, Session{}, ErrBadToken
 	case err != nil:
 		return workflow.User{}, Session{}, fmt.Errorf("load session: %w", err)
 	case u.Disabled, s.Revoked(), s.UserID != u.ID, !a.now().Before(s.ExpiresAt):
-		return workflow.User{}, Session{}, badToken
+		return workflow.User{}, Session{}, ErrBadToken
 	}
 	return u, s, nil
 }

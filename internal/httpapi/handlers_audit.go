@@ -5,7 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -17,7 +16,7 @@ func handleAudit(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		list, next, err := wf.Audit(c.Request().Context(), auth.ActorFrom(c), f)
+		list, next, err := wf.Audit(c.Request().Context(), actorFrom(c), f)
 		if err != nil {
 			return err
 		}
@@ -33,7 +32,7 @@ func handleAudit(wf *workflow.Service) echo.HandlerFunc {
 // audit log (the Policy decides, in the workflow service).
 func handleVerifyAudit(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		v, err := wf.VerifyAudit(c.Request().Context(), auth.ActorFrom(c))
+		v, err := wf.VerifyAudit(c.Request().Context(), actorFrom(c))
 		if err != nil {
 			return err
 		}

@@ -121,7 +121,7 @@ func handleLogout(a *auth.Authenticator) echo.HandlerFunc {
 // handleMe answers who the caller is.
 func handleMe(names *authorityNames) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		uj, err := toUserJSON(c.Request().Context(), auth.UserFrom(c), names)
+		uj, err := toUserJSON(c.Request().Context(), userFrom(c), names)
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -50,7 +49,7 @@ func handleCreateRequest(wf *workflow.Service) echo.HandlerFunc {
 		if err := decodeJSON(c, &in); err != nil {
 			return err
 		}
-		a := auth.ActorFrom(c)
+		a := actorFrom(c)
 		r, err := wf.Create(c.Request().Context(), a, in.toDomain())
 		if err != nil {
 			return err
@@ -67,7 +66,7 @@ func handleListRequests(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		a := auth.ActorFrom(c)
+		a := actorFrom(c)
 		list, next, err := wf.List(c.Request().Context(), a, q)
 		if err != nil {
 			return err
@@ -88,7 +87,7 @@ func handleWaiting(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		a := auth.ActorFrom(c)
+		a := actorFrom(c)
 		list, err := wf.Waiting(c.Request().Context(), a, limit)
 		if err != nil {
 			return err
@@ -104,7 +103,7 @@ func handleCounts(wf *workflow.Service) echo.HandlerFunc {
 		if _, err := queryParams(c, nil); err != nil {
 			return err
 		}
-		counts, err := wf.Counts(c.Request().Context(), auth.ActorFrom(c))
+		counts, err := wf.Counts(c.Request().Context(), actorFrom(c))
 		if err != nil {
 			return err
 		}
@@ -116,7 +115,7 @@ func handleCounts(wf *workflow.Service) echo.HandlerFunc {
 // caller may not see it.
 func handleGetRequest(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		a := auth.ActorFrom(c)
+		a := actorFrom(c)
 		r, err := wf.Get(c.Request().Context(), a, c.Param("id"))
 		if err != nil {
 			return err
@@ -176,7 +175,7 @@ func handleUpdateRequest(wf *workflow.Service) echo.HandlerFunc {
 		if err := decodeRequestChange(c, &in); err != nil {
 			return err
 		}
-		a := auth.ActorFrom(c)
+		a := actorFrom(c)
 		r, err := wf.Update(c.Request().Context(), a, c.Param("id"), in.toDomain(), in.Version)
 		if err != nil {
 			return err
@@ -206,7 +205,7 @@ func handleFireEvent(wf *workflow.Service) echo.HandlerFunc {
 		if err := decodeRequestChange(c, &in); err != nil {
 			return err
 		}
-		a := auth.ActorFrom(c)
+		a := actorFrom(c)
 		r, err := wf.Fire(c.Request().Context(), a, c.Param("id"), in.toDomain())
 		if err != nil {
 			return err
@@ -218,7 +217,7 @@ func handleFireEvent(wf *workflow.Service) echo.HandlerFunc {
 // handleHistory lists a request's transitions, oldest first.
 func handleHistory(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		list, err := wf.History(c.Request().Context(), auth.ActorFrom(c), c.Param("id"))
+		list, err := wf.History(c.Request().Context(), actorFrom(c), c.Param("id"))
 		if err != nil {
 			return err
 		}

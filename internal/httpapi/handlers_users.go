@@ -30,7 +30,7 @@ func handleListUsers(a *auth.Authenticator, names *authorityNames) echo.HandlerF
 			return err
 		}
 		ctx := c.Request().Context()
-		users, err := a.ListUsers(ctx, auth.ActorFrom(c))
+		users, err := a.ListUsers(ctx, actorFrom(c))
 		if err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func handleCreateUser(a *auth.Authenticator, names *authorityNames) echo.Handler
 			return err
 		}
 		ctx := c.Request().Context()
-		u, err := a.CreateUser(ctx, auth.ActorFrom(c), auth.NewUser{
+		u, err := a.CreateUser(ctx, actorFrom(c), auth.NewUser{
 			Username: in.Username, DisplayName: in.DisplayName, Role: in.Role,
 			Authority: deref(in.Authority), Password: in.Password,
 		})
@@ -94,7 +94,7 @@ func handleUpdateUser(a *auth.Authenticator, names *authorityNames) echo.Handler
 			return err
 		}
 		ctx := c.Request().Context()
-		u, err := a.UpdateUser(ctx, auth.ActorFrom(c), c.Param("id"), auth.UserChanges{
+		u, err := a.UpdateUser(ctx, actorFrom(c), c.Param("id"), auth.UserChanges{
 			DisplayName: in.DisplayName, Role: in.Role, Authority: in.Authority.ptr(),
 			Disabled: in.Disabled, Password: in.Password,
 		})

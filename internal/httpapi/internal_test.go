@@ -3,10 +3,12 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/workflow"
 
 	"github.com/labstack/echo/v4"
 )
@@ -79,5 +81,49 @@ func TestBadText(t *testing.T) {
 		if field, problem := badText([]byte(body)); problem != "" {
 			t.Errorf("%s: got a problem with %q: %s, want none", body, field, problem)
 		}
+	}
+}
+
+// TestRequireUser: the guard takes a Bearer token in any case of the
+// scheme, and refuses anything else as unauthenticated.
+func TestRequireUser(t *testing.T) {
+	srv := newTestServer(t)
+	tok := srv.login(t, "it.officer")
+	e := echo.New()
+	guarded := requireUser(srv.auth)(func(c echo.Context) error {
+		a := actorFrom(c)
+		return c.String(http.StatusOK, a.Username+"/"+a.Authority+"/"+string(userFrom(c).Role))
+	})
+	tests := []struct {
+		name, header string
+		wantOK       bool
+	}{
+		{"bearer", "Bearer " + tok, true},
+		{"lower-case scheme", "bearer " + tok, true},
+		{"upper-case scheme", "BEARER " + tok, true},
+		{"none", "", false},
+		{"basic", "Basic " + tok, false},
+		{"scheme only", "Bearer", false},
+		{"scheme and spaces", "Bearer   ", false},
+		{"bad token", "Bearer abc", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			rec := httptest.NewRecorder()
+			err := guarded(e.NewContext(req, rec))
+			if !tc.wantOK {
+				if workflow.ErrorCode(err) != workflow.ErrUnauthenticated {
+					t.Fatalf("got %v, want unauthenticated", err)
+				}
+				return
+			}
+			if err != nil || rec.Body.String() != "it.officer/IT/officer" {
+				t.Fatalf("got %q, %v", rec.Body.String(), err)
+			}
+		})
 	}
 }

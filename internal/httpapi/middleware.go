@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -86,7 +85,7 @@ func logRequests(logger *slog.Logger) echo.MiddlewareFunc {
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", requestIDOf(c)),
 			}
-			if u := auth.UserFrom(c); u.ID != "" {
+			if u := userFrom(c); u.ID != "" {
 				attrs = append(attrs, slog.String("user_id", u.ID))
 			}
 			logger.LogAttrs(c.Request().Context(), level, "request", attrs...)

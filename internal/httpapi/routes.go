@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"github.com/labstack/echo/v4"
-
-	"github.com/mla-flow/mla-flow/internal/auth"
 )
 
 // routes lists the whole surface of the API, each route with its guard.
@@ -14,7 +12,7 @@ import (
 // which event) are the workflow's and the Policy's, behind the handlers.
 func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	wf := d.Workflow
-	user := auth.RequireUser(d.Auth) // a valid token of an enabled user
+	user := requireUser(d.Auth) // a valid token of an enabled user
 
 	e.GET("/healthz", handleHealth())
 	e.GET("/readyz", handleReady(d.Ready))

@@ -65,7 +65,11 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, o.Logger)
+	var opts []auth.Option
+	if p, ok := o.Policy.(auth.Policy); ok {
+		opts = append(opts, auth.WithPolicy(p)) // the one Policy, as the server wires it
+	}
+	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, o.Logger, opts...)
 	if _, err := demo.Seed(ctx, a); err != nil {
 		tb.Fatalf("seed: %v", err)
 	}
