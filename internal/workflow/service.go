@@ -34,9 +34,14 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // NewService returns a service over the store, deciding access with policy.
 func NewService(store Store, policy Policy, opts ...Option) *Service {
-	s := &Service{store: store, policy: policy, now: time.Now, newID: NewID}
+	s := &Service{store: store, policy: policy, now: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.newID == nil {
+		// On the service's clock, so that a world on a clock of its own
+		// (a training exercise) numbers its requests in its own time.
+		s.newID = func() string { return NewIDAt(s.now()) }
 	}
 	return s
 }
@@ -520,10 +525,13 @@ func joinRoles(roles []Role) string {
 // NewID returns a new opaque identifier: 26 characters of Crockford base32,
 // a millisecond timestamp then 80 random bits, so identifiers sort roughly by
 // creation and cannot be guessed.
-func NewID() string {
+func NewID() string { return NewIDAt(time.Now()) }
+
+// NewIDAt is NewID for an identifier made at the instant at.
+func NewIDAt(at time.Time) string {
 	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 	var b [16]byte
-	ms := uint64(time.Now().UnixMilli())
+	ms := uint64(at.UnixMilli())
 	for i := 5; i >= 0; i-- {
 		b[i] = byte(ms)
 		ms >>= 8

@@ -3,6 +3,7 @@ package workflow
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidatePayload(t *testing.T) {
@@ -108,6 +109,23 @@ func TestNewID(t *testing.T) {
 			t.Fatalf("id %q: length %d, seen before %t", id, len(id), seen[id])
 		}
 		seen[id] = true
+	}
+}
+
+// TestNewIDAt: identifiers sort by the instant they are made at, so a
+// service on a clock of its own numbers its requests in its own time.
+func TestNewIDAt(t *testing.T) {
+	early := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	late := early.Add(time.Millisecond)
+	for range 100 {
+		a, b := NewIDAt(early), NewIDAt(late)
+		if a >= b || a[:10] == b[:10] {
+			t.Fatalf("id at %s (%s) does not sort before id a millisecond later (%s)", early, a, b)
+		}
+	}
+	s := NewService(nil, nil, WithClock(func() time.Time { return early }))
+	if got, want := s.newID()[:10], NewIDAt(early)[:10]; got != want {
+		t.Fatalf("the service's ids are made at %s, not at its clock's %s", got, want)
 	}
 }
 
