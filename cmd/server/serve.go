@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -137,16 +135,8 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), time.Now, logger,
 			auth.WithRefreshLifetime(cfg.RefreshTTL), auth.WithPolicy(policy)),
 		keys:   ring,
-		webKey: deriveKey(secret, "mla-flow web csrf"),
+		webKey: audit.DeriveKey([]byte(secret), "mla-flow web csrf"),
 	}, nil
-}
-
-// deriveKey derives a key for one purpose from a secret, so that one
-// configured secret yields independent keys.
-func deriveKey(secret, purpose string) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
 }
 
 func (a *app) Close() error { return a.store.Close() }

@@ -22,9 +22,7 @@ type Digester struct{ key []byte }
 // NewDigester returns the Digester of the audit key auditKey (see
 // LoadOrCreateKey); its key is derived from auditKey, never auditKey itself.
 func NewDigester(auditKey []byte) *Digester {
-	m := hmac.New(sha256.New, auditKey)
-	m.Write([]byte(digestPurpose))
-	return &Digester{key: m.Sum(nil)}
+	return &Digester{key: DeriveKey(auditKey, digestPurpose)}
 }
 
 // Digest returns hex(HMAC-SHA256(digest key, text)).

@@ -1,11 +1,6 @@
 package audit
 
-import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"strconv"
-)
+import "crypto/hmac"
 
 // headVersion opens the encoding a head seal authenticates. It differs from
 // canonicalVersion, so that no head can ever be sealed to the same bytes as
@@ -17,26 +12,18 @@ const headVersion = "mla-flow/audit-head/v1"
 // says where the chain ends, so without a seal anyone who can write the
 // database could delete the last entries and move the head back to match, or
 // empty the log and reset the head; with one, moving the head takes the key.
-// It is hex(HMAC-SHA256(key, frame(headVersion) ‖ frame(seq) ‖ frame(hash))).
+// It is FieldsMAC(key, headVersion, seq, hash).
 //
 // A seal cannot tell an old head from the current one: a head saved earlier
 // and put back together with a cut of the entries after it still verifies.
 // Only something kept outside the database (a checkpoint, a counterpart's
 // receipt) shows that.
 func HeadSeal(key []byte, seq int64, hash string) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write(headCanonical(seq, hash))
-	return hex.EncodeToString(mac.Sum(nil))
+	return FieldsMAC(key, headVersion, formatInt(seq), hash)
 }
 
 // HeadSealed reports, in constant time, whether seal is the seal of the head
 // (seq, hash) under key.
 func HeadSealed(key []byte, seq int64, hash, seal string) bool {
 	return hmac.Equal([]byte(seal), []byte(HeadSeal(key, seq, hash)))
-}
-
-func headCanonical(seq int64, hash string) []byte {
-	b := appendFrame(nil, headVersion)
-	b = appendFrame(b, strconv.AppendInt(nil, seq, 10))
-	return appendFrame(b, hash)
 }

@@ -3,12 +3,11 @@ package store
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 
+	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -39,7 +38,7 @@ func (s *Store) cursorAEAD() cipher.AEAD { return s.aeadFor("mla-flow list curso
 // aeadFor returns AES-256-GCM under a key derived from the audit key for
 // one purpose, so that no two uses of the audit key share a key.
 func (s *Store) aeadFor(purpose string) cipher.AEAD {
-	block, err := aes.NewCipher(derivedKey(s.key, purpose))
+	block, err := aes.NewCipher(audit.DeriveKey(s.key, purpose))
 	if err != nil {
 		panic(err) // a 32-byte key always makes a cipher
 	}
@@ -82,12 +81,4 @@ func (s *Store) decodeCursor(kind byte, cursor string) (int64, error) {
 		return 0, bad
 	}
 	return seq, nil
-}
-
-// derivedKey is the key for one purpose derived from the audit key:
-// HMAC-SHA256(audit key, purpose), so that no two uses share a key.
-func derivedKey(auditKey []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, auditKey)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
 }

@@ -97,7 +97,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.sealer = audit.NewSealer(s.key)
 	s.digest = audit.NewDigester(s.key)
 	s.digests = workflow.DigestsOf(s.digest)
-	s.userSealKey = derivedKey(s.key, userSealPurpose)
+	s.userSealKey = audit.DeriveKey(s.key, userSealPurpose)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)
 		if err != nil {

@@ -181,16 +181,11 @@ func (s *Store) compareChunk(rows []requestRow, history map[string][]workflow.Hi
 	}
 	// What is left was audited but has no row: deleted behind the
 	// server's back. In id order, like the rest.
-	for _, a := range sortedAudited(audited) {
-		out = append(out, requestBreak{id: a.ID, reference: a.Reference, seq: a.LastSeq,
+	for _, id := range slices.Sorted(maps.Keys(audited)) {
+		a := audited[id]
+		out = append(out, requestBreak{id: id, reference: a.Reference, seq: a.LastSeq,
 			problem: "its row is gone, though the log records its changes"})
 	}
-	return out
-}
-
-func sortedAudited(m map[string]*workflow.AuditedRequest) []*workflow.AuditedRequest {
-	out := slices.Collect(maps.Values(m))
-	slices.SortFunc(out, func(a, b *workflow.AuditedRequest) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strconv"
+
+	"github.com/mla-flow/mla-flow/internal/audit"
 )
 
 // Sealed accounts.
@@ -22,21 +22,16 @@ import (
 // userSealPurpose derives the key of the seals of user rows.
 const userSealPurpose = "mla-flow/user-rows/v1"
 
-// userSeal returns the seal of row: hex(HMAC-SHA256(derived key, framed
-// columns)), every column but the seal itself.
+// userSeal returns the seal of row: audit.FieldsMAC under the derived key,
+// of every column but the seal itself.
 func (s *Store) userSeal(row userRow) string {
-	m := hmac.New(sha256.New, s.userSealKey)
 	authority := ""
 	if row.Authority != nil {
 		authority = "=" + *row.Authority // told apart from no authority
 	}
-	for _, f := range []string{
+	return audit.FieldsMAC(s.userSealKey,
 		userSealPurpose, row.ID, row.Username, row.DisplayName, row.Role, authority, row.PasswordHash,
-		strconv.FormatBool(row.PasswordTemporary), strconv.FormatBool(row.Disabled), strconv.FormatInt(row.CreatedUS, 10),
-	} {
-		fmt.Fprintf(m, "%d:%s,", len(f), f)
-	}
-	return hex.EncodeToString(m.Sum(nil))
+		strconv.FormatBool(row.PasswordTemporary), strconv.FormatBool(row.Disabled), strconv.FormatInt(row.CreatedUS, 10))
 }
 
 // sealed returns row with its seal set.
