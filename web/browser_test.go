@@ -436,6 +436,25 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	c.shoot("error-404")
 	c.load(403, chromedp.Navigate(c.base+"/inbox"))
 	c.shoot("error-403")
+
+	// A password the administrator sets is temporary: its owner's log-in
+	// asks for a new one, and that one opens the session.
+	app.resetPassword(t, "es.auditor", "a temporary passphrase")
+	c.logout()
+	c.open("/login")
+	c.do(
+		chromedp.SendKeys(chromedp.ID("f-username"), "es.auditor"),
+		chromedp.SendKeys(chromedp.ID("f-password"), "a temporary passphrase"),
+	)
+	c.load(403, chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)))
+	c.contains("main", "set by the administrator")
+	c.shoot("login-new-password")
+	c.do(
+		chromedp.SetValue(chromedp.ID("f-password"), "a temporary passphrase"),
+		chromedp.SendKeys(chromedp.ID("f-new_password"), "words only the auditor knows"),
+	)
+	c.press(`form[action="/login"] button[type="submit"]`)
+	c.contains(".who", "es.auditor")
 }
 
 // TestBrowser_keyboard checks that a user can log in and reach the main

@@ -221,3 +221,23 @@ func (p page) requestID(tb testing.TB) string {
 	}
 	return m[1]
 }
+
+// resetPassword has the administrator give username a new password, as
+// the users page does: a temporary one.
+func (a *testApp) resetPassword(tb testing.TB, username, password string) {
+	tb.Helper()
+	admin := workflow.Actor{Username: "admin", Role: workflow.RoleAdmin}
+	users, err := a.auth.ListUsers(context.Background(), admin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, u := range users {
+		if u.Username == username {
+			if _, err := a.auth.ResetPassword(context.Background(), admin, u.ID, password); err != nil {
+				tb.Fatal(err)
+			}
+			return
+		}
+	}
+	tb.Fatalf("no user %s", username)
+}
