@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mla-flow/mla-flow/config"
+	"github.com/mla-flow/mla-flow/internal/migrate"
 )
 
 // usage is the top-level help.
@@ -22,6 +23,8 @@ Usage:
   server backup --out FILE       consistent online copy of the SQLite database
   server keys rotate             add a new token-signing key; running servers switch to it within a minute
   server seed --requests N       fill the database with N generated requests (benchmarks, demos)
+  server migrate [--dry-run]     apply the pending schema migrations (serve applies them too, at start)
+  server migrate status          list the schema migrations and whether each is applied
 
 Every command takes the settings flags (--db, --config, --audit-key-file, ...);
 run a command with --help to list its flags.
@@ -29,6 +32,9 @@ run a command with --help to list its flags.
 
 // errUsage marks a command line that could not be understood; it exits 2.
 var errUsage = errors.New("usage")
+
+// A database whose schema this binary refuses (migrated by a newer
+// release, or a migration changed after it was applied) exits 4.
 
 // errBrokenChain marks an audit chain that failed verification; it exits 3
 // so that scripts can tell tampering from a failure to run.
@@ -40,6 +46,8 @@ func exitCode(err error) int {
 		return 2
 	case errors.Is(err, errBrokenChain):
 		return 3
+	case errors.Is(err, migrate.ErrRefused):
+		return 4
 	}
 	return 1
 }
@@ -50,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	cmd, rest := "serve", args
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, rest = args[0], args[1:]
-		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "user" || cmd == "audit" || cmd == "keys") {
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "user" || cmd == "audit" || cmd == "keys" || cmd == "migrate") {
 			cmd, rest = cmd+" "+rest[0], rest[1:]
 		}
 	}
@@ -73,6 +81,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeysRotate(ctx, rest, getenv, stdout, stderr)
 	case "seed":
 		return runSeed(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "migrate status":
+		return runMigrateStatus(ctx, rest, getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-
-	"gorm.io/gorm"
 )
 
 // The dashboard's counts come from request_counts: how many requests each
@@ -20,13 +18,8 @@ import (
 // asked for information and then given it, cost nothing, and the others a
 // statement per pair and state per batch. An item rolled back to its
 // savepoint takes its changes of the counts with it.
-const requestCountsTable = `CREATE TABLE request_counts (
-	requesting_authority VARCHAR(8) NOT NULL,
-	requested_authority VARCHAR(8) NOT NULL,
-	state VARCHAR(32) NOT NULL,
-	n BIGINT NOT NULL,
-	PRIMARY KEY (requesting_authority, requested_authority, state)
-)`
+//
+// The table is made by migration 0001 (migrations/*/0001_baseline.sql).
 
 // countKey is a row of request_counts.
 type countKey struct{ requesting, requested, state string }
@@ -102,23 +95,3 @@ var countColumns = []string{"requesting_authority", "requested_authority", "stat
 // addCountSuffix makes the INSERT of applyCounts add to the counts that
 // exist.
 const addCountSuffix = ` ON CONFLICT (requesting_authority, requested_authority, state) DO UPDATE SET n = request_counts.n + excluded.n`
-
-// ensureRequestCounts creates request_counts on a database that has none
-// yet and fills it from the requests there, in one transaction.
-func ensureRequestCounts(db *gorm.DB) error {
-	return db.Transaction(func(tx *gorm.DB) error {
-		if tx.Migrator().HasTable("request_counts") {
-			return nil
-		}
-		if err := tx.Exec(requestCountsTable).Error; err != nil {
-			return fmt.Errorf("create request counts: %w", err)
-		}
-		err := tx.Exec(`INSERT INTO request_counts (requesting_authority, requested_authority, state, n)
-SELECT requesting_authority, requested_authority, state, COUNT(*) FROM requests
-GROUP BY requesting_authority, requested_authority, state`).Error
-		if err != nil {
-			return fmt.Errorf("fill request counts: %w", err)
-		}
-		return nil
-	})
-}

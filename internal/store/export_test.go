@@ -50,3 +50,7 @@ func FailBeforeCommit(s *Store, err error, times int) (restore func()) {
 	s.gc.abortFn.Store(&fail)
 	return func() { s.gc.abortFn.Store(nil) }
 }
+
+// OpenInspection opens a database for reading as tools find it, without
+// migrating it.
+var OpenInspection = openInspection

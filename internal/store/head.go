@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
-
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
 
 	"github.com/mla-flow/mla-flow/internal/audit"
 )
@@ -114,20 +110,12 @@ func (s *Store) sealLegacyHead(ctx context.Context, legacy bool) error {
 // ask it before it creates an audit key: a new key on a database that has a
 // chain could neither verify nor extend it.
 func HoldsRecords(ctx context.Context, dsn string) (bool, error) {
-	var db *gorm.DB
-	var err error
-	cfg := &gorm.Config{Logger: queryLogger{log: slog.New(slog.DiscardHandler)}}
-	if isPostgresDSN(dsn) {
-		db, err = openPostgres(ctx, dsn, cfg)
-	} else {
+	if !isPostgresDSN(dsn) {
 		if _, statErr := os.Stat(dsn); errors.Is(statErr, fs.ErrNotExist) {
 			return false, nil
 		}
-		var rdsn string
-		if rdsn, err = sqliteDSN(dsn, readerParams); err == nil {
-			db, err = gorm.Open(sqlite.Open(rdsn), cfg)
-		}
 	}
+	db, err := openInspection(ctx, dsn)
 	if err != nil {
 		return false, err
 	}

@@ -30,6 +30,11 @@ func exec(t testing.TB, s *store.Store, queries ...string) {
 	}
 }
 
+// dropVersioning makes a database look made by a release before versioned
+// migrations, which had no schema_migrations: with a column of the
+// baseline dropped as well, it is such a release's database.
+const dropVersioning = "DROP TABLE schema_migrations"
+
 // wantBroken fails unless verification reports a break at entry at whose
 // problem mentions problem.
 func wantBroken(t testing.TB, s *store.Store, at int64, problem string) workflow.AuditVerification {
@@ -123,7 +128,7 @@ func TestOpen_sealsLegacyHead(t *testing.T) {
 				s := openBackend(t, db.Backend)
 				createOfficer(t, s.Store)
 				appendN(t, s.Store, 4)
-				exec(t, s.Store, `ALTER TABLE audit_head DROP COLUMN seal`)
+				exec(t, s.Store, `ALTER TABLE audit_head DROP COLUMN seal`, dropVersioning)
 				if broken {
 					exec(t, s.Store, `UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2`)
 				}
@@ -404,7 +409,7 @@ func TestSigningKeys_sealed(t *testing.T) {
 				t.Fatal(err)
 			}
 			exec(t, legacy.Store, `ALTER TABLE signing_keys DROP COLUMN sealed_secret`,
-				`UPDATE signing_keys SET secret = '`+hex.EncodeToString(secret)+`'`)
+				`UPDATE signing_keys SET secret = '`+hex.EncodeToString(secret)+`'`, dropVersioning)
 			legacy.Store.Close()
 			reopened := openStore(t, legacy.DSN, testKey)
 			if got := secretOf(t, reopened, "key-old"); !bytes.Equal(got, secret) {
@@ -515,7 +520,7 @@ func TestUsers_sealed(t *testing.T) {
 
 			legacy := openBackend(t, db.Backend)
 			createOfficer(t, legacy.Store)
-			exec(t, legacy.Store, `ALTER TABLE users DROP COLUMN seal`)
+			exec(t, legacy.Store, `ALTER TABLE users DROP COLUMN seal`, dropVersioning)
 			legacy.Store.Close()
 			reopened := openStore(t, legacy.DSN, testKey)
 			if _, err := reopened.UserByUsername(ctx, "it.officer"); err != nil {

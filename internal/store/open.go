@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -69,8 +67,12 @@ var seedAuthorities = []authorityRow{
 	{Code: "TH", Name: "Thailand, Office of the Attorney General"},
 }
 
-// Open connects to the database of opts.DSN, migrates its schema, and seeds
-// the central authorities and the audit head when missing.
+// Open connects to the database of opts.DSN, applies the pending migrations
+// of its schema (see schema.go), seeds the central authorities and the
+// audit head when missing, and protects what an adopted database from
+// before a protection holds unprotected. It refuses a database that a newer
+// release migrated, or whose migrations' checksums differ
+// (migrate.ErrRefused).
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.DSN == "" {
 		return nil, errors.New("open store: no database given")
@@ -105,12 +107,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.w, s.r, s.postgres = db, db, true
 		s.sql = newStatements(true)
-		old, err := migratePostgres(ctx, db, s.key)
-		if err != nil {
+		if err := migrateAndSeed(ctx, db, s.key, true, log); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		if err := s.protectLegacy(ctx, old); err != nil {
+		if err := s.protectLegacy(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -140,10 +141,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.w, s.r = w, r
-	// On SQLite the writer connection is exclusive; a separate transaction
-	// would only hold the write lock longer.
-	old, err := migrateAndSeed(w.WithContext(ctx), s.key)
-	if err != nil {
+	if err := migrateAndSeed(ctx, w, s.key, false, log); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -151,59 +149,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := s.protectLegacy(ctx, old); err != nil {
+	if err := s.protectLegacy(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.gc = newCommitter(s, writersSQLite, maxBatchSQLite)
 	return s, nil
-}
-
-// legacy says what a database written before a protection existed holds
-// unprotected, for Open to protect once (see sealLegacyHead and
-// sealLegacySigningKeys). It is told by the schema before the migration:
-// the column a protection added did not exist yet.
-type legacy struct {
-	head        bool // an audit head from before heads were sealed
-	signingKeys bool // signing keys from before their secrets were sealed
-	users       bool // user rows from before they were sealed
-}
-
-// migrateAndSeed creates or updates the tables, then inserts the seeded
-// authorities and the audit head, sealed with key, if they are missing. It
-// is idempotent.
-func migrateAndSeed(db *gorm.DB, key []byte) (old legacy, err error) {
-	m := db.Migrator()
-	old.head = m.HasTable(&auditHeadRow{}) && !m.HasColumn(&auditHeadRow{}, "seal")
-	old.signingKeys = m.HasTable(&signingKeyRow{}) && !m.HasColumn(&signingKeyRow{}, "sealed_secret")
-	old.users = m.HasTable(&userRow{}) && !m.HasColumn(&userRow{}, "seal")
-	if err := db.AutoMigrate(append(allRows(), authRows()...)...); err != nil {
-		return legacy{}, err
-	}
-	if err := ensureRequestCounts(db); err != nil {
-		return legacy{}, err
-	}
-	rows := slices.Clone(seedAuthorities) // GORM may write to what it creates
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return legacy{}, fmt.Errorf("seed authorities: %w", err)
-	}
-	head := auditHeadRow{ID: auditHeadID, Seq: 0, Hash: audit.GenesisHash, Seal: audit.HeadSeal(key, 0, audit.GenesisHash)}
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&head).Error; err != nil {
-		return legacy{}, fmt.Errorf("seed audit head: %w", err)
-	}
-	return old, nil
-}
-
-// protectLegacy protects, once, what a database from before a protection
-// holds unprotected.
-func (s *Store) protectLegacy(ctx context.Context, old legacy) error {
-	if err := s.sealLegacySigningKeys(ctx, old.signingKeys); err != nil {
-		return err
-	}
-	if err := s.sealLegacyUsers(ctx, old.users); err != nil {
-		return err
-	}
-	return s.sealLegacyHead(ctx, old.head)
 }
 
 // Ping checks that the database answers a query, for readiness probes.
