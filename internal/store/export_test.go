@@ -1,8 +1,13 @@
 package store
 
 import (
+	"database/sql"
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
+
+	"gorm.io/driver/sqlite"
 )
 
 // HoldWriter makes the group-commit writer stop after it has taken the next
@@ -54,3 +59,51 @@ func FailBeforeCommit(s *Store, err error, times int) (restore func()) {
 // OpenInspection opens a database for reading as tools find it, without
 // migrating it.
 var OpenInspection = openInspection
+
+// Unversion makes the database of s look made by a release before
+// versioned migrations: it drops schema_migrations and every table that a
+// migration after the baseline (0001) created. A test that also drops a
+// column of the baseline has such a release's database.
+func Unversion(s *Store) error {
+	migrations, err := Migrations(false)
+	if err != nil {
+		return err
+	}
+	mem, err := sql.Open(sqlite.DriverName, ":memory:")
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	if _, err := mem.Exec(migrations[0].SQL); err != nil {
+		return err
+	}
+	var baseline []string
+	rows, err := mem.Query("SELECT name FROM sqlite_master WHERE type = 'table'")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		baseline = append(baseline, name)
+	}
+	list, drop := "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", "DROP TABLE %s"
+	if s.postgres {
+		list, drop = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()", "DROP TABLE %s CASCADE"
+	}
+	var tables []string
+	if err := s.w.Raw(list).Scan(&tables).Error; err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if !slices.Contains(baseline, t) {
+			if err := s.w.Exec(fmt.Sprintf(drop, t)).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
