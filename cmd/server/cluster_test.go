@@ -96,7 +96,9 @@ func TestCluster_threeServersAsOne(t *testing.T) {
 		on(officer, i).must(200, "GET", "/api/v1/me", nil)
 	}
 
-	counts := func() map[string]any { return on(officer, 2).must(200, "GET", "/api/v1/requests/counts", nil)["outgoing"].(map[string]any) }
+	counts := func() map[string]any {
+		return on(officer, 2).must(200, "GET", "/api/v1/requests/counts", nil)["outgoing"].(map[string]any)
+	}
 	before := counts()
 
 	// The same event through all three at once: one winner per request.
