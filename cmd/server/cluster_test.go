@@ -195,6 +195,26 @@ func TestCluster_threeServersAsOne(t *testing.T) {
 		on(es, i).must(401, "GET", "/api/v1/me", nil)
 	}
 
+	// A key rotation is seen by all: a server that signs with the new
+	// key (one restarted after the rotation reads it at once) gives tokens
+	// that the others accept, though they have not reloaded their ring.
+	oldKid := jwtKid(t, officer.token)
+	rotate := exec.Command(bin, append([]string{"keys", "rotate"}, common...)...)
+	if out, err := rotate.CombinedOutput(); err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, out)
+	}
+	servers[0].cmd.Process.Kill()
+	servers[0].cmd.Wait()
+	servers[0] = startLogged(t, bin, common...)
+	fresh := login(t, servers[0].url, "it.officer")
+	if jwtKid(t, fresh.token) == oldKid {
+		t.Fatal("the restarted server still signs with the retired key")
+	}
+	for i := range servers {
+		on(fresh, i).must(200, "GET", "/api/v1/me", nil)
+		on(officer, i).must(200, "GET", "/api/v1/me", nil) // the retired key's tokens stay valid
+	}
+
 	// So is a disabled user.
 	ng := login(t, servers[2].url, "ng.officer")
 	me := on(ng, 0).must(200, "GET", "/api/v1/me", nil)
