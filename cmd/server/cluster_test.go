@@ -13,37 +13,20 @@ import (
 	"testing"
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 )
-
-// logBuffer collects a process's log lines, safe to read while it writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // clusterServer is one serve process of a cluster test.
 type clusterServer struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *logBuffer
+	logs *testkit.SyncBuffer
 }
 
 // startLogged starts the built server like startBinary, and keeps its log.
 func startLogged(t *testing.T, bin string, args ...string) *clusterServer {
 	t.Helper()
-	s := &clusterServer{logs: &logBuffer{}}
+	s := &clusterServer{logs: &testkit.SyncBuffer{}}
 	s.cmd = exec.Command(bin, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
 	stdout, _ := s.cmd.StdoutPipe()
 	s.cmd.Stderr = s.logs
