@@ -57,18 +57,18 @@ func TestRun_migrate(t *testing.T) {
 	}
 
 	out, err := cmd("migrate", "status")
-	expect(out, err, "0001_baseline.sql", "pending")
+	expect(out, err, "0001_baseline.sql", "0002_outbox_timers.sql", "pending")
 	out, err = cmd("migrate", "--dry-run")
-	expect(out, err, "would apply 1 migration(s):", "0001_baseline.sql")
+	expect(out, err, "would apply 2 migration(s):", "0001_baseline.sql", "0002_outbox_timers.sql")
 	if hasVersions() {
 		t.Fatal("status or --dry-run changed the database")
 	}
 	out, err = cmd("migrate")
-	expect(out, err, "applied 0001_baseline.sql", "1 migration(s) applied")
+	expect(out, err, "applied 0001_baseline.sql", "applied 0002_outbox_timers.sql", "2 migration(s) applied")
 	out, err = cmd("migrate", "status")
-	expect(out, err, "0001_baseline.sql", "applied 20")
+	expect(out, err, "0001_baseline.sql", "0002_outbox_timers.sql", "applied 20")
 	out, err = cmd("migrate")
-	expect(out, err, "nothing to apply: the schema is at 0001_baseline.sql")
+	expect(out, err, "nothing to apply: the schema is at 0002_outbox_timers.sql")
 	out, err = cmd("audit", "verify")
 	expect(out, err, "entries: 1087", "ok: the audit chain verifies")
 

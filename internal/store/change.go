@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,9 +104,10 @@ var outboxColumns = []string{"id", "request_id", "action", "audience", "created_
 
 // outboxPayload is the stored payload of an outbox message: what its
 // audience may see of the change (workflow.OutboxMessage), in the words of
-// the webhooks' data (CONTRACT 8).
+// the webhooks' data (CONTRACT 8). The request's id is a column of its
+// own. appendOutbox encodes it by hand (encodePayload), OutboxAfter
+// decodes it with encoding/json.
 type outboxPayload struct {
-	RequestID           string `json:"request_id"`
 	Reference           string `json:"reference"`
 	Kind                string `json:"kind"`
 	Event               string `json:"event,omitempty"`
@@ -116,6 +117,9 @@ type outboxPayload struct {
 	RequestingAuthority string `json:"requesting_authority"`
 	RequestedAuthority  string `json:"requested_authority"`
 }
+
+// The payload is kept short, for it is written with every transition:
+// the keys are those of the webhooks' data, no more.
 
 // appendOutbox queues the outbox row of m, numbered as the audit entry
 // just queued. That number is final already: the batch numbers its
@@ -134,18 +138,62 @@ type outboxPayload struct {
 // reads "after id N" misses nothing. They have gaps (log-ins and refused
 // attempts write no message), which says nothing.
 func (t *tx) appendOutbox(m workflow.OutboxMessage) error {
-	payload, err := json.Marshal(outboxPayload{
-		RequestID: m.RequestID, Reference: m.Reference, Kind: string(m.Kind), Event: string(m.Event),
-		From: string(m.From), To: string(m.To), Version: m.Version,
-		RequestingAuthority: m.RequestingAuthority, RequestedAuthority: m.RequestedAuthority,
-	})
-	if err != nil {
-		return err
-	}
 	id := t.batch.headSeq + int64(len(t.batch.audit))
 	p := &t.batch.parts[partOutbox]
-	p.args = append(p.args, id, m.RequestID, m.Action, strings.Join(m.Audience, ","), toMicros(m.At), string(payload))
+	audience := ""
+	switch len(m.Audience) {
+	case 0:
+	case 1:
+		audience = m.Audience[0]
+	default:
+		audience = strings.Join(m.Audience, ",")
+	}
+	p.args = append(p.args, id, cleanText(m.RequestID), cleanText(m.Action), audience, toMicros(m.At), encodePayload(m))
 	return nil
+}
+
+// encodePayload is the JSON of m's outboxPayload, written by hand: every
+// transition writes one, and encoding/json's reflection cost as much as
+// the row's insert.
+func encodePayload(m workflow.OutboxMessage) string {
+	b := make([]byte, 0, 192)
+	field := func(name, value string) {
+		b = append(b, name...)
+		b = appendJSONString(b, value)
+	}
+	field(`{"reference":`, m.Reference)
+	field(`,"kind":`, string(m.Kind))
+	if m.Event != "" {
+		field(`,"event":`, string(m.Event))
+	}
+	field(`,"from":`, string(m.From))
+	field(`,"to":`, string(m.To))
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, int64(m.Version), 10)
+	field(`,"requesting_authority":`, m.RequestingAuthority)
+	field(`,"requested_authority":`, m.RequestedAuthority)
+	b = append(b, '}')
+	return string(b)
+}
+
+// appendJSONString appends s as a JSON string: quoted, with the quote, the
+// backslash and the control characters escaped. s is valid UTF-8 without
+// NUL (cleanText), which JSON takes as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	s = cleanText(s)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // writeTimers cancels the timers of refs, then inserts timers, in the

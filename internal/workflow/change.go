@@ -1,9 +1,6 @@
 package workflow
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
 // Change is the record of one command: everything it changes, as one value
 // that the command's decision builds and the store writes in one
@@ -148,9 +145,10 @@ func Audience(r Request) []string {
 	if r.State == StateDrafted || r.RequestedAuthority == "" {
 		return []string{r.RequestingAuthority}
 	}
-	out := []string{r.RequestingAuthority, r.RequestedAuthority}
-	slices.Sort(out)
-	return out
+	if r.RequestedAuthority < r.RequestingAuthority {
+		return []string{r.RequestedAuthority, r.RequestingAuthority}
+	}
+	return []string{r.RequestingAuthority, r.RequestedAuthority}
 }
 
 // requestMessage is the outbox message of action on r, which was in state
