@@ -147,13 +147,9 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	cfg, help, err := loadConfig(fs, args, getenv, stdout, stderr)
+	cfg, help, err := loadCommand(fs, args, getenv, stdout, stderr)
 	if help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	a, err := open(ctx, cfg, newLogger(cfg, stderr), asTool)
 	if err != nil {

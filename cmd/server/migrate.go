@@ -18,13 +18,9 @@ import (
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server migrate", flag.ContinueOnError)
 	dryRun := fs.Bool("dry-run", false, "list the migrations that would be applied, and change nothing")
-	cfg, help, err := loadConfig(fs, args, getenv, stdout, stderr)
+	cfg, help, err := loadCommand(fs, args, getenv, stdout, stderr)
 	if help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	before, err := store.MigrationReport(ctx, cfg.DB)
 	if err != nil {
@@ -76,13 +72,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 // database has it, then what refuses the database, if anything.
 func runMigrateStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server migrate status", flag.ContinueOnError)
-	cfg, help, err := loadConfig(fs, args, getenv, stdout, stderr)
+	cfg, help, err := loadCommand(fs, args, getenv, stdout, stderr)
 	if help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	r, err := store.MigrationReport(ctx, cfg.DB)
 	if err != nil {

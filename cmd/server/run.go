@@ -90,6 +90,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
 
+// loadCommand is loadConfig for a command that takes flags only: an
+// argument besides them is a usage error.
+func loadCommand(fs *flag.FlagSet, args []string, getenv func(string) string, stdout, stderr io.Writer) (config.Config, bool, error) {
+	cfg, help, err := loadConfig(fs, args, getenv, stdout, stderr)
+	if help || err != nil {
+		return cfg, help, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return cfg, false, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	return cfg, false, nil
+}
+
 // loadConfig parses a command's flags (registered on fs beforehand) and the
 // settings. --help prints the flags and ends the command without error.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, stdout, stderr io.Writer) (config.Config, bool, error) {

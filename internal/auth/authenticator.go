@@ -35,6 +35,7 @@ type UserStore interface {
 type Store interface {
 	UserStore
 	SessionStore
+	LoginEvents
 }
 
 // The audited actions of this package.
@@ -120,7 +121,7 @@ func NewAuthenticator(st Store, tokens *Tokens, hasher Hasher, now func() time.T
 		panic(fmt.Sprintf("auth.NewAuthenticator: the refresh lifetime %s must be longer than the token lifetime %s",
 			a.refreshLifetime, tokens.Lifetime()))
 	}
-	lim, err := newLimiter(a.limits, now)
+	lim, err := newLimiter(st, a.limits, now)
 	if err != nil {
 		panic("auth.NewAuthenticator: " + err.Error())
 	}
@@ -171,7 +172,11 @@ func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, 
 		return Grant{}, err
 	}
 
-	if wait := a.limiter.wait(name, clientIP); wait > 0 {
+	wait, err := a.limiter.wait(ctx, name, clientIP)
+	if err != nil {
+		return Grant{}, err
+	}
+	if wait > 0 {
 		return deny("rate_limited", newRateLimitError(wait))
 	}
 
@@ -186,18 +191,21 @@ func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, 
 	}
 	// Always run bcrypt, even for an unknown user, before deciding.
 	matches := a.hasher.Check(hash, password)
+	failed := func(reason string) (Grant, error) {
+		if err := a.limiter.fail(ctx, name, clientIP); err != nil {
+			return Grant{}, err
+		}
+		return deny(reason, wrongCredentials)
+	}
 	switch {
 	case !known:
-		a.limiter.fail(name, clientIP)
-		return deny("unknown_user", wrongCredentials)
+		return failed("unknown_user")
 	case !matches:
-		a.limiter.fail(name, clientIP)
-		return deny("wrong_password", wrongCredentials)
+		return failed("wrong_password")
 	case u.Disabled:
 		// Counted too: a disabled account is still a target worth
 		// throttling, and not counting it would tell it apart.
-		a.limiter.fail(name, clientIP)
-		return deny("disabled", wrongCredentials)
+		return failed("disabled")
 	}
 
 	// The password is right from here on: no failure is counted.
@@ -220,7 +228,11 @@ func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, 
 	if err != nil {
 		return Grant{}, err
 	}
-	a.limiter.succeed(name, clientIP)
+	if err := a.limiter.succeed(ctx, name, clientIP); err != nil {
+		// The session is started and audited; the user must have it. The
+		// pair's failures stay counted until they leave the window.
+		a.logger.Warn("log-in throttle: success not recorded", "err", err)
+	}
 	return g, nil
 }
 

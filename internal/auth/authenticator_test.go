@@ -18,6 +18,7 @@ import (
 // memUsers is an in-memory Store. The API tests of internal/httpapi use
 // the real store; this one keeps the unit tests of this package fast.
 type memUsers struct {
+	*memEvents
 	mu       sync.Mutex
 	byID     map[string]workflow.User
 	audit    []workflow.AuditRecord
@@ -27,7 +28,7 @@ type memUsers struct {
 }
 
 func newMemUsers() *memUsers {
-	return &memUsers{byID: map[string]workflow.User{}, sessions: map[string]Session{}, tokens: map[string]RefreshToken{}}
+	return &memUsers{memEvents: newMemEvents(), byID: map[string]workflow.User{}, sessions: map[string]Session{}, tokens: map[string]RefreshToken{}}
 }
 
 var errNoUser = workflow.Errorf(workflow.ErrNotFound, "no user")
@@ -256,7 +257,7 @@ func newAuthFixture(t *testing.T) *authFixture {
 	users := newMemUsers()
 	tokens := mustTokens(t, c)
 	a := NewAuthenticator(users, tokens, NewHasher(bcrypt.MinCost), c.now, nil,
-		WithLimits(Limits{PerUserClient: 3, PerUsername: 5, PerClient: 6, Window: time.Minute, KnownFor: time.Hour, MaxKeys: 100}))
+		WithLimits(Limits{PerUserClient: 3, PerUsername: 5, PerClient: 6, Window: time.Minute, KnownFor: time.Hour}))
 	// The demo password, which only AddDemoUser accepts.
 	u, err := a.AddDemoUser(context.Background(), workflow.Actor{Username: "system"}, NewUser{
 		Username: "it.officer", DisplayName: "Giulia Rossi", Role: workflow.RoleOfficer, Authority: "it", Password: "demo-pass",

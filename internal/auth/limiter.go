@@ -1,9 +1,10 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"math"
-	"sync"
+	"strconv"
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -40,10 +41,6 @@ type Limits struct {
 	// KnownFor is how long an address stays known for a username after a
 	// successful log-in from it, and thus exempt from PerUsername.
 	KnownFor time.Duration
-	// MaxKeys bounds the pairs, the usernames, the addresses and the known
-	// addresses remembered, each, so that a flood of made-up names cannot
-	// exhaust memory.
-	MaxKeys int
 }
 
 // DefaultLimits are the throttle's numbers: 10 failures of one username
@@ -56,7 +53,7 @@ type Limits struct {
 // a password the policy accepts (CheckPasswordRule).
 var DefaultLimits = Limits{
 	PerUserClient: 10, PerUsername: 100, PerClient: 50,
-	Window: 15 * time.Minute, KnownFor: 30 * 24 * time.Hour, MaxKeys: 10000,
+	Window: 15 * time.Minute, KnownFor: 30 * 24 * time.Hour,
 }
 
 // RateLimitError refuses an attempt made too often. It unwraps to a
@@ -87,158 +84,117 @@ func RetrySeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
 }
 
-// failures are the recent times of one key, oldest first. At most the
-// limit is kept: older ones cannot matter any more.
-type failures []time.Time
-
-// counter remembers, per key, the times of recent events within a sliding
-// window: at most limit of them, for at most maxKeys keys.
-type counter struct {
-	limit   int
-	window  time.Duration
-	maxKeys int
-	m       map[string]failures
+// LoginEvents keeps what the throttle counts. The store keeps it in the
+// database, so that several servers on one database count the attempts
+// made on all of them (contract section 11), and a restart forgets none.
+type LoginEvents interface {
+	// RecentLoginEvents returns the times of the newest limit events of
+	// kind and subject after since, newest first.
+	RecentLoginEvents(ctx context.Context, kind, subject string, since time.Time, limit int) ([]time.Time, error)
+	// RecordLoginEvents records an event at at for each of add, and
+	// forgets every event of each of forget.
+	RecordLoginEvents(ctx context.Context, at time.Time, add, forget []LoginEvent) error
+	// PruneLoginEvents forgets the events of each kind in before that are
+	// not after its time, and says how many.
+	PruneLoginEvents(ctx context.Context, before map[string]time.Time) (int64, error)
 }
 
-func newCounter(limit int, window time.Duration, maxKeys int) *counter {
-	return &counter{limit: limit, window: window, maxKeys: maxKeys, m: map[string]failures{}}
-}
+// LoginEvent names what an event counts for: a kind and its subject.
+type LoginEvent struct{ Kind, Subject string }
 
-// wait tells how long key must wait until it has fewer than limit events
-// in the window, 0 when it has already.
-func (c *counter) wait(key string, now time.Time) time.Duration {
-	f := c.recent(key, now)
-	if len(f) < c.limit {
-		return 0
-	}
-	// The oldest event that still counts leaves the window first.
-	return f[len(f)-c.limit].Add(c.window).Sub(now)
-}
+// The kinds of events.
+const (
+	eventPair   = "pair"   // a failure of a username at a client address
+	eventUser   = "user"   // a failure of a username, from any address
+	eventClient = "client" // a failure at a client address, for any username
+	eventKnown  = "known"  // a success of a username at a client address
+)
 
-// has tells whether key has an event in the window.
-func (c *counter) has(key string, now time.Time) bool { return len(c.recent(key, now)) > 0 }
-
-// recent drops the events of key that left the window and returns the
-// rest.
-func (c *counter) recent(key string, now time.Time) failures {
-	f, ok := c.m[key]
-	if !ok {
-		return nil
-	}
-	cut := now.Add(-c.window)
-	i := 0
-	for i < len(f) && !f[i].After(cut) {
-		i++
-	}
-	if i == len(f) {
-		delete(c.m, key)
-		return nil
-	}
-	if i > 0 {
-		f = f[i:]
-		c.m[key] = f
-	}
-	return f
-}
-
-// add counts an event of key now.
-func (c *counter) add(key string, now time.Time) {
-	f := c.recent(key, now)
-	if f == nil && len(c.m) >= c.maxKeys {
-		c.evict(now)
-	}
-	f = append(f, now)
-	if len(f) > c.limit {
-		f = f[len(f)-c.limit:]
-	}
-	c.m[key] = f
-}
-
-// forget drops every event of key.
-func (c *counter) forget(key string) { delete(c.m, key) }
-
-// evict makes room for one key: it drops every key whose events have all
-// left the window and, if none has, the key whose last event is oldest.
-func (c *counter) evict(now time.Time) {
-	cut := now.Add(-c.window)
-	var oldestKey string
-	var oldest time.Time
-	for k, f := range c.m {
-		last := f[len(f)-1]
-		if !last.After(cut) {
-			delete(c.m, k)
-			continue
-		}
-		if oldestKey == "" || last.Before(oldest) {
-			oldestKey, oldest = k, last
-		}
-	}
-	if len(c.m) >= c.maxKeys && oldestKey != "" {
-		delete(c.m, oldestKey)
-	}
-}
-
-// limiter is the in-memory log-in throttle. Each server keeps its own: a
-// cluster of n servers allows n times the numbers, which still bounds
-// guessing, and needs no shared state.
+// limiter is the log-in throttle: the rules of Limits over the events the
+// store keeps.
 type limiter struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	pairs   *counter // failures per username and client address
-	users   *counter // failures per username, from every address
-	clients *counter // failures per client address, for every username
-	known   *counter // successful log-ins per username and client address
+	events LoginEvents
+	limits Limits
+	now    func() time.Time
 }
 
-func newLimiter(l Limits, now func() time.Time) (*limiter, error) {
-	if l.PerUserClient <= 0 || l.PerUsername <= 0 || l.PerClient <= 0 || l.Window <= 0 || l.KnownFor <= 0 || l.MaxKeys <= 0 {
+func newLimiter(events LoginEvents, l Limits, now func() time.Time) (*limiter, error) {
+	if l.PerUserClient <= 0 || l.PerUsername <= 0 || l.PerClient <= 0 || l.Window <= 0 || l.KnownFor <= 0 {
 		return nil, fmt.Errorf("log-in limits must be positive: %+v", l)
 	}
-	return &limiter{
-		now:     now,
-		pairs:   newCounter(l.PerUserClient, l.Window, l.MaxKeys),
-		users:   newCounter(l.PerUsername, l.Window, l.MaxKeys),
-		clients: newCounter(l.PerClient, l.Window, l.MaxKeys),
-		known:   newCounter(1, l.KnownFor, l.MaxKeys),
-	}, nil
+	return &limiter{events: events, limits: l, now: now}, nil
 }
 
-// pairKey is the key of a username at a client address; a NUL cannot occur
-// in either.
-func pairKey(username, client string) string { return username + "\x00" + client }
+// pairKey is the key of a username at a client address. The username's
+// length first makes it unambiguous whatever either holds (no separator
+// would be: a username attempted at log-in is whatever a client sent), and
+// it is text that any database column takes, which a NUL is not.
+func pairKey(username, client string) string {
+	return strconv.Itoa(len(username)) + ":" + username + "@" + client
+}
 
 // wait tells how long the username and client must wait before another
 // attempt, 0 when they may try now.
-func (l *limiter) wait(username, client string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l *limiter) wait(ctx context.Context, username, client string) (time.Duration, error) {
 	now := l.now()
 	pair := pairKey(username, client)
-	w := max(l.pairs.wait(pair, now), l.clients.wait(client, now))
-	if !l.known.has(pair, now) {
-		w = max(w, l.users.wait(username, now))
+	w, err := l.waitFor(ctx, eventPair, pair, l.limits.PerUserClient, now)
+	if err != nil {
+		return 0, err
 	}
-	return w
+	wc, err := l.waitFor(ctx, eventClient, client, l.limits.PerClient, now)
+	if err != nil {
+		return 0, err
+	}
+	w = max(w, wc)
+	known, err := l.events.RecentLoginEvents(ctx, eventKnown, pair, now.Add(-l.limits.KnownFor), 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(known) == 0 {
+		wu, err := l.waitFor(ctx, eventUser, username, l.limits.PerUsername, now)
+		if err != nil {
+			return 0, err
+		}
+		w = max(w, wu)
+	}
+	return w, nil
+}
+
+// waitFor tells how long subject must wait until it has fewer than limit
+// events of kind in the window, 0 when it has already.
+func (l *limiter) waitFor(ctx context.Context, kind, subject string, limit int, now time.Time) (time.Duration, error) {
+	times, err := l.events.RecentLoginEvents(ctx, kind, subject, now.Add(-l.limits.Window), limit)
+	if err != nil || len(times) < limit {
+		return 0, err
+	}
+	// The oldest event that still counts leaves the window first.
+	return times[limit-1].Add(l.limits.Window).Sub(now), nil
 }
 
 // fail counts a failed attempt of the username from the client.
-func (l *limiter) fail(username, client string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	l.pairs.add(pairKey(username, client), now)
-	l.users.add(username, now)
-	l.clients.add(client, now)
+func (l *limiter) fail(ctx context.Context, username, client string) error {
+	return l.events.RecordLoginEvents(ctx, l.now(), []LoginEvent{
+		{eventPair, pairKey(username, client)}, {eventUser, username}, {eventClient, client},
+	}, nil)
 }
 
 // succeed forgets the failures of the username at the client, whose user
 // has proved to know the password there, and makes the client known for
 // the username. The username's failures from everywhere and the client's
 // failures for every username stay.
-func (l *limiter) succeed(username, client string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l *limiter) succeed(ctx context.Context, username, client string) error {
 	pair := pairKey(username, client)
-	l.pairs.forget(pair)
-	l.known.add(pair, l.now())
+	return l.events.RecordLoginEvents(ctx, l.now(),
+		[]LoginEvent{{eventKnown, pair}}, []LoginEvent{{eventPair, pair}})
+}
+
+// prune forgets the events that can no longer count.
+func (l *limiter) prune(ctx context.Context) (int64, error) {
+	now := l.now()
+	failed := now.Add(-l.limits.Window)
+	return l.events.PruneLoginEvents(ctx, map[string]time.Time{
+		eventPair: failed, eventUser: failed, eventClient: failed,
+		eventKnown: now.Add(-l.limits.KnownFor),
+	})
 }

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"context"
 	"errors"
-	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ func asError(err error, target **workflow.Error) bool { return errors.As(err, ta
 // lock the real user out; the username's count from everywhere has a higher
 // threshold and spares the addresses the user logged in from.
 func TestLimiter(t *testing.T) {
-	small := Limits{PerUserClient: 3, PerUsername: 6, PerClient: 8, Window: time.Minute, KnownFor: time.Hour, MaxKeys: 100}
+	small := Limits{PerUserClient: 3, PerUsername: 6, PerClient: 8, Window: time.Minute, KnownFor: time.Hour}
 	type step struct {
 		op       string // fail, succeed, wait, advance
 		user, ip string
@@ -69,6 +71,14 @@ func TestLimiter(t *testing.T) {
 		}, sixFailures("a")...),
 			step{"wait", "a", "7", time.Minute},
 		)},
+		{"pruning forgets only what cannot count", []step{
+			{"succeed", "a", "7", 0},
+			{"fail", "a", "1", 0}, {"fail", "a", "1", 0}, {"advance", "", "", 30 * time.Second},
+			{"fail", "a", "1", 0}, {"prune", "", "", 0},
+			{"wait", "a", "1", 30 * time.Second},
+			{"advance", "", "", 10 * time.Minute}, {"prune", "", "", 0},
+			{"wait", "a", "1", 0},
+		}},
 		{"sliding window", []step{
 			{"fail", "a", "1", 0}, {"fail", "a", "1", 0}, {"fail", "a", "1", 0},
 			{"advance", "", "", time.Minute},
@@ -97,65 +107,35 @@ func TestLimiter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
 			c := newClock()
-			l, err := newLimiter(small, c.now)
+			l, err := newLimiter(newMemEvents(), small, c.now)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i, s := range tc.steps {
 				switch s.op {
 				case "fail":
-					l.fail(s.user, s.ip)
+					if err := l.fail(ctx, s.user, s.ip); err != nil {
+						t.Fatal(err)
+					}
 				case "succeed":
-					l.succeed(s.user, s.ip)
+					if err := l.succeed(ctx, s.user, s.ip); err != nil {
+						t.Fatal(err)
+					}
 				case "advance":
 					c.advance(s.d)
+				case "prune":
+					if _, err := l.prune(ctx); err != nil {
+						t.Fatal(err)
+					}
 				case "wait":
-					if got := l.wait(s.user, s.ip); got != s.d {
+					if got, err := l.wait(ctx, s.user, s.ip); err != nil || got != s.d {
 						t.Fatalf("step %d: wait(%s, %s) = %s, want %s", i, s.user, s.ip, got, s.d)
 					}
 				}
 			}
 		})
-	}
-}
-
-func TestLimiter_bounded(t *testing.T) {
-	c := newClock()
-	l, _ := newLimiter(Limits{PerUserClient: 2, PerUsername: 2, PerClient: 1000, Window: time.Minute, KnownFor: time.Hour, MaxKeys: 10}, c.now)
-	for i := range 1000 {
-		l.fail(fmt.Sprintf("user%d", i), fmt.Sprintf("10.0.%d.%d", i/250, i%250))
-		if i%100 == 0 {
-			c.advance(time.Second)
-		}
-	}
-	for i := range 1000 {
-		l.succeed(fmt.Sprintf("user%d", i), "10.1.0.1")
-	}
-	if len(l.pairs.m) > 10 || len(l.users.m) > 10 || len(l.clients.m) > 10 || len(l.known.m) > 10 {
-		t.Fatalf("remembers %d pairs, %d users, %d clients and %d known addresses, want at most 10 each",
-			len(l.pairs.m), len(l.users.m), len(l.clients.m), len(l.known.m))
-	}
-	// A key that is attacked right now survives the eviction of old ones.
-	c.advance(time.Second)
-	l.fail("target", "x")
-	l.fail("target", "x")
-	for i := range 5 {
-		l.fail(fmt.Sprintf("new%d", i), "y")
-	}
-	if l.wait("target", "z") == 0 {
-		t.Fatal("the latest attacked username was evicted")
-	}
-	// Many failures of one key keep at most the limit's times.
-	for range 100 {
-		l.fail("target", "x")
-	}
-	if n := len(l.users.m["target"]); n > 2 {
-		t.Fatalf("keeps %d failure times for one user, want at most 2", n)
-	}
-	c.advance(2 * time.Minute)
-	if l.wait("target", "x") != 0 {
-		t.Fatal("still limited after the window")
 	}
 }
 
@@ -174,7 +154,58 @@ func TestRateLimitError(t *testing.T) {
 }
 
 func TestNewLimiter_invalid(t *testing.T) {
-	if _, err := newLimiter(Limits{}, time.Now); err == nil {
+	if _, err := newLimiter(newMemEvents(), Limits{}, time.Now); err == nil {
 		t.Fatal("zero limits accepted")
 	}
+}
+
+// memEvents keeps log-in events in memory, for the unit tests of the
+// throttle's rules; the store's are tested in internal/store, and shared
+// between servers in cmd/server.
+type memEvents struct {
+	mu sync.Mutex
+	m  map[LoginEvent][]time.Time // oldest first
+}
+
+func newMemEvents() *memEvents { return &memEvents{m: map[LoginEvent][]time.Time{}} }
+
+func (m *memEvents) RecentLoginEvents(_ context.Context, kind, subject string, since time.Time, limit int) ([]time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []time.Time
+	for _, t := range slices.Backward(m.m[LoginEvent{kind, subject}]) {
+		if len(out) == limit || !t.After(since) {
+			break
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (m *memEvents) RecordLoginEvents(_ context.Context, at time.Time, add, forget []LoginEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range forget {
+		delete(m.m, e)
+	}
+	for _, e := range add {
+		m.m[e] = append(m.m[e], at)
+	}
+	return nil
+}
+
+func (m *memEvents) PruneLoginEvents(_ context.Context, before map[string]time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for e, times := range m.m {
+		cut, ok := before[e.Kind]
+		if !ok {
+			continue
+		}
+		kept := slices.DeleteFunc(times, func(t time.Time) bool { return !t.After(cut) })
+		n += int64(len(times) - len(kept))
+		m.m[e] = kept
+	}
+	return n, nil
 }

@@ -439,7 +439,9 @@ var systemActor = workflow.Actor{Username: "system"}
 // that expired, more than SessionRetention ago: every log-in and refresh
 // adds a row, and without pruning the tables would grow for ever. What it
 // deleted is audited, as auth.prune by "system", in the same transaction;
-// a prune that finds nothing writes nothing.
+// a prune that finds nothing writes nothing. It also forgets the log-in
+// throttle's events that can no longer count (not audited: they are no
+// record, the attempts they counted are).
 func (a *Authenticator) PruneSessions(ctx context.Context) (sessions, refreshTokens int64, err error) {
 	now := a.now().UTC()
 	err = a.store.WithSessionTx(ctx, func(tx SessionTx) error {
@@ -454,6 +456,9 @@ func (a *Authenticator) PruneSessions(ctx context.Context) (sessions, refreshTok
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	if _, err := a.limiter.prune(ctx); err != nil {
+		return sessions, refreshTokens, fmt.Errorf("prune log-in events: %w", err)
 	}
 	return sessions, refreshTokens, nil
 }

@@ -74,7 +74,8 @@ func TestCountRequests_keptInStep(t *testing.T) {
 			}
 			// Rebuilt by Open on a database from a release that had no
 			// counts yet.
-			exec(t, s, "DROP TABLE request_counts", dropVersioning)
+			exec(t, s, "DROP TABLE request_counts")
+			unversion(t, s)
 			s.Close()
 			reopened := openStore(t, db.DSN, testKey)
 			checkCounts(t, reopened, authorities, "rebuilt")

@@ -2,8 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
+
+	"gorm.io/driver/sqlite"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -79,4 +84,52 @@ func (r RawTx) UpdateRequest(ctx context.Context, q workflow.Request, oldVersion
 // AppendHistory records a transition.
 func (r RawTx) AppendHistory(_ context.Context, h workflow.HistoryEntry) error {
 	return r.t.appendHistory(h)
+}
+
+// Unversion makes the database of s look made by a release before
+// versioned migrations: it drops schema_migrations and every table that a
+// migration after the baseline (0001) created. A test that also drops a
+// column of the baseline has such a release's database.
+func Unversion(s *Store) error {
+	migrations, err := Migrations(false)
+	if err != nil {
+		return err
+	}
+	mem, err := sql.Open(sqlite.DriverName, ":memory:")
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	if _, err := mem.Exec(migrations[0].SQL); err != nil {
+		return err
+	}
+	var baseline []string
+	rows, err := mem.Query("SELECT name FROM sqlite_master WHERE type = 'table'")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		baseline = append(baseline, name)
+	}
+	list, drop := "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", "DROP TABLE %s"
+	if s.postgres {
+		list, drop = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()", "DROP TABLE %s CASCADE"
+	}
+	var tables []string
+	if err := s.w.Raw(list).Scan(&tables).Error; err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if !slices.Contains(baseline, t) {
+			if err := s.w.Exec(fmt.Sprintf(drop, t)).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

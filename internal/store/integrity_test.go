@@ -30,10 +30,14 @@ func exec(t testing.TB, s *store.Store, queries ...string) {
 	}
 }
 
-// dropVersioning makes a database look made by a release before versioned
-// migrations, which had no schema_migrations: with a column of the
-// baseline dropped as well, it is such a release's database.
-const dropVersioning = "DROP TABLE schema_migrations"
+// unversion makes the database of s look made by a release before
+// versioned migrations (see store.Unversion).
+func unversion(t testing.TB, s *store.Store) {
+	t.Helper()
+	if err := store.Unversion(s); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // wantBroken fails unless verification reports a break at entry at whose
 // problem mentions problem.
@@ -128,7 +132,8 @@ func TestOpen_sealsLegacyHead(t *testing.T) {
 				s := openBackend(t, db.Backend)
 				createOfficer(t, s.Store)
 				appendN(t, s.Store, 4)
-				exec(t, s.Store, `ALTER TABLE audit_head DROP COLUMN seal`, dropVersioning)
+				exec(t, s.Store, `ALTER TABLE audit_head DROP COLUMN seal`)
+				unversion(t, s.Store)
 				if broken {
 					exec(t, s.Store, `UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2`)
 				}
@@ -409,7 +414,8 @@ func TestSigningKeys_sealed(t *testing.T) {
 				t.Fatal(err)
 			}
 			exec(t, legacy.Store, `ALTER TABLE signing_keys DROP COLUMN sealed_secret`,
-				`UPDATE signing_keys SET secret = '`+hex.EncodeToString(secret)+`'`, dropVersioning)
+				`UPDATE signing_keys SET secret = '`+hex.EncodeToString(secret)+`'`)
+			unversion(t, legacy.Store)
 			legacy.Store.Close()
 			reopened := openStore(t, legacy.DSN, testKey)
 			if got := secretOf(t, reopened, "key-old"); !bytes.Equal(got, secret) {
@@ -520,7 +526,8 @@ func TestUsers_sealed(t *testing.T) {
 
 			legacy := openBackend(t, db.Backend)
 			createOfficer(t, legacy.Store)
-			exec(t, legacy.Store, `ALTER TABLE users DROP COLUMN seal`, dropVersioning)
+			exec(t, legacy.Store, `ALTER TABLE users DROP COLUMN seal`)
+			unversion(t, legacy.Store)
 			legacy.Store.Close()
 			reopened := openStore(t, legacy.DSN, testKey)
 			if _, err := reopened.UserByUsername(ctx, "it.officer"); err != nil {
