@@ -22,10 +22,10 @@ type UserStore interface {
 	// CreateUser inserts the user and its audit record in one transaction;
 	// ErrConflict when the username is taken, a validation error on
 	// "authority" when the authority does not exist.
-	CreateUser(ctx context.Context, u workflow.User, rec workflow.AuditRecord) error
+	CreateUser(ctx context.Context, u workflow.User, rec workflow.Change) error
 	// RecordAudit appends one record to the audit log in its own
 	// transaction.
-	RecordAudit(ctx context.Context, rec workflow.AuditRecord) error
+	RecordAudit(ctx context.Context, rec workflow.Change) error
 	// ListUsers lists every account.
 	ListUsers(ctx context.Context) ([]workflow.User, error)
 }
@@ -159,7 +159,7 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 // revoked, and the log-in's audit record says that the password changed.
 func (a *Authenticator) LoginReplacing(ctx context.Context, username, password, newPassword, clientIP string) (Grant, error) {
 	name := normalizeUsername(username)
-	rec := workflow.AuditRecord{Actor: name, Action: ActionLogin, Outcome: workflow.OutcomeDenied}
+	rec := workflow.Recorded(workflow.Actor{Username: name}, time.Time{}, ActionLogin, workflow.OutcomeDenied, nil)
 	if clientIP != "" {
 		rec.Details = map[string]any{"client_ip": clientIP}
 	}
@@ -283,7 +283,7 @@ func (a *Authenticator) lookup(ctx context.Context, name string) (workflow.User,
 
 // record writes the audit record of a refused attempt. The refusal stands
 // whether or not it could be recorded, so a failure is only logged.
-func (a *Authenticator) record(ctx context.Context, rec workflow.AuditRecord) {
+func (a *Authenticator) record(ctx context.Context, rec workflow.Change) {
 	rec.At = a.now().UTC()
 	if err := a.store.RecordAudit(context.WithoutCancel(ctx), rec); err != nil {
 		a.logger.ErrorContext(ctx, "audit of a refused attempt failed", "action", rec.Action, "error", err)
@@ -382,14 +382,10 @@ func (a *Authenticator) addUser(ctx context.Context, by workflow.Actor, nu NewUs
 		return workflow.User{}, err
 	}
 	u.PasswordHash = hash
-	rec := workflow.AuditRecord{
-		At: u.CreatedAt, Actor: by.Username, Authority: by.Authority,
-		Action: ActionUserCreate, Outcome: workflow.OutcomeOK,
-		Details: map[string]any{
-			"user_id": u.ID, "username": u.Username, "role": u.Role, "authority": u.Authority,
-			"password_temporary": u.PasswordTemporary,
-		},
-	}
+	rec := workflow.Recorded(by, u.CreatedAt, ActionUserCreate, workflow.OutcomeOK, map[string]any{
+		"user_id": u.ID, "username": u.Username, "role": u.Role, "authority": u.Authority,
+		"password_temporary": u.PasswordTemporary,
+	})
 	if !rules.passwordPolicy {
 		rec.Details["password_policy"] = "not applied: demo account"
 	}

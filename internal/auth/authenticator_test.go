@@ -54,7 +54,7 @@ func (m *memUsers) UserByID(_ context.Context, id string) (workflow.User, error)
 	return u, nil
 }
 
-func (m *memUsers) CreateUser(_ context.Context, u workflow.User, rec workflow.AuditRecord) error {
+func (m *memUsers) CreateUser(_ context.Context, u workflow.User, rec workflow.Change) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, x := range m.byID {
@@ -63,14 +63,14 @@ func (m *memUsers) CreateUser(_ context.Context, u workflow.User, rec workflow.A
 		}
 	}
 	m.byID[u.ID] = u
-	m.audit = append(m.audit, rec)
+	m.audit = append(m.audit, rec.AuditRecord())
 	return nil
 }
 
-func (m *memUsers) RecordAudit(_ context.Context, rec workflow.AuditRecord) error {
+func (m *memUsers) RecordAudit(_ context.Context, rec workflow.Change) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.appendAudit(rec)
+	return m.appendAudit(rec.AuditRecord())
 }
 
 func (m *memUsers) appendAudit(rec workflow.AuditRecord) error {
@@ -132,8 +132,8 @@ func (m *memUsers) setDisabled(id string, d bool) {
 // memTx is a transaction of memUsers; the lock is held.
 type memTx struct{ m *memUsers }
 
-func (t memTx) AppendAudit(_ context.Context, rec workflow.AuditRecord) error {
-	return t.m.appendAudit(rec)
+func (t memTx) Apply(_ context.Context, rec workflow.Change) error {
+	return t.m.appendAudit(rec.AuditRecord())
 }
 
 func (t memTx) UserByID(_ context.Context, id string) (workflow.User, error) {

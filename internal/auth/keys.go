@@ -74,7 +74,7 @@ type KeyStore interface {
 	// AddSigningKey adds k under the condition when, retiring every other
 	// unretired key at k.CreatedAt, and appends rec (when not nil), in one
 	// transaction. It reports whether it added the key.
-	AddSigningKey(ctx context.Context, k SigningKey, when KeyAddition, rec *workflow.AuditRecord) (bool, error)
+	AddSigningKey(ctx context.Context, k SigningKey, when KeyAddition, rec *workflow.Change) (bool, error)
 }
 
 // ConfiguredKeyID is the key id of a configured secret: a prefix of a
@@ -246,10 +246,7 @@ func (r *KeyRing) Rotate(ctx context.Context, by workflow.Actor) (SigningKey, er
 	if err != nil {
 		return SigningKey{}, err
 	}
-	rec := workflow.AuditRecord{
-		At: now, Actor: by.Username, Authority: by.Authority, Action: ActionKeyRotate, Outcome: workflow.OutcomeOK,
-		Details: map[string]any{"kid": k.ID},
-	}
+	rec := workflow.Recorded(by, now, ActionKeyRotate, workflow.OutcomeOK, map[string]any{"kid": k.ID})
 	if _, err := r.store.AddSigningKey(ctx, k, AddAlways, &rec); err != nil {
 		return SigningKey{}, fmt.Errorf("rotate signing keys: %w", err)
 	}

@@ -28,7 +28,7 @@ func (m *memKeys) SigningKeys(context.Context) ([]SigningKey, error) {
 	return slices.Clone(m.keys), nil
 }
 
-func (m *memKeys) AddSigningKey(_ context.Context, k SigningKey, when KeyAddition, rec *workflow.AuditRecord) (bool, error) {
+func (m *memKeys) AddSigningKey(_ context.Context, k SigningKey, when KeyAddition, rec *workflow.Change) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, x := range m.keys {
@@ -46,7 +46,7 @@ func (m *memKeys) AddSigningKey(_ context.Context, k SigningKey, when KeyAdditio
 	}
 	m.keys = append(m.keys, k)
 	if rec != nil {
-		m.audit = append(m.audit, *rec)
+		m.audit = append(m.audit, rec.AuditRecord())
 	}
 	return true, nil
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -192,5 +193,24 @@ func TestPolicy_MayReadDetail(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAudience_matchesScope checks workflow.Audience, which the outbox
+// addresses its messages by, against the Policy's Scope: in every state,
+// the authorities it names are those whose officers see the request.
+func TestAudience_matchesScope(t *testing.T) {
+	p := Policy{}
+	for _, st := range workflow.States {
+		r := workflow.Request{State: st, RequestingAuthority: "IT", RequestedAuthority: "ES"}
+		var want []string
+		for _, code := range []string{"ES", "IT"} {
+			if p.Scope(workflow.Actor{Username: "x", Role: workflow.RoleOfficer, Authority: code}).Includes(r) {
+				want = append(want, code)
+			}
+		}
+		if got := workflow.Audience(r); !slices.Equal(got, want) {
+			t.Errorf("%s: Audience = %v, the Policy lets %v see it", st, got, want)
+		}
 	}
 }

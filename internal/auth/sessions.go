@@ -113,8 +113,9 @@ type SessionStore interface {
 
 // SessionTx is what session commands need inside their transaction.
 type SessionTx interface {
-	// AppendAudit chains the record to the audit log.
-	AppendAudit(ctx context.Context, rec workflow.AuditRecord) error
+	// Apply writes the command's record of change: for these commands
+	// its audit entry, chained to the log.
+	Apply(ctx context.Context, rec workflow.Change) error
 	// UserByID reads a user; ErrNotFound when none.
 	UserByID(ctx context.Context, id string) (workflow.User, error)
 	// UpdateUser writes every field of the user but its creation time;
@@ -194,7 +195,7 @@ var badRefresh = workflow.Errorf(workflow.ErrUnauthenticated, "invalid or expire
 //
 // also, when not nil, writes in the same transaction, before the session
 // is created (a password changed at log-in, see LoginReplacing).
-func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec workflow.AuditRecord, also func(SessionTx) error) (Grant, error) {
+func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec workflow.Change, also func(SessionTx) error) (Grant, error) {
 	raw, hash, err := newRefreshToken()
 	if err != nil {
 		return Grant{}, err
@@ -226,7 +227,7 @@ func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec w
 		if err := tx.AddRefreshToken(ctx, rt); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, rec)
+		return tx.Apply(ctx, rec)
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("record log-in: %w", err)
@@ -243,7 +244,7 @@ func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec w
 // audited as auth.refresh; every refusal is the same ErrUnauthenticated
 // error.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken, clientIP string) (Grant, error) {
-	rec := workflow.AuditRecord{Action: ActionRefresh, Outcome: workflow.OutcomeDenied, Details: map[string]any{}}
+	rec := workflow.Recorded(workflow.Actor{}, time.Time{}, ActionRefresh, workflow.OutcomeDenied, map[string]any{})
 	if clientIP != "" {
 		rec.Details["client_ip"] = clientIP
 	}
@@ -272,7 +273,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken, clientIP stri
 		rec.Outcome, rec.Actor, rec.Authority, rec.At = workflow.OutcomeDenied, "", "", now
 		deny := func(reason string) error {
 			rec.Details["reason"] = reason
-			return tx.AppendAudit(ctx, rec)
+			return tx.Apply(ctx, rec)
 		}
 		rt, err := tx.RefreshTokenByHash(ctx, hash)
 		if workflow.ErrorCode(err) == workflow.ErrNotFound {
@@ -330,7 +331,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken, clientIP stri
 			return err
 		}
 		rec.Outcome = workflow.OutcomeOK
-		if err := tx.AppendAudit(ctx, rec); err != nil {
+		if err := tx.Apply(ctx, rec); err != nil {
 			return err
 		}
 		granted, user, sess = true, u, s
@@ -376,9 +377,7 @@ func (a *Authenticator) Logout(ctx context.Context, accessToken string, opts Log
 		extra = hashRefreshToken(opts.RefreshToken)
 	}
 	now := a.now().UTC()
-	rec := workflow.AuditRecord{
-		At: now, Actor: u.Username, Authority: u.Authority, Action: ActionLogout, Outcome: workflow.OutcomeOK,
-	}
+	rec := workflow.Recorded(u.Actor(), now, ActionLogout, workflow.OutcomeOK, nil)
 	return a.store.WithSessionTx(ctx, func(tx SessionTx) error {
 		revoked := []string{}
 		if opts.All {
@@ -409,7 +408,7 @@ func (a *Authenticator) Logout(ctx context.Context, accessToken string, opts Log
 			}
 		}
 		rec.Details = map[string]any{"session_id": s.ID, "all": opts.All, "sessions_revoked": revoked}
-		return tx.AppendAudit(ctx, rec)
+		return tx.Apply(ctx, rec)
 	})
 }
 
@@ -433,6 +432,9 @@ func revokeUserSessions(ctx context.Context, tx SessionTx, userID string, at tim
 	return len(ids), err
 }
 
+// systemActor is who the server's own housekeeping is recorded as.
+var systemActor = workflow.Actor{Username: "system"}
+
 // PruneSessions deletes the sessions that ended, and the refresh tokens
 // that expired, more than SessionRetention ago: every log-in and refresh
 // adds a row, and without pruning the tables would grow for ever. What it
@@ -448,10 +450,9 @@ func (a *Authenticator) PruneSessions(ctx context.Context) (sessions, refreshTok
 		if err != nil || sessions+refreshTokens == 0 {
 			return err
 		}
-		return tx.AppendAudit(ctx, workflow.AuditRecord{
-			At: now, Actor: "system", Action: ActionPrune, Outcome: workflow.OutcomeOK,
-			Details: map[string]any{"sessions": sessions, "refresh_tokens": refreshTokens, "ended_before": now.Add(-SessionRetention).Format(time.RFC3339)},
-		})
+		return tx.Apply(ctx, workflow.Recorded(systemActor, now, ActionPrune, workflow.OutcomeOK, map[string]any{
+			"sessions": sessions, "refresh_tokens": refreshTokens, "ended_before": now.Add(-SessionRetention).Format(time.RFC3339),
+		}))
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("prune sessions: %w", err)

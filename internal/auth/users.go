@@ -113,10 +113,7 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 	}
 	details["changed"] = changed
 	now := a.now().UTC()
-	rec := workflow.AuditRecord{
-		At: now, Actor: by.Username, Authority: by.Authority,
-		Action: ActionUserUpdate, Outcome: workflow.OutcomeOK, Details: details,
-	}
+	rec := workflow.Recorded(by, now, ActionUserUpdate, workflow.OutcomeOK, details)
 	revoke := ""
 	switch {
 	case u.Disabled && ch.Disabled != nil:
@@ -135,7 +132,7 @@ func (a *Authenticator) UpdateUser(ctx context.Context, by workflow.Actor, userI
 			}
 			details["sessions_revoked"] = n
 		}
-		return tx.AppendAudit(ctx, rec)
+		return tx.Apply(ctx, rec)
 	})
 	if err != nil {
 		return workflow.User{}, err

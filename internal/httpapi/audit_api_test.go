@@ -338,7 +338,7 @@ func TestAudit_legacyDigests(t *testing.T) {
 		srv := newTestServerOn(t, db)
 		id := srv.requestIn(t, workflow.StateSent)["id"].(string)
 		sum := sha256.Sum256([]byte("as agreed by telephone"))
-		err := srv.store.RecordAudit(context.Background(), workflow.AuditRecord{
+		err := srv.store.RecordAudit(context.Background(), workflow.Change{
 			Actor: "es.officer", Authority: "ES", Action: "request.acknowledge", RequestID: id, Outcome: workflow.OutcomeDenied,
 			Details: map[string]any{"event": "acknowledge", "from": "sent", "to": "acknowledged", "version": 3,
 				"comment_sha256": hex.EncodeToString(sum[:]), "content_sha256": hex.EncodeToString(sum[:])},

@@ -306,11 +306,7 @@ func (g *generator) draft(created time.Time) (*life, error) {
 	}
 	g.st.Requests++
 	g.st.ByState[l.r.State]++
-	err := g.audit(workflow.AuditRecord{
-		At: created, Actor: officer, Authority: from, Action: "request.create", RequestID: r.ID,
-		Outcome: workflow.OutcomeOK,
-		Details: workflow.CreatedDetails(g.o.Digester, r),
-	})
+	err := g.audit(workflow.Created(g.o.Digester, workflow.Actor{Username: officer, Authority: from}, r))
 	return l, err
 }
 
@@ -319,56 +315,54 @@ func (g *generator) draft(created time.Time) (*life, error) {
 // the actor's log-in.
 func (g *generator) emit(l *life, s step) error {
 	at := s.at.UTC().Truncate(time.Microsecond)
+	by := workflow.Actor{Username: s.actor, Authority: s.auth}
 	if g.chance(0.1) {
-		err := g.audit(workflow.AuditRecord{
-			At: at.Add(-time.Duration(g.rnd.IntN(600)+1) * time.Second), Actor: s.actor, Authority: s.auth, Action: "auth.login",
-			Outcome: workflow.OutcomeOK, Details: map[string]any{"client_ip": fmt.Sprintf("10.%d.%d.%d", g.rnd.IntN(256), g.rnd.IntN(256), 1+g.rnd.IntN(254))},
-		})
+		err := g.audit(workflow.Recorded(by, at.Add(-time.Duration(g.rnd.IntN(600)+1)*time.Second), "auth.login",
+			workflow.OutcomeOK, map[string]any{"client_ip": fmt.Sprintf("10.%d.%d.%d", g.rnd.IntN(256), g.rnd.IntN(256), 1+g.rnd.IntN(254))}))
 		if err != nil {
 			return err
 		}
 	}
+	// The request as it was before this step and as it is after, as far
+	// as its audit entry tells: the version, the state, the time.
+	old := l.r
+	old.Version, old.State = l.ver, l.state
 	if s.event == "" {
 		l.ver++
-		edited := l.r
-		edited.Version = l.ver
-		return g.audit(workflow.AuditRecord{
-			At: at, Actor: s.actor, Authority: s.auth, Action: "request.update", RequestID: l.r.ID,
-			Outcome: workflow.OutcomeOK,
-			Details: workflow.UpdatedDetails(g.o.Digester, []string{"summary"}, edited),
-		})
+		edited := old
+		edited.Version, edited.UpdatedAt = l.ver, at
+		return g.audit(workflow.Edited(g.o.Digester, by, old, edited, []string{"summary"}))
 	}
 	t, ok := workflow.Lookup(s.event)
 	if !ok {
 		return fmt.Errorf("seed: unknown event %s", s.event)
 	}
 	if s.denied {
-		return g.audit(workflow.AuditRecord{
-			At: at, Actor: s.actor, Authority: s.auth, Action: "request." + string(s.event), RequestID: l.r.ID,
-			Outcome: workflow.OutcomeDenied,
-			Details: map[string]any{"event": s.event, "state": l.state, "error": workflow.ErrForbidden},
-		})
+		return g.audit(workflow.Denied(by, at, workflow.EventAction(s.event), l.r.ID, workflow.ErrForbidden,
+			workflow.DeniedEventDetails(s.event, l.state)))
 	}
-	from := l.state
 	l.state = t.To
 	l.ver++
+	next := old
+	next.State, next.Version, next.UpdatedAt = t.To, l.ver, at
 	h := workflow.HistoryEntry{
-		RequestID: l.r.ID, Event: s.event, From: from, To: t.To, Actor: s.actor, Authority: s.auth,
+		RequestID: l.r.ID, Event: s.event, From: old.State, To: t.To, Actor: s.actor, Authority: s.auth,
 		At: at, Comment: s.comment, Grounds: s.grounds,
 	}
 	if err := g.sink.History(h); err != nil {
 		return err
 	}
 	g.st.History++
-	return g.audit(workflow.AuditRecord{
-		At: at, Actor: s.actor, Authority: s.auth, Action: "request." + string(s.event), RequestID: l.r.ID,
-		Outcome: workflow.OutcomeOK, Details: workflow.FiredDetails(g.o.Digester, h, l.ver),
-	})
+	return g.audit(workflow.Fired(g.o.Digester, by, old, next, h))
 }
 
-func (g *generator) audit(rec workflow.AuditRecord) error {
+// audit hands the audit record of c to the sink, built as the service
+// builds its own (workflow.Change.AuditRecord). The seeder writes the
+// request's last state and its history itself, and no outbox message or
+// timer: what it generates is the past, which nobody is to be told of now.
+func (g *generator) audit(c workflow.Change) error {
 	g.st.Audit++
-	return g.sink.Audit(rec)
+	return g.sink.Audit(c.AuditRecord())
 }
 
 // id returns an identifier in the form of workflow.NewID, for the time the

@@ -20,7 +20,7 @@ import (
 // CPUs, few enough to keep memory flat however long the chain grows.
 const verifyBatch = 4096
 
-// AppendAudit chains rec to the audit log inside the transaction. The
+// appendAudit chains rec to the audit log inside the transaction (Apply). The
 // entry is built and its details encoded here; it is numbered after the
 // chain head, sealed with the head's hash and written when the group-commit
 // batch ends (batchTx.finish), with the other items' entries, in the order
@@ -33,7 +33,7 @@ const verifyBatch = 4096
 // fields are made valid UTF-8 without NUL bytes before sealing, because
 // PostgreSQL refuses to store anything else (a failed log-in records
 // whatever name was tried) and what is stored must be what was sealed.
-func (t *tx) AppendAudit(ctx context.Context, rec workflow.AuditRecord) error {
+func (t *tx) appendAudit(rec workflow.AuditRecord) error {
 	e, err := auditEntry(rec)
 	if err != nil {
 		return err
@@ -69,10 +69,10 @@ func cleanText(s string) string {
 	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
-// RecordAudit appends one audit record in its own transaction, for events
-// that change nothing else (log-ins, refused attempts).
-func (s *Store) RecordAudit(ctx context.Context, rec workflow.AuditRecord) error {
-	return s.WithTx(ctx, func(tx workflow.Tx) error { return tx.AppendAudit(ctx, rec) })
+// RecordAudit applies, in its own transaction, a change that writes only
+// its audit entry (refused attempts: a failed log-in, a refused refresh).
+func (s *Store) RecordAudit(ctx context.Context, c workflow.Change) error {
+	return s.WithTx(ctx, func(tx workflow.Tx) error { return tx.Apply(ctx, c) })
 }
 
 // AuditEntries returns one page of audit entries, newest first, narrowed by

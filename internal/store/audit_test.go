@@ -20,7 +20,7 @@ func TestAppendAudit_fields(t *testing.T) {
 	for _, db := range openStores(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
-			rec := workflow.AuditRecord{
+			rec := workflow.Change{
 				At: baseTime, Actor: "it.supervisor", Authority: "IT", Action: "request.refuse",
 				RequestID: "r1", Outcome: workflow.OutcomeDenied,
 				Details: map[string]any{"to": "refused", "from": "sent", "grounds": []string{"nationality"}, "note": "<&>"},
@@ -62,7 +62,7 @@ func TestAppendAudit_invalidText(t *testing.T) {
 	for _, db := range openStores(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
-			rec := workflow.AuditRecord{
+			rec := workflow.Change{
 				Actor: "bad\xff\x00name", Action: "auth.login", Outcome: workflow.OutcomeDenied,
 				Details: map[string]any{"tried": "x\xfe\x00y"},
 			}
@@ -99,7 +99,7 @@ func TestAppendAudit_concurrent(t *testing.T) {
 				wg.Go(func() {
 					for i := range each {
 						err := db.Store.WithTx(ctx, func(tx workflow.Tx) error {
-							rec := workflow.AuditRecord{
+							rec := workflow.Change{
 								At: time.Now(), Actor: fmt.Sprintf("user%d", w), Authority: "IT",
 								Action: "test.append", Outcome: workflow.OutcomeOK,
 								Details: map[string]any{"worker": w, "i": i},
@@ -111,12 +111,12 @@ func TestAppendAudit_concurrent(t *testing.T) {
 								}
 								r := newRequest(w*each+i, "IT", "ES", workflow.KindMLA, workflow.StateDrafted)
 								r.Reference = fmt.Sprintf("IT-MLA-2026-%06d", n)
-								if err := tx.CreateRequest(ctx, r); err != nil {
+								if err := store.Raw(tx).CreateRequest(ctx, r); err != nil {
 									return err
 								}
 								rec.RequestID = r.ID
 							}
-							return tx.AppendAudit(ctx, rec)
+							return tx.Apply(ctx, rec)
 						})
 						if err != nil {
 							errs <- err
@@ -257,7 +257,7 @@ func TestOpen_rejectsShortKey(t *testing.T) {
 
 func TestAuditEntries_filters(t *testing.T) {
 	t.Parallel()
-	records := []workflow.AuditRecord{
+	records := []workflow.Change{
 		{Actor: "it.officer", Authority: "IT", Action: "request.create", RequestID: "a", Outcome: "ok"},
 		{Actor: "es.officer", Authority: "ES", Action: "request.acknowledge", RequestID: "a", Outcome: "ok"},
 		{Actor: "es.officer", Authority: "ES", Action: "request.refuse", RequestID: "a", Outcome: "denied"},
@@ -338,7 +338,7 @@ func TestVerifyAudit_headDeletedAndReseeded(t *testing.T) {
 			if v.OK || v.BrokenAt != 1 {
 				t.Fatalf("verify = %+v, want broken at 1", v)
 			}
-			if err := s.RecordAudit(context.Background(), workflow.AuditRecord{Actor: "x", Action: "auth.login"}); err == nil {
+			if err := s.RecordAudit(context.Background(), workflow.Change{Actor: "x", Action: "auth.login"}); err == nil {
 				t.Fatal("an append over a reset head succeeded")
 			}
 		})

@@ -21,7 +21,7 @@ func benchStores(b *testing.B, run func(b *testing.B, db testDB)) {
 func BenchmarkAppendAudit(b *testing.B) {
 	benchStores(b, func(b *testing.B, db testDB) {
 		ctx := context.Background()
-		rec := workflow.AuditRecord{
+		rec := workflow.Change{
 			Actor: "it.officer", Authority: "IT", Action: "auth.login", Outcome: workflow.OutcomeOK,
 			Details: map[string]any{"ip": "127.0.0.1"},
 		}
@@ -44,7 +44,7 @@ func BenchmarkVerifyAudit(b *testing.B) {
 		for done := 0; done < n; {
 			err := db.Store.WithTx(ctx, func(tx workflow.Tx) error {
 				for i := 0; i < 1000 && done < n; i, done = i+1, done+1 {
-					if err := tx.AppendAudit(ctx, workflow.AuditRecord{
+					if err := tx.Apply(ctx, workflow.Change{
 						Actor: "es.officer", Authority: "ES", Action: "request.update", RequestID: "r",
 						Outcome: workflow.OutcomeOK, Details: map[string]any{"i": done},
 					}); err != nil {

@@ -78,10 +78,11 @@ func (b *batchTx) applyCounts() error {
 	})
 	// One statement for them all (the keys are distinct, as PostgreSQL
 	// requires of one INSERT ... ON CONFLICT).
-	err := b.insertRows("request_counts", countColumns, addCountSuffix, len(keys), func(i int, args []any) []any {
-		k := keys[i]
-		return append(args, k.requesting, k.requested, k.state, b.counts[k])
-	})
+	args := make([]any, 0, len(keys)*len(countsTable.cols))
+	for _, k := range keys {
+		args = append(args, k.requesting, k.requested, k.state, b.counts[k])
+	}
+	err := b.insertRows(countsTable, args)
 	if err != nil {
 		return fmt.Errorf("request counts: %w", err)
 	}

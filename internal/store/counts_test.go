@@ -58,7 +58,7 @@ func TestCountRequests_keptInStep(t *testing.T) {
 						if rnd.IntN(3) == 0 {
 							r.RequestedAuthority = authorities[(slices.Index(authorities, r.RequestingAuthority)+1+rnd.IntN(3))%4]
 						}
-						if err := tx.UpdateRequest(ctx, r, old); err != nil {
+						if err := store.Raw(tx).UpdateRequest(ctx, r, old); err != nil {
 							return err
 						}
 						if rollback {

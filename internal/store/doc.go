@@ -8,7 +8,7 @@
 //
 // Every write goes through one transaction per command (Store.WithTx), and
 // every command's audit record is chained inside that same transaction
-// (tx.AppendAudit): if the record cannot be written, the change does not
+// (tx.Apply): if the record cannot be written, the change does not
 // happen. The commands' transactions go through one writer goroutine that
 // commits the ones waiting together (group commit, groupcommit.go): each
 // runs in a savepoint of one database transaction, which is committed once,

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"gorm.io/driver/sqlite"
+
+	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
 // HoldWriter makes the group-commit writer stop after it has taken the next
@@ -59,6 +62,29 @@ func FailBeforeCommit(s *Store, err error, times int) (restore func()) {
 // OpenInspection opens a database for reading as tools find it, without
 // migrating it.
 var OpenInspection = openInspection
+
+// RawTx is the lower level of a write transaction, below Apply, for the
+// tests of the store's own rules (versions, counts, group commit) that
+// write a request or a history row with no audit entry beside it.
+type RawTx struct{ t *tx }
+
+// Raw returns the lower level of tx, a transaction of this package.
+func Raw(wt workflow.Tx) RawTx { return RawTx{wt.(*tx)} }
+
+// CreateRequest inserts a request.
+func (r RawTx) CreateRequest(ctx context.Context, q workflow.Request) error {
+	return r.t.createRequest(ctx, q)
+}
+
+// UpdateRequest updates a request if it is still at oldVersion.
+func (r RawTx) UpdateRequest(ctx context.Context, q workflow.Request, oldVersion int) error {
+	return r.t.updateRequest(ctx, q, oldVersion)
+}
+
+// AppendHistory records a transition.
+func (r RawTx) AppendHistory(_ context.Context, h workflow.HistoryEntry) error {
+	return r.t.appendHistory(h)
+}
 
 // Unversion makes the database of s look made by a release before
 // versioned migrations: it drops schema_migrations and every table that a

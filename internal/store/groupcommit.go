@@ -394,6 +394,9 @@ func (c *committer) execute(batch []*writeJob) error {
 	c.batches.Add(1)
 	c.items.Add(int64(len(batch)))
 	b := &batchTx{c: c, s: c.s, started: time.Now()}
+	for i := range b.parts {
+		b.parts[i].table = partTables[i]
+	}
 	defer func() {
 		if b.open {
 			b.rollback()
@@ -500,9 +503,10 @@ type batchTx struct {
 	// audit holds the entries the items appended, in order, to be numbered,
 	// sealed and written by finish.
 	audit []audit.Entry
-	// history holds the transitions the items recorded, to be written by
-	// finish in one statement instead of one per item.
-	history []historyRow
+	// parts hold the rows the items left to the end of the batch (their
+	// transitions, their outbox messages: change.go), to be written by
+	// finish in one statement each instead of one per item.
+	parts [numParts]pendingRows
 	// counts adds up the items' changes of request_counts (counts.go).
 	counts map[countKey]int64
 	// authChanged says that an item wrote a user or a session: the
@@ -578,14 +582,21 @@ func (b *batchTx) runItem(j *writeJob, savepoints bool) error {
 			return fmt.Errorf("savepoint: %w", err)
 		}
 	}
-	auditMark, historyMark := len(b.audit), len(b.history)
+	auditMark := len(b.audit)
+	var partMarks [numParts]int
+	for i := range b.parts {
+		partMarks[i] = len(b.parts[i].args)
+	}
 	t := &tx{db: b.db, store: b.s, batch: b}
 	j.err, j.panicked, j.panicVal = callItem(j.fn, t)
 	if j.err == nil && !j.panicked {
 		b.addCounts(t.counts)
 		return nil
 	}
-	b.audit, b.history = b.audit[:auditMark], b.history[:historyMark]
+	b.audit = b.audit[:auditMark]
+	for i := range b.parts {
+		b.parts[i].args = b.parts[i].args[:partMarks[i]]
+	}
 	if savepoints {
 		if _, err := b.exec("ROLLBACK TO SAVEPOINT item"); err != nil {
 			return fmt.Errorf("rollback to savepoint: %w", err)
@@ -610,16 +621,15 @@ func callItem(fn func(*tx) error, t *tx) (err error, panicked bool, val any) {
 	return err, false, nil
 }
 
-// finish writes what the items left to the end of the batch: their
-// transitions, then their audit entries, chained after the head that
-// begin read, then the counts.
+// finish writes what the items left to the end of the batch: the parts of
+// their changes (transitions, outbox messages), whichever tables they go
+// to, then their audit entries, chained after the head that begin read,
+// then the counts.
 func (b *batchTx) finish() error {
-	if len(b.history) > 0 {
-		err := b.insertRows("request_history", historyColumns, "", len(b.history), func(i int, args []any) []any {
-			return append(args, b.history[i].args()...)
-		})
-		if err != nil {
-			return fmt.Errorf("append history: %w", err)
+	for i := range b.parts {
+		p := &b.parts[i]
+		if err := b.insertRows(p.table, p.args); err != nil {
+			return fmt.Errorf("append to %s: %w", p.table.name, err)
 		}
 	}
 	if err := b.chainAudit(); err != nil {
@@ -643,11 +653,12 @@ func (b *batchTx) chainAudit() error {
 		e.Hash = b.s.sealer.Seal(hash, *e)
 		hash = e.Hash
 	}
-	err := b.insertRows("audit_entries", auditColumns, "", len(b.audit), func(i int, args []any) []any {
+	args := make([]any, 0, len(b.audit)*len(auditTable.cols))
+	for i := range b.audit {
 		e := &b.audit[i]
-		return append(args, e.Seq, toMicros(e.At), e.Actor, e.Authority, e.Action, e.RequestID, e.Outcome, e.Details, e.PrevHash, e.Hash)
-	})
-	if err != nil {
+		args = append(args, e.Seq, toMicros(e.At), e.Actor, e.Authority, e.Action, e.RequestID, e.Outcome, e.Details, e.PrevHash, e.Hash)
+	}
+	if err := b.insertRows(auditTable, args); err != nil {
 		return fmt.Errorf("append audit entries %d to %d: %w", start+1, seq, err)
 	}
 	res, err := b.exec(b.s.sql.moveHead, seq, hash, audit.HeadSeal(b.s.key, seq, hash), auditHeadID, start)
@@ -666,18 +677,16 @@ func (b *batchTx) chainAudit() error {
 // insertChunk is how many rows one INSERT of insertRows carries.
 const insertChunk = 100
 
-// insertRows inserts n rows into table with multi-row INSERT statements of
+// insertRows inserts rows into t with multi-row INSERT statements of
 // insertChunk rows, and one for the rest, whose texts the statement caches
-// keep. row appends the values of row i to args.
-func (b *batchTx) insertRows(table string, cols []string, suffix string, n int, row func(i int, args []any) []any) error {
-	args := make([]any, 0, min(n, insertChunk)*len(cols))
+// keep. args holds the rows' values one row after the other, len(t.cols)
+// per row.
+func (b *batchTx) insertRows(t *table, args []any) error {
+	width := len(t.cols)
+	n := len(args) / width
 	for lo := 0; lo < n; lo += insertChunk {
 		hi := min(lo+insertChunk, n)
-		args = args[:0]
-		for i := lo; i < hi; i++ {
-			args = row(i, args)
-		}
-		if _, err := b.exec(b.s.sql.insert(table, cols, hi-lo, suffix), args...); err != nil {
+		if _, err := b.exec(b.s.sql.insert(t.name, t.cols, hi-lo, t.suffix), args[lo*width:hi*width]...); err != nil {
 			return err
 		}
 	}

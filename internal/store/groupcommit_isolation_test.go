@@ -49,7 +49,7 @@ func TestGroupCommit_badItemRunsAlone(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					errs[i] = db.Store.WithTx(ctx, func(tx workflow.Tx) error {
-						if err := tx.CreateRequest(ctx, reqs[i]); err != nil {
+						if err := store.Raw(tx).CreateRequest(ctx, reqs[i]); err != nil {
 							return err
 						}
 						h := workflow.HistoryEntry{
@@ -59,10 +59,10 @@ func TestGroupCommit_badItemRunsAlone(t *testing.T) {
 						if spoil, ok := bad[i]; ok {
 							spoil(&h)
 						}
-						if err := tx.AppendHistory(ctx, h); err != nil {
+						if err := store.Raw(tx).AppendHistory(ctx, h); err != nil {
 							return err
 						}
-						return tx.AppendAudit(ctx, workflow.AuditRecord{
+						return tx.Apply(ctx, workflow.Change{
 							Actor: "it.supervisor", Authority: "IT", Action: "request.send", RequestID: reqs[i].ID,
 							Outcome: workflow.OutcomeOK,
 						})

@@ -225,10 +225,10 @@ func TestGroupCommit_failingItem(t *testing.T) {
 				wg.Go(func() {
 					defer func() { panics[i] = recover() }()
 					errs[i] = db.Store.WithTx(ctx, func(tx workflow.Tx) error {
-						if err := tx.CreateRequest(ctx, reqs[i]); err != nil {
+						if err := store.Raw(tx).CreateRequest(ctx, reqs[i]); err != nil {
 							return err
 						}
-						if err := tx.AppendAudit(ctx, workflow.AuditRecord{
+						if err := tx.Apply(ctx, workflow.Change{
 							Actor: "it.officer", Authority: "IT", Action: "request.create", RequestID: reqs[i].ID,
 							Outcome: workflow.OutcomeOK, Details: map[string]any{"i": i},
 						}); err != nil {
@@ -307,10 +307,10 @@ func TestGroupCommit_commitFails(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					errs[i] = db.Store.WithTx(ctx, func(tx workflow.Tx) error {
-						if err := tx.CreateRequest(ctx, reqs[i]); err != nil {
+						if err := store.Raw(tx).CreateRequest(ctx, reqs[i]); err != nil {
 							return err
 						}
-						return tx.AppendAudit(ctx, workflow.AuditRecord{Actor: "it.officer", Action: "request.create", RequestID: reqs[i].ID})
+						return tx.Apply(ctx, workflow.Change{Actor: "it.officer", Action: "request.create", RequestID: reqs[i].ID})
 					})
 				})
 			}
@@ -358,12 +358,12 @@ func TestGroupCommit_cancelledWhileQueued(t *testing.T) {
 			var wg sync.WaitGroup
 			var errFirst, errCancelled error
 			wg.Go(func() {
-				errFirst = db.Store.RecordAudit(context.Background(), workflow.AuditRecord{Actor: "a", Action: "x"})
+				errFirst = db.Store.RecordAudit(context.Background(), workflow.Change{Actor: "a", Action: "x"})
 			})
 			wg.Go(func() {
 				errCancelled = db.Store.WithTx(ctx, func(tx workflow.Tx) error {
 					ran <- true
-					return tx.AppendAudit(ctx, workflow.AuditRecord{Actor: "b", Action: "x"})
+					return tx.Apply(ctx, workflow.Change{Actor: "b", Action: "x"})
 				})
 			})
 			if !store.WaitQueued(queued, 1) {
@@ -398,7 +398,7 @@ func TestGroupCommit_closed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err := s.RecordAudit(context.Background(), workflow.AuditRecord{Actor: "x", Action: "y"})
+	err := s.RecordAudit(context.Background(), workflow.Change{Actor: "x", Action: "y"})
 	if err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("write after Close: %v, want an error saying the store is closed", err)
 	}
@@ -414,7 +414,7 @@ func TestVerifyAudit_longChain(t *testing.T) {
 			ctx := context.Background()
 			err := db.Store.WithTx(ctx, func(tx workflow.Tx) error {
 				for i := range n {
-					if err := tx.AppendAudit(ctx, workflow.AuditRecord{
+					if err := tx.Apply(ctx, workflow.Change{
 						At: baseTime.Add(time.Duration(i) * time.Second), Actor: "es.officer", Authority: "ES",
 						Action: "request.update", Outcome: workflow.OutcomeOK, Details: map[string]any{"i": i},
 					}); err != nil {

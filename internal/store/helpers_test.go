@@ -137,10 +137,10 @@ func insert(t testing.TB, s *store.Store, rs ...workflow.Request) {
 	t.Helper()
 	for _, r := range rs {
 		err := s.WithTx(context.Background(), func(tx workflow.Tx) error {
-			if err := tx.CreateRequest(context.Background(), r); err != nil {
+			if err := store.Raw(tx).CreateRequest(context.Background(), r); err != nil {
 				return err
 			}
-			return tx.AppendAudit(context.Background(), workflow.AuditRecord{
+			return tx.Apply(context.Background(), workflow.Change{
 				At: r.CreatedAt, Actor: "it.officer", Authority: r.RequestingAuthority,
 				Action: "request.create", RequestID: r.ID, Outcome: workflow.OutcomeOK,
 				Details: map[string]any{"reference": r.Reference},
@@ -156,7 +156,7 @@ func insert(t testing.TB, s *store.Store, rs ...workflow.Request) {
 func appendN(t testing.TB, s *store.Store, n int) {
 	t.Helper()
 	for i := range n {
-		rec := workflow.AuditRecord{
+		rec := workflow.Change{
 			At: baseTime.Add(time.Duration(i) * time.Millisecond), Actor: "es.auditor", Authority: "ES",
 			Action: "auth.login", Outcome: workflow.OutcomeOK, Details: map[string]any{"i": i},
 		}
@@ -212,8 +212,8 @@ func createOfficer(t testing.TB, s *store.Store) workflow.User {
 }
 
 // userCreated is the audit record of u's creation, as auth writes it.
-func userCreated(u workflow.User) workflow.AuditRecord {
-	return workflow.AuditRecord{
+func userCreated(u workflow.User) workflow.Change {
+	return workflow.Change{
 		At: u.CreatedAt, Actor: "admin", Action: "user.create", Outcome: workflow.OutcomeOK,
 		Details: map[string]any{"user_id": u.ID, "username": u.Username, "role": u.Role, "authority": u.Authority},
 	}

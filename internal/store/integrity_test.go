@@ -89,7 +89,7 @@ func TestVerifyAudit_headSeal(t *testing.T) {
 					exec(t, s, tc.sql...)
 					wantBroken(t, s, tc.at, tc.problem)
 					// The writer refuses to extend a head it did not seal.
-					err := s.RecordAudit(context.Background(), workflow.AuditRecord{Actor: "x", Action: "auth.login"})
+					err := s.RecordAudit(context.Background(), workflow.Change{Actor: "x", Action: "auth.login"})
 					if tc.problem == "not sealed" && workflow.ErrorCode(err) != workflow.ErrUnavailable {
 						t.Fatalf("append over an unsealed head: %v, want unavailable", err)
 					}
@@ -172,7 +172,7 @@ func TestStore_refusesWritesUnderAnotherKey(t *testing.T) {
 			if err := other.CheckAuditHead(ctx); err == nil || !strings.Contains(err.Error(), "does not verify the head") {
 				t.Fatalf("CheckAuditHead with another key = %v, want a refusal", err)
 			}
-			err := other.RecordAudit(ctx, workflow.AuditRecord{Actor: "x", Action: "auth.login", Outcome: workflow.OutcomeOK})
+			err := other.RecordAudit(ctx, workflow.Change{Actor: "x", Action: "auth.login", Outcome: workflow.OutcomeOK})
 			if workflow.ErrorCode(err) != workflow.ErrUnavailable || !strings.Contains(err.Error(), "not sealed") {
 				t.Fatalf("append under another key: %v, want unavailable", err)
 			}
@@ -353,7 +353,7 @@ VALUES ('u9', 'mallory', 'Mallory', 'admin', NULL, 'h', false, 1)`}, "u9", "the 
 						t.Fatal(err)
 					}
 					other.Disabled = true
-					if err := s.UpdateUser(ctx, other, workflow.AuditRecord{Actor: "admin", Action: "user.update", Outcome: workflow.OutcomeOK,
+					if err := s.UpdateUser(ctx, other, workflow.Change{Actor: "admin", Action: "user.update", Outcome: workflow.OutcomeOK,
 						Details: map[string]any{"user_id": other.ID, "username": other.Username, "disabled": true, "changed": []string{"disabled"}}}); err != nil {
 						t.Fatal(err)
 					}

@@ -121,9 +121,9 @@ func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 }
 
 // AddSigningKey adds k under the condition when, retiring every other key
-// that is not retired yet at k.CreatedAt, and appends rec when it is not
+// that is not retired yet at k.CreatedAt, and applies c when it is not
 // nil, in one transaction. It reports whether it added the key.
-func (s *Store) AddSigningKey(ctx context.Context, k auth.SigningKey, when auth.KeyAddition, rec *workflow.AuditRecord) (bool, error) {
+func (s *Store) AddSigningKey(ctx context.Context, k auth.SigningKey, when auth.KeyAddition, c *workflow.Change) (bool, error) {
 	row := signingKeyRow{ID: k.ID, SealedSecret: s.sealSecret(k.ID, k.Secret), CreatedUS: toMicros(k.CreatedAt)}
 	// What every start asks, whether there is a key already, is answered
 	// by a read where it can be: a command-line tool then opens a database
@@ -159,8 +159,8 @@ func (s *Store) AddSigningKey(ctx context.Context, k auth.SigningKey, when auth.
 			Update("retired_at_us", row.CreatedUS).Error; err != nil {
 			return err
 		}
-		if rec != nil {
-			if err := t.AppendAudit(ctx, *rec); err != nil {
+		if c != nil {
+			if err := t.Apply(ctx, *c); err != nil {
 				return err
 			}
 		}

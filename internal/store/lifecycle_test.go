@@ -178,7 +178,7 @@ func TestBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = s.RecordAudit(context.Background(), workflow.AuditRecord{Actor: "x", Action: "auth.login"})
+	err = s.RecordAudit(context.Background(), workflow.Change{Actor: "x", Action: "auth.login"})
 	wantCode(t, err, workflow.ErrUnavailable)
 	if waited := time.Since(start); waited < 4*time.Second {
 		t.Fatalf("gave up after %v, before the busy timeout", waited)
@@ -186,7 +186,7 @@ func TestBusy(t *testing.T) {
 	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordAudit(context.Background(), workflow.AuditRecord{Actor: "x", Action: "auth.login"}); err != nil {
+	if err := s.RecordAudit(context.Background(), workflow.Change{Actor: "x", Action: "auth.login"}); err != nil {
 		t.Fatalf("after the lock was released: %v", err)
 	}
 	mustVerify(t, s, 1)

@@ -182,7 +182,9 @@ func (t *tx) load(b *loadBatch) error {
 	for _, r := range b.requests {
 		t.countDelta(countKey{}, countKeyOf(r))
 	}
-	t.batch.history = append(t.batch.history, b.history...)
+	for i := range b.history {
+		t.batch.parts[partHistory].add(b.history[i].appendArgs)
+	}
 	t.batch.audit = append(t.batch.audit, b.audit...)
 	return nil
 }

@@ -134,7 +134,7 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-func countRows(t *testing.T, db *gorm.DB, table string) int64 {
+func countRows(t testing.TB, db *gorm.DB, table string) int64 {
 	t.Helper()
 	var n int64
 	if err := db.Table(table).Count(&n).Error; err != nil {

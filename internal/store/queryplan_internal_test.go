@@ -85,7 +85,7 @@ func TestListRequests_queryPlans(t *testing.T) {
 		if i%7 == 0 {
 			r.Kind = workflow.KindExtradition
 		}
-		if err := s.withTx(ctx, func(t *tx) error { return t.CreateRequest(ctx, r) }); err != nil {
+		if err := s.withTx(ctx, func(t *tx) error { return t.createRequest(ctx, r) }); err != nil {
 			t.Fatal(err)
 		}
 	}

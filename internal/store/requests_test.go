@@ -89,7 +89,7 @@ func TestRequest_roundTrip(t *testing.T) {
 				if !reflect.DeepEqual(locked, want) {
 					t.Errorf("read for update:\n got %+v\nwant %+v", locked, want)
 				}
-				return tx.UpdateRequest(ctx, next, want.Version)
+				return store.Raw(tx).UpdateRequest(ctx, next, want.Version)
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -149,7 +149,7 @@ func TestCreateRequest_constraints(t *testing.T) {
 			r := newRequest(0, "IT", "ES", workflow.KindMLA, workflow.StateDrafted)
 			insert(t, db.Store, r)
 			create := func(r workflow.Request) error {
-				return db.Store.WithTx(ctx, func(tx workflow.Tx) error { return tx.CreateRequest(ctx, r) })
+				return db.Store.WithTx(ctx, func(tx workflow.Tx) error { return store.Raw(tx).CreateRequest(ctx, r) })
 			}
 			dup := newRequest(1, "IT", "ES", workflow.KindMLA, workflow.StateDrafted)
 			dup.ID = r.ID
@@ -171,15 +171,15 @@ func TestUpdateRequest_versionConflict(t *testing.T) {
 			next := r
 			next.Title = "stale write"
 			next.Version = 4
-			err := db.Store.WithTx(ctx, func(tx workflow.Tx) error { return tx.UpdateRequest(ctx, next, 3) })
+			err := db.Store.WithTx(ctx, func(tx workflow.Tx) error { return store.Raw(tx).UpdateRequest(ctx, next, 3) })
 			wantCode(t, err, workflow.ErrVersionConflict)
 			next.Version = 5
-			err = db.Store.WithTx(ctx, func(tx workflow.Tx) error { return tx.UpdateRequest(ctx, next, 4) })
+			err = db.Store.WithTx(ctx, func(tx workflow.Tx) error { return store.Raw(tx).UpdateRequest(ctx, next, 4) })
 			if err != nil {
 				t.Fatal(err)
 			}
 			// The same old version again: the first writer won.
-			err = db.Store.WithTx(ctx, func(tx workflow.Tx) error { return tx.UpdateRequest(ctx, next, 4) })
+			err = db.Store.WithTx(ctx, func(tx workflow.Tx) error { return store.Raw(tx).UpdateRequest(ctx, next, 4) })
 			wantCode(t, err, workflow.ErrVersionConflict)
 			got, _ := db.Store.Request(ctx, r.ID)
 			if got.Version != 5 || got.Title != "stale write" {
@@ -197,13 +197,13 @@ func TestWithTx_rollsBackEverything(t *testing.T) {
 			r := newRequest(0, "IT", "ES", workflow.KindMLA, workflow.StateDrafted)
 			refused := workflow.Errorf(workflow.ErrForbidden, "no")
 			err := db.Store.WithTx(ctx, func(tx workflow.Tx) error {
-				if err := tx.CreateRequest(ctx, r); err != nil {
+				if err := store.Raw(tx).CreateRequest(ctx, r); err != nil {
 					return err
 				}
 				if _, err := tx.NextSerial(ctx, "IT", workflow.KindMLA, 2026); err != nil {
 					return err
 				}
-				if err := tx.AppendAudit(ctx, workflow.AuditRecord{Actor: "x", Action: "request.create"}); err != nil {
+				if err := tx.Apply(ctx, workflow.Change{Actor: "x", Action: "request.create"}); err != nil {
 					return err
 				}
 				return refused
@@ -325,7 +325,7 @@ func TestHistory(t *testing.T) {
 					Grounds: []string{"nationality", "death_penalty"}},
 			}
 			for _, h := range append(slices.Clone(want), workflow.HistoryEntry{RequestID: other.ID, Event: workflow.EventAcknowledge, At: at}) {
-				err := db.Store.WithTx(ctx, func(tx workflow.Tx) error { return tx.AppendHistory(ctx, h) })
+				err := db.Store.WithTx(ctx, func(tx workflow.Tx) error { return store.Raw(tx).AppendHistory(ctx, h) })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -342,7 +342,7 @@ func TestHistory(t *testing.T) {
 				t.Fatalf("history of an unknown request = %v, %v; want an empty list", none, err)
 			}
 			err = db.Store.WithTx(ctx, func(tx workflow.Tx) error {
-				return tx.AppendHistory(ctx, workflow.HistoryEntry{RequestID: "nope", Event: workflow.EventSend})
+				return store.Raw(tx).AppendHistory(ctx, workflow.HistoryEntry{RequestID: "nope", Event: workflow.EventSend})
 			})
 			if err == nil {
 				t.Fatal("history of an unknown request was accepted")
@@ -592,7 +592,7 @@ func TestRequest_lockedForUpdate(t *testing.T) {
 					time.Sleep(300 * time.Millisecond) // the second command arrives meanwhile
 					next := cur
 					next.State, next.Version = workflow.StateAcknowledged, cur.Version+1
-					return tx.UpdateRequest(ctx, next, cur.Version)
+					return store.Raw(tx).UpdateRequest(ctx, next, cur.Version)
 				})
 			}()
 			<-locked
@@ -605,7 +605,7 @@ func TestRequest_lockedForUpdate(t *testing.T) {
 				seen = cur
 				next := cur
 				next.Version = cur.Version + 1
-				return tx.UpdateRequest(ctx, next, cur.Version)
+				return store.Raw(tx).UpdateRequest(ctx, next, cur.Version)
 			})
 			if err := <-first; err != nil {
 				t.Fatalf("first command: %v", err)

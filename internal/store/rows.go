@@ -191,8 +191,8 @@ func historyFromDomain(h workflow.HistoryEntry) (historyRow, error) {
 	}, nil
 }
 
-// auditRow is one chained audit entry. Seq is assigned by AppendAudit from
-// the head row, never by the database, because the chain needs it before
+// auditRow is one chained audit entry. Seq is assigned by the batch
+// (chainAudit) from the head row, never by the database, because the chain needs it before
 // the row is written. The indexes serve the filters of the audit page, each
 // in list order (the one on action also the replay of accounts). The table has no foreign keys on purpose: the log must keep
 // what happened even if what it refers to is gone.

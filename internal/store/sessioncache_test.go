@@ -118,7 +118,7 @@ func TestSessionUser_changesSeenAtOnce(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 				disabled := u
 				disabled.Disabled = true
-				if err := s.UpdateUser(ctx, disabled, workflow.AuditRecord{Actor: "admin", Action: "user.update", Outcome: workflow.OutcomeOK}); err != nil {
+				if err := s.UpdateUser(ctx, disabled, workflow.Change{Actor: "admin", Action: "user.update", Outcome: workflow.OutcomeOK}); err != nil {
 					t.Fatal(err)
 				}
 				changed.Store(true)

@@ -28,11 +28,15 @@ import (
 //     ignoring the busy timeout, whenever another writer got in between.
 //   - stmt_cache_size keeps the connection's last prepared statements:
 //     preparing (parsing and planning) every statement again was about a
-//     third of the CPU time SQLite spent per transition.
+//     third of the CPU time SQLite spent per transition. The writer's
+//     holds a multi-row INSERT per table and batch size (history, outbox,
+//     audit entries, counts: up to maxBatchSQLite rows each), and 64 no
+//     longer held those a busy server uses: with the outbox the writer
+//     prepared its INSERTs again and lost a sixth of its throughput.
 //
 // mattn/go-sqlite3 applies these to every connection it opens, unlike a
 // PRAGMA run through the pool, which reaches only one connection.
-const writerParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=64"
+const writerParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=512"
 
 // writerDriver is the database/sql driver of the writer connection:
 // mattn/go-sqlite3 with the pragmas that have no DSN parameter.

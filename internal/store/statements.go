@@ -25,20 +25,23 @@ type statements struct {
 	// userBy selects a user by the condition Store.user is given.
 	userBy map[string]string
 
+	// The outbox and the timers (change.go, outbox.go).
+	outboxAfter, cancelTimers, insertTimer, claimTimers, deleteTimer string
+
 	inserts *sync.Map // "table/rows" → multi-row INSERT (see insert)
 }
 
 // historyColumns are the columns the multi-row inserts of history write
-// (batchTx.finish), in the order of historyRow.args.
+// (batchTx.finish), in the order of historyRow.appendArgs.
 var historyColumns = []string{"request_id", "event", "from_state", "to_state", "actor", "authority", "at_us", "comment", "grounds"}
 
 // auditColumns are the columns of an audit entry, in the order batchTx.finish
 // gives their values.
 var auditColumns = []string{"seq", "at_us", "actor", "authority", "action", "request_id", "outcome", "details", "prev_hash", "hash"}
 
-// args are the values of historyColumns.
-func (h *historyRow) args() []any {
-	return []any{h.RequestID, h.Event, h.FromState, h.ToState, h.Actor, h.Authority, h.AtUS, h.Comment, h.Grounds}
+// appendArgs appends the values of historyColumns to args.
+func (h *historyRow) appendArgs(args []any) []any {
+	return append(args, h.RequestID, h.Event, h.FromState, h.ToState, h.Actor, h.Authority, h.AtUS, h.Comment, h.Grounds)
 }
 
 // userColumns are the columns of userRow in the order of its scanTargets;
@@ -72,9 +75,9 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 	// of a session and a refresh token, so that two servers cannot both
 	// rotate one refresh token. SQLite's write transaction is exclusive
 	// anyway.
-	forUpdate := ""
+	forUpdate, skipLocked := "", ""
 	if postgres {
-		forUpdate = " FOR UPDATE"
+		forUpdate, skipLocked = " FOR UPDATE", " FOR UPDATE SKIP LOCKED"
 	}
 	st := statements{
 		postgres:         postgres,
@@ -93,6 +96,18 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 			"username = ?": q("SELECT " + userColumns + " FROM users WHERE username = ? LIMIT 1"),
 		},
 		inserts: &sync.Map{},
+
+		outboxAfter:  q("SELECT " + strings.Join(outboxColumns, ", ") + " FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
+		cancelTimers: q("DELETE FROM timers WHERE kind = ? AND subject = ?"),
+		insertTimer: q("INSERT INTO timers (kind, subject, due_at_us, payload, created_at_us, claimed_until_us) " +
+			"VALUES (?, ?, ?, ?, ?, 0)"),
+		// SKIP LOCKED on PostgreSQL: a runner on another server passes over
+		// the timers this one is claiming instead of waiting for them.
+		// SQLite has one writer, and no such clause.
+		claimTimers: q("UPDATE timers SET claimed_until_us = ? WHERE id IN (SELECT id FROM timers " +
+			"WHERE due_at_us <= ? AND claimed_until_us <= ? ORDER BY due_at_us, id LIMIT ?" + skipLocked + ") " +
+			"RETURNING id, kind, subject, due_at_us, payload, created_at_us"),
+		deleteTimer: q("DELETE FROM timers WHERE id = ?"),
 	}
 	return st
 }

@@ -40,7 +40,7 @@ type tx struct {
 	db    *gorm.DB
 	store *Store
 	batch *batchTx // the group commit this transaction is part of
-	// read holds the rows Request read, so that UpdateRequest writes only
+	// read holds the rows Request read, so that updateRequest writes only
 	// the columns that changed.
 	read map[string]requestRow
 	// counts holds the transaction's changes of request_counts, added to
@@ -116,8 +116,8 @@ func (t *tx) NextSerial(ctx context.Context, authority string, kind workflow.Kin
 	return n, nil
 }
 
-// CreateRequest inserts a new request.
-func (t *tx) CreateRequest(ctx context.Context, r workflow.Request) error {
+// createRequest inserts a new request (Apply).
+func (t *tx) createRequest(ctx context.Context, r workflow.Request) error {
 	row, err := requestFromDomain(r)
 	if err != nil {
 		return err
@@ -149,11 +149,11 @@ func (t *tx) requestWriteError(err error) error {
 	return err
 }
 
-// UpdateRequest writes every field of r but its id and creation time, if the
+// updateRequest writes every field of r but its id and creation time, if the
 // stored version is still oldVersion. The version condition is checked by
 // the UPDATE itself, so it holds even without a lock (SQLite, or a caller
 // that did not read the row in this transaction).
-func (t *tx) UpdateRequest(ctx context.Context, r workflow.Request, oldVersion int) error {
+func (t *tx) updateRequest(ctx context.Context, r workflow.Request, oldVersion int) error {
 	row, err := requestFromDomain(r)
 	if err != nil {
 		return err
@@ -261,7 +261,7 @@ type column struct {
 	value any
 }
 
-// updateColumns lists the columns UpdateRequest writes, in the order of
+// updateColumns lists the columns updateRequest writes, in the order of
 // their names: every one but the id, the sequence number and the creation
 // time. A new column of requestRow belongs here too.
 func (row requestRow) updateColumns() []column {
@@ -286,8 +286,8 @@ func (row requestRow) updateColumns() []column {
 	}
 }
 
-// AppendHistory records one transition of a request.
-func (t *tx) AppendHistory(ctx context.Context, h workflow.HistoryEntry) error {
+// appendHistory records one transition of a request (Apply).
+func (t *tx) appendHistory(h workflow.HistoryEntry) error {
 	row, err := historyFromDomain(h)
 	if err != nil {
 		return err
@@ -297,6 +297,6 @@ func (t *tx) AppendHistory(ctx context.Context, h workflow.HistoryEntry) error {
 	// transition, on SQLite a statement's overhead. The request row is
 	// locked by this transaction (or the whole database is, on SQLite), so
 	// its foreign key holds then as now.
-	t.batch.history = append(t.batch.history, row)
+	t.batch.parts[partHistory].add(row.appendArgs)
 	return nil
 }

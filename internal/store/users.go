@@ -74,13 +74,13 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// CreateUser inserts u and appends rec to the audit log, in one transaction.
+// CreateUser inserts u and applies c (its audit entry), in one transaction.
 // An empty u.ID gets a new one and a zero u.CreatedAt the current time; the
 // username is stored in lower case. A u.Authority that does not exist is a
 // validation error on "authority"; a username already taken (in any case)
 // is ErrConflict. Whether the role and authority go together is the
 // caller's rule (workflow.Role.NeedsAuthority), not checked here.
-func (s *Store) CreateUser(ctx context.Context, u workflow.User, rec workflow.AuditRecord) error {
+func (s *Store) CreateUser(ctx context.Context, u workflow.User, c workflow.Change) error {
 	if u.ID == "" {
 		u.ID = workflow.NewID()
 	}
@@ -102,20 +102,20 @@ func (s *Store) CreateUser(ctx context.Context, u workflow.User, rec workflow.Au
 		if err != nil {
 			return err
 		}
-		return t.AppendAudit(ctx, rec)
+		return t.Apply(ctx, c)
 	})
 }
 
 // UpdateUser writes every field of the user with u.ID but its creation time
-// (a disabled flag, a new role or password hash, a rename) and appends rec,
+// (a disabled flag, a new role or password hash, a rename) and applies c,
 // in one transaction. The rules of CreateUser apply; an unknown u.ID is
 // ErrNotFound.
-func (s *Store) UpdateUser(ctx context.Context, u workflow.User, rec workflow.AuditRecord) error {
+func (s *Store) UpdateUser(ctx context.Context, u workflow.User, c workflow.Change) error {
 	return s.withTx(ctx, func(t *tx) error {
 		if err := t.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		return t.AppendAudit(ctx, rec)
+		return t.Apply(ctx, c)
 	})
 }
 
@@ -162,9 +162,9 @@ func validAuthorityCode(code string) bool {
 	return true
 }
 
-// AddAuthority inserts a central authority and appends rec, in one
+// AddAuthority inserts a central authority and applies c, in one
 // transaction. An existing code is ErrConflict.
-func (s *Store) AddAuthority(ctx context.Context, a workflow.Authority, rec workflow.AuditRecord) error {
+func (s *Store) AddAuthority(ctx context.Context, a workflow.Authority, c workflow.Change) error {
 	switch {
 	case !validAuthorityCode(a.Code):
 		return workflow.Invalid("code", "must be 2 to 8 upper-case letters (ISO 3166-1 alpha-2 for a state)")
@@ -186,7 +186,7 @@ func (s *Store) AddAuthority(ctx context.Context, a workflow.Authority, rec work
 			}
 			return err
 		}
-		return t.AppendAudit(ctx, rec)
+		return t.Apply(ctx, c)
 	})
 }
 

@@ -15,8 +15,8 @@ func TestUsers(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
 			s := db.Store
-			rec := func(action string) workflow.AuditRecord {
-				return workflow.AuditRecord{Actor: "admin", Action: action, Outcome: workflow.OutcomeOK}
+			rec := func(action string) workflow.Change {
+				return workflow.Change{Actor: "admin", Action: action, Outcome: workflow.OutcomeOK}
 			}
 			if n, err := s.CountUsers(ctx); err != nil || n != 0 {
 				t.Fatalf("CountUsers on a new database = %d, %v", n, err)
@@ -116,7 +116,7 @@ func TestAddAuthority(t *testing.T) {
 	for _, db := range openStores(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
-			rec := workflow.AuditRecord{Actor: "admin", Action: "authority.create", Outcome: workflow.OutcomeOK}
+			rec := workflow.Change{Actor: "admin", Action: "authority.create", Outcome: workflow.OutcomeOK}
 			if err := db.Store.AddAuthority(ctx, workflow.Authority{Code: "FR", Name: "France, Ministry of Justice"}, rec); err != nil {
 				t.Fatal(err)
 			}

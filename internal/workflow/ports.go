@@ -43,14 +43,13 @@ type Tx interface {
 	// NextSerial returns the next number of the authority's references of
 	// that kind and year, starting at 1.
 	NextSerial(ctx context.Context, authority string, kind Kind, year int) (int64, error)
-	CreateRequest(ctx context.Context, r Request) error
-	// UpdateRequest writes r if the stored version is still oldVersion, and
-	// fails with ErrVersionConflict otherwise.
-	UpdateRequest(ctx context.Context, r Request, oldVersion int) error
-	AppendHistory(ctx context.Context, h HistoryEntry) error
-	// AppendAudit chains the record to the audit log. If it fails the
-	// whole transaction fails: nothing happens without its record.
-	AppendAudit(ctx context.Context, rec AuditRecord) error
+	// Apply writes everything the change says, its audit entry included,
+	// in this transaction: the request, its history, its outbox message and
+	// timers, and the counts they move. If any part fails the whole
+	// transaction fails: nothing happens without its record. The request
+	// update fails with ErrVersionConflict if the stored version is no
+	// longer c.OldVersion.
+	Apply(ctx context.Context, c Change) error
 }
 
 // Policy decides who may see and do what. internal/auth implements it; the
@@ -139,7 +138,8 @@ type Counts struct {
 }
 
 // AuditRecord is what a command asks to be written to the audit log; the
-// store adds the sequence number and chains it.
+// store adds the sequence number and chains it. Only Change.AuditRecord
+// builds one.
 type AuditRecord struct {
 	At        time.Time
 	Actor     string // username, or the name tried at a failed log-in

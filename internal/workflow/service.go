@@ -71,7 +71,7 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 	if r.Urgency == "" {
 		r.Urgency = UrgencyNormal
 	}
-	const action = "request.create"
+	const action = ActionCreate
 	if !s.policy.MayCreate(a) {
 		err := Errorf(ErrForbidden, "your role may not draft requests")
 		s.recordDenied(ctx, a, action, "", err, nil)
@@ -86,14 +86,10 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 			return fmt.Errorf("next reference: %w", err)
 		}
 		r.Reference = FormatReference(r.RequestingAuthority, r.Kind, now.Year(), serial)
-		if err := tx.CreateRequest(ctx, r); err != nil {
+		if err := tx.Apply(ctx, Created(s.store, a, r)); err != nil {
 			return fmt.Errorf("create request: %w", err)
 		}
-		return tx.AppendAudit(ctx, AuditRecord{
-			At: now, Actor: a.Username, Authority: a.Authority, Action: action,
-			RequestID: r.ID, Outcome: OutcomeOK,
-			Details: CreatedDetails(s.store, r),
-		})
+		return nil
 	})
 	if err != nil {
 		s.recordDenied(ctx, a, action, "", err, map[string]any{"kind": truncate(string(d.Kind), 40)})
@@ -104,7 +100,7 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 
 // Update edits a draft. version, when given, must be the current one.
 func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, version *int) (Request, error) {
-	const action = "request.update"
+	const action = ActionUpdate
 	var out Request
 	var seen bool
 	err := s.store.WithTx(ctx, func(tx Tx) error {
@@ -132,15 +128,11 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 		}
 		next.Version = r.Version + 1
 		next.UpdatedAt = s.clock()
-		if err := tx.UpdateRequest(ctx, next, r.Version); err != nil {
+		if err := tx.Apply(ctx, Edited(s.store, a, r, next, ch.fieldNames())); err != nil {
 			return err
 		}
 		out = next
-		return tx.AppendAudit(ctx, AuditRecord{
-			At: next.UpdatedAt, Actor: a.Username, Authority: a.Authority, Action: action,
-			RequestID: r.ID, Outcome: OutcomeOK,
-			Details: UpdatedDetails(s.store, ch.fieldNames(), next),
-		})
+		return nil
 	})
 	if err != nil && seen {
 		s.recordDenied(ctx, a, action, id, err, nil)
@@ -190,30 +182,22 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		now := s.clock()
 		next := r
 		next.State, next.Version, next.UpdatedAt = to, r.Version+1, now
-		if err := tx.UpdateRequest(ctx, next, r.Version); err != nil {
-			return err
-		}
 		h := HistoryEntry{
 			RequestID: r.ID, Event: t.Event, From: r.State, To: to, Actor: a.Username,
 			Authority: a.Authority, At: now, Comment: in.Comment, Grounds: in.Grounds,
 		}
-		if err := tx.AppendHistory(ctx, h); err != nil {
-			return fmt.Errorf("append history: %w", err)
+		if err := tx.Apply(ctx, Fired(s.store, a, r, next, h)); err != nil {
+			return err
 		}
 		out = next
-		return tx.AppendAudit(ctx, AuditRecord{
-			At: now, Actor: a.Username, Authority: a.Authority, Action: "request." + string(t.Event),
-			RequestID: r.ID, Outcome: OutcomeOK, Details: FiredDetails(s.store, h, next.Version),
-		})
+		return nil
 	})
 	if err != nil && seen {
 		action := "request.event"
 		if _, known := Lookup(in.Event); known {
-			action = "request." + string(in.Event)
+			action = EventAction(in.Event)
 		}
-		s.recordDenied(ctx, a, action, id, err, map[string]any{
-			"event": truncate(string(in.Event), 64), "state": from,
-		})
+		s.recordDenied(ctx, a, action, id, err, DeniedEventDetails(in.Event, from))
 	}
 	return out, err
 }
@@ -297,16 +281,9 @@ func (s *Service) recordDenied(ctx context.Context, a Actor, action, requestID s
 	default:
 		return
 	}
-	if details == nil {
-		details = map[string]any{}
-	}
-	details["error"] = code
-	rec := AuditRecord{
-		At: s.clock(), Actor: a.Username, Authority: a.Authority, Action: action,
-		RequestID: requestID, Outcome: OutcomeDenied, Details: details,
-	}
+	c := Denied(a, s.clock(), action, requestID, code, details)
 	ctx = context.WithoutCancel(ctx) // the refusal is recorded even if the client has gone
-	_ = s.store.WithTx(ctx, func(tx Tx) error { return tx.AppendAudit(ctx, rec) })
+	_ = s.store.WithTx(ctx, func(tx Tx) error { return tx.Apply(ctx, c) })
 }
 
 // filter is a text a list is filtered by, with its name in the API.
