@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
@@ -178,6 +179,33 @@ func TestCluster_threeServersAsOne(t *testing.T) {
 		on(es, i).must(401, "GET", "/api/v1/me", nil)
 	}
 
+	// Every background job runs once: one server leads the job runner;
+	// killed with SIGKILL, its lease passes to another within seconds.
+	leaders := func() []int {
+		var out []int
+		for i, s := range servers {
+			if s.cmd.ProcessState == nil && strings.Contains(s.logs.String(), "job runner: leading") {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	if l := leaders(); len(l) != 1 {
+		t.Fatalf("servers %v lead the background jobs, want exactly one", l)
+	}
+	leader := leaders()[0]
+	servers[leader].cmd.Process.Kill()
+	servers[leader].cmd.Wait()
+	killed := time.Now()
+	for len(leaders()) != 1 {
+		if time.Since(killed) > 10*time.Second {
+			t.Fatalf("no server took the lease within 10 s of the leader's death (leaders %v)", leaders())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("server %d took the job lease %s after server %d was killed", leaders()[0], time.Since(killed).Round(time.Millisecond), leader)
+	servers[leader] = startLogged(t, bin, common...)
+
 	// A key rotation is seen by all: a server that signs with the new
 	// key (one restarted after the rotation reads it at once) gives tokens
 	// that the others accept, though they have not reloaded their ring.
@@ -186,10 +214,14 @@ func TestCluster_threeServersAsOne(t *testing.T) {
 	if out, err := rotate.CombinedOutput(); err != nil {
 		t.Fatalf("keys rotate: %v\n%s", err, out)
 	}
-	servers[0].cmd.Process.Kill()
-	servers[0].cmd.Wait()
-	servers[0] = startLogged(t, bin, common...)
-	fresh := login(t, servers[0].url, "it.officer")
+	restarted := 0
+	if leaders()[0] == 0 {
+		restarted = 1 // keep the leader: the test above counted on it
+	}
+	servers[restarted].cmd.Process.Kill()
+	servers[restarted].cmd.Wait()
+	servers[restarted] = startLogged(t, bin, common...)
+	fresh := login(t, servers[restarted].url, "it.officer")
 	if jwtKid(t, fresh.token) == oldKid {
 		t.Fatal("the restarted server still signs with the retired key")
 	}

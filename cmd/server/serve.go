@@ -21,6 +21,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
+	"github.com/mla-flow/mla-flow/internal/jobs"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
@@ -163,8 +164,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	stopPruning := startPruning(ctx, a.auth, logger)
-	defer stopPruning() // before the store closes
+	runner := jobs.New(a.store.JobLease(), backgroundJobs(a, logger), jobs.Options{Logger: logger})
+	runner.Start(ctx)
+	defer runner.Stop() // before the store closes
 
 	chainIntact, stopReplay := verifyAuditAtStart(ctx, cfg, a, logger)
 	defer stopReplay() // before the store closes
@@ -237,35 +239,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// startPruning deletes ended sessions and expired refresh tokens (see
-// auth.Authenticator.PruneSessions) now and then every auth.PruneInterval,
-// until stop is called; stop waits for a prune under way.
-func startPruning(ctx context.Context, a *auth.Authenticator, logger *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(auth.PruneInterval)
-		defer tick.Stop()
-		for {
-			sessions, tokens, err := a.PruneSessions(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				logger.Warn("pruning ended sessions failed", "error", err.Error())
-			case sessions+tokens > 0:
+// backgroundJobs is all the server's background work. It runs through one
+// job runner, on one server of those sharing a database (see
+// internal/jobs).
+func backgroundJobs(a *app, logger *slog.Logger) []jobs.Job {
+	return []jobs.Job{{
+		// Ended sessions, expired refresh tokens, and log-in events that
+		// can no longer count (auth.Authenticator.PruneSessions).
+		Name: "prune-sessions", Every: auth.PruneInterval,
+		Run: func(ctx context.Context) error {
+			sessions, tokens, err := a.auth.PruneSessions(ctx)
+			if err == nil && sessions+tokens > 0 {
 				logger.Info("pruned ended sessions", "sessions", sessions, "refresh_tokens", tokens)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
+			return err
+		},
+	}}
 }
 
 // verifyAuditAtStart recomputes the audit chain before the server serves,

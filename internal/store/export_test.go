@@ -133,3 +133,7 @@ func Unversion(s *Store) error {
 	}
 	return nil
 }
+
+// JobsLockID is the advisory lock of the job lease, for tests that kill
+// the session holding it.
+const JobsLockID = jobsLockID
