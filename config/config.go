@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mla-flow/mla-flow/internal/auth"
 	"gopkg.in/yaml.v3"
 )
 
@@ -59,16 +58,28 @@ type Config struct {
 	DebugAddr string `yaml:"debug_addr"`
 }
 
+// Defaults of the lifetimes that the server hands to internal/auth. They
+// are plain values here, so that config imports no package of the program
+// (it is a leaf: every other package may read settings, and settings know
+// nothing of them); cmd/server's tests hold them equal to auth's own
+// defaults, which apply where no setting is given (tests, tools).
+const (
+	// DefaultTokenTTL is the lifetime of an access token: short, so that a
+	// token that leaks is worth little (a log-out ends it at once anyway).
+	DefaultTokenTTL = 15 * time.Minute
+	// DefaultRefreshTTL is a working day: a client in use refreshes and
+	// stays signed in, one left overnight signs in again; a stolen refresh
+	// token is worth at most that long, and less once its owner refreshes.
+	DefaultRefreshTTL = 8 * time.Hour
+)
+
 // Defaults returns the settings used when nothing else is given.
 func Defaults() Config {
 	return Config{
-		Addr:     ":8080",
-		DB:       filepath.Join("data", "mla.db"),
-		TokenTTL: auth.DefaultTokenLifetime,
-		// A working day: a client in use refreshes and stays signed in,
-		// one left overnight signs in again; a stolen refresh token is
-		// worth at most that long, and less once its owner refreshes.
-		RefreshTTL:  auth.DefaultRefreshLifetime,
+		Addr:        ":8080",
+		DB:          filepath.Join("data", "mla.db"),
+		TokenTTL:    DefaultTokenTTL,
+		RefreshTTL:  DefaultRefreshTTL,
 		LogFormat:   "text",
 		VerifyAudit: true,
 	}
@@ -253,15 +264,15 @@ func loadFile(path string, cfg *Config) error {
 	return nil
 }
 
-// Validate reports the first setting that cannot work.
+// Validate reports the first setting that cannot work. What makes a
+// jwt-secret strong enough is auth's rule (auth.CheckSecret), which
+// cmd/server applies as soon as the settings are loaded.
 func (c Config) Validate() error {
 	switch {
 	case c.Addr == "":
 		return errors.New("addr is empty")
 	case c.DB == "":
 		return errors.New("db is empty")
-	case c.JWTSecret != "" && len(c.JWTSecret) < auth.MinSecretBytes:
-		return fmt.Errorf("jwt-secret must be at least %d characters", auth.MinSecretBytes)
 	case c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour:
 		return fmt.Errorf("token-ttl %s is outside 1m..24h", c.TokenTTL)
 	case c.RefreshTTL < 5*time.Minute || c.RefreshTTL > 30*24*time.Hour:

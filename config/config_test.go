@@ -66,7 +66,6 @@ func TestLoad_rejectsBadSettings(t *testing.T) {
 		args []string
 		env  map[string]string
 	}{
-		{name: "short secret", args: []string{"--jwt-secret", "short"}},
 		{name: "bad ttl", env: map[string]string{"MLA_TOKEN_TTL": "forever"}},
 		{name: "ttl too long", args: []string{"--token-ttl", "720h"}},
 		{name: "bad demo", env: map[string]string{"MLA_DEMO": "maybe"}},

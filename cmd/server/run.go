@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mla-flow/mla-flow/config"
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/migrate"
 )
 
@@ -119,6 +120,13 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, std
 	}
 	if err != nil {
 		return cfg, false, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	// The strength of a secret is auth's rule, not a setting's: config is
+	// a leaf, so the wiring applies the rule, before anything is opened.
+	if cfg.JWTSecret != "" {
+		if err := auth.CheckSecret([]byte(cfg.JWTSecret)); err != nil {
+			return cfg, false, fmt.Errorf("%w: jwt-secret: %v", errUsage, err)
+		}
 	}
 	return cfg, false, nil
 }

@@ -208,8 +208,8 @@ func OpenKeyRing(ctx context.Context, store KeyStore, opts KeyRingOptions) (*Key
 	}
 	now := opts.Now().UTC()
 	if len(opts.Configured) > 0 {
-		if len(opts.Configured) < MinSecretBytes {
-			return nil, fmt.Errorf("token secret has %d bytes, want at least %d", len(opts.Configured), MinSecretBytes)
+		if err := CheckSecret(opts.Configured); err != nil {
+			return nil, err
 		}
 		r.configured = SigningKey{ID: ConfiguredKeyID(opts.Configured), Secret: append([]byte(nil), opts.Configured...)}
 		// Only the id is stored: the secret stays in the configuration.
@@ -276,7 +276,7 @@ func (r *KeyRing) load(ctx context.Context) (ringState, error) {
 			}
 			secret = r.configured.Secret
 		}
-		if len(secret) < MinSecretBytes || !validKeyID(k.ID) {
+		if CheckSecret(secret) != nil || !validKeyID(k.ID) {
 			continue
 		}
 		st.verify[k.ID] = ringKey{secret: secret, retiredAt: k.RetiredAt}

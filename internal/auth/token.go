@@ -31,6 +31,17 @@ const DefaultTokenLifetime = 15 * time.Minute
 // at least the hash size (RFC 7518 3.2).
 const MinSecretBytes = 32
 
+// CheckSecret tells whether secret may sign access tokens: nil, or why not.
+// It is the one statement of the rule: the token issuers apply it, and so
+// does cmd/server to a configured secret as soon as its settings are loaded,
+// so that a weak one stops the start before anything is opened.
+func CheckSecret(secret []byte) error {
+	if len(secret) < MinSecretBytes {
+		return fmt.Errorf("token secret has %d bytes, want at least %d", len(secret), MinSecretBytes)
+	}
+	return nil
+}
+
 // tokenLeeway tolerates clock skew between servers sharing one database:
 // without it a token issued by a server whose clock is a moment ahead would
 // be "used before issued" on another.
@@ -69,8 +80,8 @@ type Tokens struct {
 // lifetime 0 means DefaultTokenLifetime, now nil means time.Now. Servers use
 // NewRingTokens, whose keys can be rotated; this is for tests and tools.
 func NewTokens(secret []byte, lifetime time.Duration, now func() time.Time) (*Tokens, error) {
-	if len(secret) < MinSecretBytes {
-		return nil, fmt.Errorf("token secret has %d bytes, want at least %d", len(secret), MinSecretBytes)
+	if err := CheckSecret(secret); err != nil {
+		return nil, err
 	}
 	return newTokens(fixedKey{id: ConfiguredKeyID(secret), secret: append([]byte(nil), secret...)}, lifetime, now)
 }
