@@ -38,6 +38,11 @@ type app struct {
 	// webKey signs the web pages' CSRF tokens; derived from the JWT secret,
 	// so that every server on one database shares it.
 	webKey []byte
+	// clock is the one reading of time of everything the server builds:
+	// the service's ids and times, tokens, sessions, the throttle, the
+	// key ring, the pages' ages, the jobs' schedule. A world with a clock
+	// of its own (a training exercise) is built with another.
+	clock func() time.Time
 }
 
 // role says how the program opens a database: as its server, of which a
@@ -115,14 +120,15 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 	// key id derived from it; without one, the ring's first key is random.
 	// Either way `server keys rotate` can replace it without logging anyone
 	// out, and running servers pick the new key up within a minute.
+	clock := time.Now
 	ring, err := auth.OpenKeyRing(ctx, st, auth.KeyRingOptions{
-		Configured: []byte(cfg.JWTSecret), TokenLifetime: cfg.TokenTTL, Now: time.Now, Logger: logger,
+		Configured: []byte(cfg.JWTSecret), TokenLifetime: cfg.TokenTTL, Now: clock, Logger: logger,
 	})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	tokens, err := auth.NewRingTokens(ring, cfg.TokenTTL, time.Now)
+	tokens, err := auth.NewRingTokens(ring, cfg.TokenTTL, clock)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -132,11 +138,12 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		cfg:      cfg,
 		logger:   logger,
 		store:    st,
-		workflow: workflow.NewService(st, policy),
-		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), time.Now, logger,
+		workflow: workflow.NewService(st, policy, workflow.WithClock(clock)),
+		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), clock, logger,
 			auth.WithRefreshLifetime(cfg.RefreshTTL), auth.WithPolicy(policy)),
 		keys:   ring,
 		webKey: audit.DeriveKey([]byte(secret), "mla-flow web csrf"),
+		clock:  clock,
 	}, nil
 }
 
@@ -164,7 +171,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	runner := jobs.New(a.store.JobLease(), backgroundJobs(a, logger), jobs.Options{Logger: logger})
+	runner := jobs.New(a.store.JobLease(), backgroundJobs(a, logger), jobs.Options{Logger: logger, Now: a.clock})
 	runner.Start(ctx)
 	defer runner.Stop() // before the store closes
 
@@ -183,7 +190,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 	// The officers' pages, on the same Echo instance and services as the API.
 	web.New(web.Deps{
-		Workflow: a.workflow, Auth: a.auth, Logger: logger, CSRFKey: a.webKey,
+		Workflow: a.workflow, Auth: a.auth, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
 	}).Register(handler)
 	if cfg.DebugAddr != "" {
 		stopDebug, err := startDebug(cfg.DebugAddr, a.store, logger, stdout)
