@@ -16,13 +16,35 @@ type box struct {
 	title     string
 	intro     string
 	direction workflow.Direction
-	states    []workflow.State // the states it shows; the state filter picks among them
+	// states are the states it shows, among those the actor may see; the
+	// state filter picks among them. nil: every state the Policy lets the
+	// actor see on the box's side (statesFor).
+	states []workflow.State
+}
+
+// statesFor is what b shows to the actor whose scope is sc: its states,
+// less those the Policy hides from that side (a draft from the requested
+// authority), so that the rule lives in the Policy alone.
+func (b box) statesFor(sc workflow.Scope) []workflow.State {
+	visible := sc.RequestingStates
+	if b.direction == workflow.DirectionIncoming {
+		visible = sc.RequestedStates
+	}
+	if b.states == nil {
+		return visible
+	}
+	var out []workflow.State
+	for _, s := range b.states {
+		if slices.Contains(visible, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 var (
 	boxInbox = box{name: "inbox", title: "Inbox", direction: workflow.DirectionIncoming,
-		intro:  "Requests other central authorities have sent to yours.",
-		states: withoutDrafted()}
+		intro: "Requests other central authorities have sent to yours."}
 	boxOutbox = box{name: "outbox", title: "Outbox", direction: workflow.DirectionOutgoing,
 		intro:  "Requests your central authority has sent to others.",
 		states: withoutDrafted()}
@@ -83,10 +105,11 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 			State: c.QueryParam("state"), Kind: c.QueryParam("kind"),
 			Counterpart: c.QueryParam("counterpart"), Text: c.QueryParam("q"),
 		}
-		q := workflow.ListQuery{Direction: b.direction, Limit: pageSize, States: b.states}
+		states := b.statesFor(h.policy.Scope(a))
+		q := workflow.ListQuery{Direction: b.direction, Limit: pageSize, States: states}
 		if f.State != "" {
 			s := workflow.State(f.State)
-			if !slices.Contains(b.states, s) {
+			if !slices.Contains(states, s) {
 				return badFilter("state")
 			}
 			q.States = []workflow.State{s}
@@ -126,8 +149,8 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 		if b.direction == workflow.DirectionIncoming {
 			v.CounterpartLabel = "Requesting authority"
 		}
-		if len(b.states) > 1 {
-			v.StateOptions = stateOptions(b.states)
+		if len(states) > 1 {
+			v.StateOptions = stateOptions(states)
 		}
 		for _, r := range list {
 			v.Rows = append(v.Rows, h.toRow(a, r, names))
@@ -206,9 +229,10 @@ func (h *Handler) handleDashboard() echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
+			incoming := h.policy.Scope(a).RequestedStates
 			for _, s := range workflow.States {
 				row := countRow{State: s, Incoming: counts.Incoming[s], Outgoing: counts.Outgoing[s],
-					IncomingExists: s != workflow.StateDrafted}
+					IncomingExists: slices.Contains(incoming, s)}
 				v.TotalIn += row.Incoming
 				v.TotalOut += row.Outgoing
 				v.Counts = append(v.Counts, row)
