@@ -63,8 +63,9 @@ func withoutDrafted() []workflow.State {
 	return out
 }
 
-// pageSize is the number of rows of a request table.
-const pageSize = 50
+// pageSize is the number of rows of a request table: the service's own
+// default page, so that the rule of page sizes lives once.
+const pageSize = workflow.DefaultLimit
 
 // listFilter is what the filter form of a table holds.
 type listFilter struct {
