@@ -144,3 +144,22 @@ func (Policy) MayReadDetail(a workflow.Actor, e workflow.AuditEntry, c workflow.
 // accounts: the admin only. Authorities do not manage their own users, so
 // that nobody can grant themselves a role on a counterpart's cases.
 func (Policy) MayManageUsers(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }
+
+// MayExtendDeadline tells whether the actor may extend a deadline of r that
+// binds side binds: a supervisor of that side, who answers for meeting it.
+// The other side may ask for more time, not grant it to itself.
+func (Policy) MayExtendDeadline(a workflow.Actor, r workflow.Request, binds workflow.Side) bool {
+	return writesCases(a) && a.Role == workflow.RoleSupervisor && r.SideOf(a.Authority) == binds
+}
+
+// MaySeeProtected tells whether the actor, who may see r, may see who its
+// protected persons are: the officers and supervisors of either side, who
+// work the case. Auditors read the case but need not know whom it shields
+// (victim protection, Palermo Protocol Art. 6); nobody else sees r at all.
+func (Policy) MaySeeProtected(a workflow.Actor, r workflow.Request) bool {
+	return writesCases(a) && r.SideOf(a.Authority) != workflow.SideNone
+}
+
+// MayConfigureAuthorities tells whether the actor may change an authority's
+// settings (its completeness policy): the admin, who operates the platform.
+func (Policy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }

@@ -224,3 +224,13 @@ func userCreated(u workflow.User) workflow.Change {
 func (testPolicy) MayReadDetail(_ workflow.Actor, _ workflow.AuditEntry, c workflow.DetailClass) bool {
 	return c == workflow.DetailMeta
 }
+
+func (testPolicy) MayExtendDeadline(a workflow.Actor, r workflow.Request, binds workflow.Side) bool {
+	return a.Role == workflow.RoleSupervisor && r.SideOf(a.Authority) == binds
+}
+
+func (testPolicy) MaySeeProtected(a workflow.Actor, r workflow.Request) bool {
+	return r.SideOf(a.Authority) != workflow.SideNone && a.Role != workflow.RoleAuditor
+}
+
+func (testPolicy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }

@@ -7,6 +7,9 @@ import "time"
 type Authority struct {
 	Code string
 	Name string
+	// CompletenessPolicy is whether the authority may send an incomplete
+	// request (advisory) or not (enforced).
+	CompletenessPolicy CompletenessPolicy
 }
 
 // Actor is who acts: the user behind a verified token or session.

@@ -46,6 +46,9 @@ type Change struct {
 	// Timers are set to fire after the change commits (a reminder, a
 	// deadline, a simulated authority's move).
 	Timers []Timer
+	// AuthoritySettings are an authority's new settings, when the command
+	// changes them (its completeness policy).
+	AuthoritySettings *Authority
 }
 
 // AuditRecord is the audit record of the change. It is the one function

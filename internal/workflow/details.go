@@ -46,6 +46,12 @@ var detailClasses = map[string]DetailClass{
 	"grounds":      DetailCase,
 	"content_hmac": DetailDigest, "comment_hmac": DetailDigest,
 	"content_sha256": DetailDigest, "comment_sha256": DetailDigest, // entries written before keyed digests
+	// acknowledge's reference and consent; deadline.extend; person.view
+	// (the ids of the persons it disclosed, never who they are);
+	// authority.update.
+	"requested_reference": DetailMeta, "consent": DetailCase,
+	"deadline": DetailMeta, "days": DetailMeta, "reason_hmac": DetailDigest,
+	"persons": DetailMeta, "completeness_policy": DetailMeta,
 	// Refused attempts: the state the request was in, the error answered.
 	"state": DetailMeta, "error": DetailMeta,
 	// auth.login, auth.refresh, auth.logout, auth.prune, auth.key_rotate.
@@ -183,9 +189,31 @@ func encodeContent(r Request, offences, measures, aliases []string) string {
 		p.Aliases = aliases
 		person = &p
 	}
-	b, _ := json.Marshal([]any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
-		offences, measures, r.Urgency, r.UrgencyReason, r.DueDate, person, r.Warrant})
+	content := []any{r.Kind, r.RequestedAuthority, r.Title, r.Summary, r.LegalBasis,
+		offences, measures, r.Urgency, r.UrgencyReason, r.DueDate, person, r.Warrant}
+	if r.Instrument != "" || r.Purpose != "" || len(r.Persons) > 0 {
+		// Appended only when set, so that the content of a request written
+		// before these fields encodes as it did and its digest verifies.
+		persons := make([]personContent, len(r.Persons))
+		for i, p := range r.Persons {
+			persons[i] = personContent{p.ID, p.Role, p.Name, orEmpty(p.Aliases), p.DateOfBirth, p.Nationality, p.Location, p.Protected}
+		}
+		content = append(content, r.Instrument, r.Purpose, persons)
+	}
+	b, _ := json.Marshal(content)
 	return string(b)
+}
+
+// personContent is a person concerned as a content digest binds it.
+type personContent struct {
+	ID          string     `json:"id"`
+	Role        PersonRole `json:"role"`
+	Name        string     `json:"name"`
+	Aliases     []string   `json:"aliases"`
+	DateOfBirth string     `json:"date_of_birth"`
+	Nationality string     `json:"nationality"`
+	Location    string     `json:"location"`
+	Protected   bool       `json:"protected"`
 }
 
 func aliasesOf(r Request) []string {

@@ -29,6 +29,20 @@ var Grounds = []Ground{
 	{"essential_interests", "Other essential interests of the requested state", []Kind{KindMLA}},
 	{"insufficient_information", "The request does not comply with the requirements", both},
 	{"immunity_privilege", "Immunity or privilege in the requested state", []Kind{KindMLA}},
+	// The grounds that some instruments admit beyond the first list
+	// (docs/API.md, "Instruments"); which instrument admits which is data
+	// (config/instruments.yaml).
+	{"not_available_domestically", "The measure would not be authorised in a similar domestic case", []Kind{KindMLA}},
+	{"territoriality", "Committed outside the issuing state and in the executing state, where it is no offence", []Kind{KindMLA}},
+	{"fundamental_rights", "Execution would be incompatible with fundamental rights", both},
+	{"offence_threshold", "The measure is restricted to offences of a list, category or penalty the offence is not of", []Kind{KindMLA}},
+	{"torture_inhuman_treatment", "A real risk of torture or inhuman or degrading treatment", both},
+	{"trial_in_absentia", "Decision rendered in absentia without the required guarantees", []Kind{KindExtradition}},
+	{"amnesty", "Covered by an amnesty in the requested state", []Kind{KindExtradition}},
+	{"minority", "Below the age of criminal responsibility in the requested state", []Kind{KindExtradition}},
+	{"pending_proceedings", "The requested state prosecutes the same acts", []Kind{KindExtradition}},
+	{"place_of_commission", "Committed in the requested state's territory", []Kind{KindExtradition}},
+	{"resident_serving_sentence", "A national or resident who will serve the sentence in the requested state", []Kind{KindExtradition}},
 }
 
 // GroundApplies reports whether code is a refusal ground for kind k, and

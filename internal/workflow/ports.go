@@ -70,6 +70,15 @@ type Policy interface {
 	// of entry e, which AuditScope lets it read. An unclassified detail is
 	// read by nobody.
 	MayReadDetail(a Actor, e AuditEntry, c DetailClass) bool
+	// MayExtendDeadline tells whether the actor may extend a deadline of r
+	// that binds side binds.
+	MayExtendDeadline(a Actor, r Request, binds Side) bool
+	// MaySeeProtected tells whether the actor, who may see r, may see who
+	// its protected persons are.
+	MaySeeProtected(a Actor, r Request) bool
+	// MayConfigureAuthorities tells whether the actor may change an
+	// authority's settings.
+	MayConfigureAuthorities(a Actor) bool
 }
 
 // Scope is the set of requests an actor may see: those its authority
@@ -126,8 +135,16 @@ type ListFilter struct {
 	// UrgentFirst orders urgent requests before the others (then newest
 	// first) for a short worklist; such a list has one page only.
 	UrgentFirst bool
-	Limit       int
-	Cursor      string // opaque, from the previous page
+	// DueFirst orders the requests by their next due time (NextDue),
+	// earliest first, those without any after them in the list's other
+	// order: the worklist's overdue first, then due soonest.
+	DueFirst bool
+	// DueBefore and DueFrom narrow the list to requests whose next due
+	// time is before (overdue: before now) or from (due soon: from now,
+	// with DueBefore then now + DueSoon) the time; zero for any.
+	DueBefore, DueFrom time.Time
+	Limit              int
+	Cursor             string // opaque, from the previous page
 }
 
 // Counts is how many requests an authority has, by state, on each side:

@@ -39,6 +39,10 @@ type AuditedRequest struct {
 	// History are the audited transitions, oldest first, with the digest
 	// field of each comment.
 	History []AuditedTransition
+	// RequestedReference is the reference the last acknowledgement gave.
+	RequestedReference string
+	// Extensions are the audited extensions of its deadlines, in order.
+	Extensions []AuditedExtension
 	// LastSeq is the sequence number of the last audited change.
 	LastSeq int64
 	// Problem says why the entries themselves do not replay (a transition
@@ -52,6 +56,15 @@ type AuditedTransition struct {
 	// CommentField names the digest of the comment in the entry ("" when
 	// the transition carried no comment); CommentDigest is its value.
 	CommentField, CommentDigest string
+}
+
+// AuditedExtension is an extension of a deadline as its audit entry
+// recorded it.
+type AuditedExtension struct {
+	Deadline string
+	Days     int
+	Actor    string
+	At       time.Time
 }
 
 // TextDigests computes the digests the audit log binds texts with: given a
@@ -83,7 +96,7 @@ func ChangesRequest(action, outcome string) bool {
 		return false
 	}
 	switch action {
-	case "request.create", "request.update":
+	case "request.create", "request.update", ActionExtendDeadline:
 		return true
 	}
 	ev, ok := strings.CutPrefix(action, "request.")
@@ -104,6 +117,9 @@ type replayDetails struct {
 	From               State    `json:"from"`
 	To                 State    `json:"to"`
 	Grounds            []string `json:"grounds"`
+	RequestedReference string   `json:"requested_reference"`
+	Deadline           string   `json:"deadline"`
+	Days               int      `json:"days"`
 	// The digests of a request's content and of a comment: keyed, or
 	// plain SHA-256 in entries written before digests were keyed.
 	ContentHMAC   *string `json:"content_hmac"`
@@ -162,6 +178,13 @@ func (a *AuditedRequest) Replay(e AuditEntry) {
 		a.Version, a.UpdatedAt = d.Version, e.At
 		a.ContentField, a.Content = d.content()
 		return
+	case e.Action == ActionExtendDeadline:
+		a.Version, a.UpdatedAt = d.Version, e.At
+		a.Extensions = append(a.Extensions, AuditedExtension{Deadline: d.Deadline, Days: d.Days, Actor: e.Actor, At: e.At})
+		return
+	}
+	if d.RequestedReference != "" {
+		a.RequestedReference = d.RequestedReference
 	}
 	if d.From != a.State {
 		a.Problem = fmt.Sprintf("entry %d moves the request from %s, but it was %s", e.Seq, d.From, a.State)
@@ -197,6 +220,17 @@ func (a *AuditedRequest) Disagreement(r Request, history []HistoryEntry, digest 
 	differ("version", r.Version, a.Version)
 	differ("creation time", r.CreatedAt.UTC(), a.CreatedAt.UTC())
 	differ("last change", r.UpdatedAt.UTC(), a.UpdatedAt.UTC())
+	differ("requested reference", r.RequestedReference, a.RequestedReference)
+	var extensions []AuditedExtension
+	for _, t := range r.Deadlines {
+		for _, x := range t.Extensions {
+			extensions = append(extensions, AuditedExtension{Deadline: t.Kind, Days: x.Days, Actor: x.Actor, At: x.At.UTC()})
+		}
+	}
+	slices.SortStableFunc(extensions, func(x, y AuditedExtension) int { return x.At.Compare(y.At) })
+	if fmt.Sprint(extensions) != fmt.Sprint(a.utcExtensions()) {
+		diffs = append(diffs, "its deadlines' extensions are not those the log records")
+	}
 	if a.ContentField != "" && !a.contentMatches(r, digest) {
 		diffs = append(diffs, "its content is not what the log's last creation or edit recorded")
 	}
@@ -210,6 +244,15 @@ func (a *AuditedRequest) Disagreement(r Request, history []HistoryEntry, digest 
 		}
 	}
 	return strings.Join(diffs, "; ")
+}
+
+func (a *AuditedRequest) utcExtensions() []AuditedExtension {
+	var out []AuditedExtension
+	for _, x := range a.Extensions {
+		x.At = x.At.UTC()
+		out = append(out, x)
+	}
+	return out
 }
 
 // contentMatches tells whether r's content is what the last creation or

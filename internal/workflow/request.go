@@ -30,8 +30,19 @@ type Request struct {
 	// Nil on MLA requests and on extradition drafts not yet completed.
 	PersonSought *Person
 	Warrant      *Warrant
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Instrument is the code of the legal instrument the request rests on
+	// (Catalog), "" when none is named.
+	Instrument string
+	Purpose    string // why the assistance is sought (UNTOC Art. 18(15)(f))
+	// RequestedReference is the requested authority's own reference, given
+	// when it acknowledges the request.
+	RequestedReference string
+	Persons            []PersonConcerned
+	// Deadlines are the request's time limits as its history has run them
+	// (see deadline.go); the service keeps them, clients only read them.
+	Deadlines []DeadlineTrack
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // SideOf tells which side of r the authority code plays.
@@ -110,6 +121,9 @@ type Draft struct {
 	DueDate            string
 	PersonSought       *Person
 	Warrant            *Warrant
+	Instrument         string
+	Purpose            string
+	Persons            []PersonConcerned
 }
 
 // Changes is an edit of a draft: nil fields stay as they are. A DueDate of
@@ -129,6 +143,9 @@ type Changes struct {
 	DueDate            *string
 	PersonSought       *Person
 	Warrant            *Warrant
+	Instrument         *string // "" names none
+	Purpose            *string
+	Persons            *[]PersonConcerned // the whole list; persons keep their ids
 }
 
 // Empty reports whether the edit changes nothing.
@@ -153,6 +170,9 @@ func (c Changes) fieldNames() []string {
 	add(c.DueDate != nil, "due_date")
 	add(c.PersonSought != nil, "person_sought")
 	add(c.Warrant != nil, "warrant")
+	add(c.Instrument != nil, "instrument")
+	add(c.Purpose != nil, "purpose")
+	add(c.Persons != nil, "persons")
 	return names
 }
 
@@ -191,13 +211,25 @@ func (c Changes) apply(r Request) Request {
 	if c.Warrant != nil {
 		r.Warrant = nonZero(c.Warrant)
 	}
+	if c.Instrument != nil {
+		r.Instrument = *c.Instrument
+	}
+	if c.Purpose != nil {
+		r.Purpose = *c.Purpose
+	}
+	if c.Persons != nil {
+		r.Persons = *c.Persons
+	}
 	return r
 }
 
 // validateContent checks the client-supplied content of a request, the same
 // way for a new draft and for an edit. Whether the requested authority exists
-// is checked by the service, which can ask the store.
-func validateContent(r Request) fieldErrors {
+// and the instrument is known are checked by the service, which can ask the
+// store and the catalog. today is the date on the request's clock: a due
+// date that set (for a new draft, or by the edit) must not have passed, and
+// no person can be born nor a warrant issued after it.
+func validateContent(r Request, today time.Time, set func(field string) bool) fieldErrors {
 	errs := fieldErrors{}
 	if !r.Kind.Valid() {
 		errs.add("kind", "must be one of: mla, extradition")
@@ -231,9 +263,38 @@ func validateContent(r Request) fieldErrors {
 	}
 	checkText(errs, "urgency_reason", r.UrgencyReason, MaxLegalBasis)
 	checkDate(errs, "due_date", r.DueDate)
-	checkPerson(errs, r.Kind, r.PersonSought)
-	checkWarrant(errs, r.Kind, r.Warrant)
+	if d, err := time.Parse(time.DateOnly, r.DueDate); err == nil && set("due_date") && d.Before(dateOf(today)) {
+		errs.add("due_date", "is in the past; give the date by which the assistance is still needed")
+	}
+	checkPerson(errs, r.Kind, r.PersonSought, today)
+	checkWarrant(errs, r.Kind, r.Warrant, today)
+	checkText(errs, "purpose", r.Purpose, MaxLegalBasis)
+	checkText(errs, "instrument", r.Instrument, MaxShortText)
+	checkPersons(errs, r.Persons, today)
 	return errs
+}
+
+// dateOf is the date of t, at midnight UTC.
+func dateOf(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// earliestBirth is the earliest date of birth that is plausible.
+var earliestBirth = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// checkBirthDate checks a date of birth: a date, not after today, not before
+// 1900.
+func checkBirthDate(errs fieldErrors, field, value string, today time.Time) {
+	checkDate(errs, field, value)
+	if d, err := time.Parse(time.DateOnly, value); err == nil {
+		switch {
+		case d.After(dateOf(today)):
+			errs.add(field, "is in the future")
+		case d.Before(earliestBirth):
+			errs.add(field, "is before 1900")
+		}
+	}
 }
 
 func checkDate(errs fieldErrors, field, value string) {
@@ -245,7 +306,7 @@ func checkDate(errs fieldErrors, field, value string) {
 	}
 }
 
-func checkPerson(errs fieldErrors, k Kind, p *Person) {
+func checkPerson(errs fieldErrors, k Kind, p *Person, today time.Time) {
 	if p == nil {
 		return
 	}
@@ -266,13 +327,13 @@ func checkPerson(errs fieldErrors, k Kind, p *Person) {
 		}
 		checkText(errs, "person_sought.aliases", a, MaxShortText)
 	}
-	checkDate(errs, "person_sought.date_of_birth", p.DateOfBirth)
+	checkBirthDate(errs, "person_sought.date_of_birth", p.DateOfBirth, today)
 	checkText(errs, "person_sought.nationality", p.Nationality, MaxShortText)
 	checkText(errs, "person_sought.description", p.Description, MaxLegalBasis)
 	checkText(errs, "person_sought.location", p.Location, MaxLegalBasis)
 }
 
-func checkWarrant(errs fieldErrors, k Kind, w *Warrant) {
+func checkWarrant(errs fieldErrors, k Kind, w *Warrant, today time.Time) {
 	if w == nil {
 		return
 	}
@@ -286,6 +347,9 @@ func checkWarrant(errs fieldErrors, k Kind, w *Warrant) {
 	checkText(errs, "warrant.reference", w.Reference, MaxShortText)
 	checkText(errs, "warrant.issued_by", w.IssuedBy, MaxShortText)
 	checkDate(errs, "warrant.issued_on", w.IssuedOn)
+	if d, err := time.Parse(time.DateOnly, w.IssuedOn); err == nil && d.After(dateOf(today)) {
+		errs.add("warrant.issued_on", "is in the future")
+	}
 }
 
 // nonZero returns nil for a zero value, so that "clear it" is stored as

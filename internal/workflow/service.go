@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,10 +17,11 @@ import (
 // The REST API, the web pages and the command line all go through it, so
 // every rule is applied the same way whichever door a user comes in by.
 type Service struct {
-	store  Store
-	policy Policy
-	now    func() time.Time
-	newID  func() string
+	store       Store
+	policy      Policy
+	instruments *Catalog
+	now         func() time.Time
+	newID       func() string
 	// verifying coalesces concurrent chain verifications into one pass:
 	// any user may ask, and a full pass reads the whole log.
 	verifying singleflight.Group
@@ -66,8 +68,14 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 		Title: d.Title, Summary: d.Summary, LegalBasis: d.LegalBasis,
 		Offences: d.Offences, Measures: d.Measures, Urgency: d.Urgency, UrgencyReason: d.UrgencyReason,
 		DueDate: d.DueDate, PersonSought: nonZero(d.PersonSought), Warrant: nonZero(d.Warrant),
+		Instrument: d.Instrument, Purpose: d.Purpose,
 		CreatedAt: now, UpdatedAt: now,
 	}
+	persons, err := assignPersonIDs(nil, d.Persons)
+	if err != nil {
+		return Request{}, err
+	}
+	r.Persons = persons
 	if r.Urgency == "" {
 		r.Urgency = UrgencyNormal
 	}
@@ -77,8 +85,8 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 		s.recordDenied(ctx, a, action, "", err, nil)
 		return Request{}, err
 	}
-	err := s.store.WithTx(ctx, func(tx Tx) error {
-		if err := s.checkContent(ctx, tx, r); err != nil {
+	err = s.store.WithTx(ctx, func(tx Tx) error {
+		if err := s.checkContent(ctx, tx, r, func(string) bool { return true }); err != nil {
 			return err
 		}
 		serial, err := tx.NextSerial(ctx, r.RequestingAuthority, r.Kind, now.Year())
@@ -123,7 +131,13 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 			return nil
 		}
 		next := ch.apply(r)
-		if err := s.checkContent(ctx, tx, next); err != nil {
+		if ch.Persons != nil {
+			if next.Persons, err = assignPersonIDs(r.Persons, *ch.Persons); err != nil {
+				return err
+			}
+		}
+		set := ch.fieldNames()
+		if err := s.checkContent(ctx, tx, next, func(f string) bool { return slices.Contains(set, f) }); err != nil {
 			return err
 		}
 		next.Version = r.Version + 1
@@ -145,6 +159,11 @@ type EventInput struct {
 	Event   Event
 	Comment string
 	Grounds []string
+	// Reference is the requested authority's own reference (acknowledge).
+	Reference string
+	// Consent records that the person sought consents to surrender
+	// (acknowledge of an extradition).
+	Consent bool
 	Version *int // when given, must be the request's current version
 }
 
@@ -176,17 +195,33 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		if in.Version != nil && *in.Version != r.Version {
 			return Errorf(ErrVersionConflict, "the request is at version %d, not %d", r.Version, *in.Version)
 		}
-		if err := validatePayload(t, r.Kind, in); err != nil {
+		if err := s.validatePayload(t, r, in); err != nil {
 			return err
 		}
 		now := s.clock()
+		if t.Event == EventSend {
+			if err := s.checkSendable(ctx, tx, r, now); err != nil {
+				return err
+			}
+		}
 		next := r
 		next.State, next.Version, next.UpdatedAt = to, r.Version+1, now
+		if in.Reference != "" {
+			next.RequestedReference = in.Reference
+		}
 		h := HistoryEntry{
 			RequestID: r.ID, Event: t.Event, From: r.State, To: to, Actor: a.Username,
 			Authority: a.Authority, At: now, Comment: in.Comment, Grounds: in.Grounds,
 		}
-		if err := tx.Apply(ctx, Fired(s.store, a, r, next, h)); err != nil {
+		next.Deadlines = s.instruments.advanceDeadlines(next, h, in.Consent)
+		c := Fired(s.store, a, r, next, h)
+		if in.Reference != "" {
+			c.Details["requested_reference"] = in.Reference
+		}
+		if in.Consent {
+			c.Details["consent"] = true
+		}
+		if err := tx.Apply(ctx, c); err != nil {
 			return err
 		}
 		out = next
@@ -203,9 +238,24 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 }
 
 // validatePayload checks what the event carries against what its table row
-// requires; grounds must apply to the kind of request.
-func validatePayload(t Transition, k Kind, in EventInput) error {
+// requires; grounds must apply to the kind of request, and to its
+// instrument when it names one.
+func (s *Service) validatePayload(t Transition, r Request, in EventInput) error {
+	k := r.Kind
+	instrument, hasInstrument := s.instruments.Instrument(r.Instrument)
 	errs := fieldErrors{}
+	switch {
+	case in.Reference != "" && t.Event != EventAcknowledge:
+		errs.add("reference", "only an acknowledgement carries the requested authority's reference")
+	case in.Reference != "":
+		checkText(errs, "reference", in.Reference, MaxShortText)
+	}
+	switch {
+	case in.Consent && t.Event != EventAcknowledge:
+		errs.add("consent", "only an acknowledgement records consent to surrender")
+	case in.Consent && k != KindExtradition:
+		errs.add("consent", "consent to surrender applies to extradition requests only")
+	}
 	if t.NeedsField(FieldComment) && strings.TrimSpace(in.Comment) == "" {
 		errs.add("comment", "is required for "+string(t.Event))
 	}
@@ -226,6 +276,8 @@ func validatePayload(t Transition, k Kind, in EventInput) error {
 				errs.add("grounds", fmt.Sprintf("unknown ground %q", truncate(g, 40)))
 			case !applies:
 				errs.add("grounds", fmt.Sprintf("%s does not apply to %s requests", g, k))
+			case hasInstrument && !instrument.Admits(g):
+				errs.add("grounds", fmt.Sprintf("%s is not a ground of %s", g, instrument.Label))
 			case seen[g]:
 				errs.add("grounds", fmt.Sprintf("%s is listed twice", g))
 			}
@@ -235,10 +287,19 @@ func validatePayload(t Transition, k Kind, in EventInput) error {
 	return errs.err()
 }
 
-// checkContent validates a request's content and that its requested
-// authority exists.
-func (s *Service) checkContent(ctx context.Context, tx Tx, r Request) error {
-	errs := validateContent(r)
+// checkContent validates a request's content, that its requested
+// authority exists and that its instrument serves its kind. set tells which
+// fields the command sets (all for a new draft).
+func (s *Service) checkContent(ctx context.Context, tx Tx, r Request, set func(string) bool) error {
+	errs := validateContent(r, s.clock(), set)
+	if _, bad := errs["instrument"]; !bad && r.Instrument != "" {
+		switch in, ok := s.instruments.Instrument(r.Instrument); {
+		case !ok:
+			errs.add("instrument", "no such instrument; GET /instruments lists them")
+		case !in.Serves(r.Kind):
+			errs.add("instrument", fmt.Sprintf("%s does not serve %s requests", in.Label, r.Kind))
+		}
+	}
 	if _, bad := errs["requested_authority"]; !bad {
 		if _, err := tx.Authority(ctx, r.RequestedAuthority); err != nil {
 			if ErrorCode(err) != ErrNotFound {
@@ -313,9 +374,23 @@ type ListQuery struct {
 	Direction   Direction
 	Counterpart string // the other side's authority code
 	Text        string // case-insensitive substring of the title
-	Limit       int
-	Cursor      string
+	// Deadline narrows the list to requests with a deadline overdue, or due
+	// within DueSoon; SortDue orders it by the next due time.
+	Deadline DeadlineFilter
+	SortDue  bool
+	Limit    int
+	Cursor   string
 }
+
+// DeadlineFilter narrows a list by the requests' deadlines.
+type DeadlineFilter string
+
+// The deadline filters.
+const (
+	DeadlineAny     DeadlineFilter = ""
+	DeadlineDue     DeadlineFilter = "overdue"  // some deadline runs past its due time
+	DeadlineDueSoon DeadlineFilter = "due_soon" // the next falls due within DueSoon
+)
 
 // MaxSearchText bounds the title search text.
 const MaxSearchText = 100
@@ -348,10 +423,18 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) ([]Request, st
 	if utf8.RuneCountInString(q.Text) > MaxSearchText {
 		return nil, "", Errorf(ErrBadRequest, "the search text is longer than %d characters", MaxSearchText)
 	}
-	return s.store.ListRequests(ctx, ListFilter{
+	f := ListFilter{
 		Scope: scope, States: q.States, Kind: q.Kind, Counterpart: q.Counterpart,
-		TitleContains: strings.TrimSpace(q.Text), Limit: q.Limit, Cursor: q.Cursor,
-	})
+		TitleContains: strings.TrimSpace(q.Text), DueFirst: q.SortDue, Limit: q.Limit, Cursor: q.Cursor,
+	}
+	now := s.clock()
+	switch q.Deadline {
+	case DeadlineDue:
+		f.DueBefore = now
+	case DeadlineDueSoon:
+		f.DueFrom, f.DueBefore = now, now.Add(DueSoon)
+	}
+	return s.store.ListRequests(ctx, f)
 }
 
 // Counts counts the requests the actor may see, by side and state.
@@ -363,8 +446,9 @@ func (s *Service) Counts(ctx context.Context, a Actor) (Counts, error) {
 	return s.store.CountRequests(ctx, scope)
 }
 
-// Waiting lists the requests on which the actor has the next move, urgent
-// first, then newest: those whose state awaits the actor's side
+// Waiting lists the requests on which the actor has the next move, those
+// with the nearest deadline first (overdue ones, then due soonest), then
+// urgent ones, then newest: those whose state awaits the actor's side
 // (AwaitingSide) and from which the actor's role may fire an event.
 func (s *Service) Waiting(ctx context.Context, a Actor, limit int) ([]Request, error) {
 	scope := s.policy.Scope(a)
@@ -379,7 +463,7 @@ func (s *Service) Waiting(ctx context.Context, a Actor, limit int) ([]Request, e
 	if limit <= 0 || limit > MaxLimit {
 		limit = DefaultLimit
 	}
-	list, _, err := s.store.ListRequests(ctx, ListFilter{Scope: scope, UrgentFirst: true, Limit: limit})
+	list, _, err := s.store.ListRequests(ctx, ListFilter{Scope: scope, DueFirst: true, UrgentFirst: true, Limit: limit})
 	return list, err
 }
 

@@ -27,7 +27,9 @@ type Transition struct {
 // The rows follow the lifecycle of UNTOC Art. 18: transmission CA to CA
 // (18(13)), requests for more information (18(16)), refusal with reasons
 // (18(23)), execution, and the requesting state telling that assistance is
-// no longer needed (18(24)).
+// no longer needed (18(24)). Execution may be postponed because it would
+// interfere with the requested state's own proceedings (18(25)), and
+// resumed; a postponed request may still be refused or withdrawn.
 var Table = []Transition{
 	{Event: EventSend, From: []State{StateDrafted}, To: StateSent,
 		Side: SideRequesting, Roles: []Role{RoleSupervisor}},
@@ -39,9 +41,13 @@ var Table = []Transition{
 		Side: SideRequesting, Roles: []Role{RoleOfficer, RoleSupervisor}, Needs: []Field{FieldComment}},
 	{Event: EventExecute, From: []State{StateAcknowledged}, To: StateExecuted,
 		Side: SideRequested, Roles: []Role{RoleSupervisor}, Needs: []Field{FieldComment}},
-	{Event: EventRefuse, From: []State{StateSent, StateAcknowledged, StateInfoRequested}, To: StateRefused,
+	{Event: EventPostpone, From: []State{StateAcknowledged}, To: StatePostponed,
+		Side: SideRequested, Roles: []Role{RoleSupervisor}, Needs: []Field{FieldComment}},
+	{Event: EventResume, From: []State{StatePostponed}, To: StateAcknowledged,
+		Side: SideRequested, Roles: []Role{RoleOfficer, RoleSupervisor}},
+	{Event: EventRefuse, From: []State{StateSent, StateAcknowledged, StateInfoRequested, StatePostponed}, To: StateRefused,
 		Side: SideRequested, Roles: []Role{RoleSupervisor}, Needs: []Field{FieldGrounds}},
-	{Event: EventWithdraw, From: []State{StateSent, StateAcknowledged, StateInfoRequested}, To: StateWithdrawn,
+	{Event: EventWithdraw, From: []State{StateSent, StateAcknowledged, StateInfoRequested, StatePostponed}, To: StateWithdrawn,
 		Side: SideRequesting, Roles: []Role{RoleSupervisor}, Needs: []Field{FieldComment}},
 }
 

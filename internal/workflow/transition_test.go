@@ -13,7 +13,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestTable_matchesContract restates the contract's workflow table (section
-// 3 of CONTRACT.md) independently of Table, so that a change of the table
+// 3 of CONTRACT.md, with section 5's postponement) independently of Table, so that a change of the table
 // that breaks the contract fails here.
 func TestTable_matchesContract(t *testing.T) {
 	type row struct {
@@ -29,8 +29,10 @@ func TestTable_matchesContract(t *testing.T) {
 		EventRequestInfo: {"acknowledged", StateInfoRequested, SideRequested, "officer,supervisor", "comment"},
 		EventProvideInfo: {"info_requested", StateAcknowledged, SideRequesting, "officer,supervisor", "comment"},
 		EventExecute:     {"acknowledged", StateExecuted, SideRequested, "supervisor", "comment"},
-		EventRefuse:      {"sent,acknowledged,info_requested", StateRefused, SideRequested, "supervisor", "grounds"},
-		EventWithdraw:    {"sent,acknowledged,info_requested", StateWithdrawn, SideRequesting, "supervisor", "comment"},
+		EventPostpone:    {"acknowledged", StatePostponed, SideRequested, "supervisor", "comment"},
+		EventResume:      {"postponed", StateAcknowledged, SideRequested, "officer,supervisor", ""},
+		EventRefuse:      {"sent,acknowledged,info_requested,postponed", StateRefused, SideRequested, "supervisor", "grounds"},
+		EventWithdraw:    {"sent,acknowledged,info_requested,postponed", StateWithdrawn, SideRequesting, "supervisor", "comment"},
 	}
 	if len(Table) != len(contract) {
 		t.Fatalf("table has %d events, contract %d", len(Table), len(contract))

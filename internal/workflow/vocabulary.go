@@ -33,6 +33,7 @@ const (
 	StateSent          State = "sent"
 	StateAcknowledged  State = "acknowledged"
 	StateInfoRequested State = "info_requested"
+	StatePostponed     State = "postponed" // execution put off (UNTOC Art. 18(25))
 	StateExecuted      State = "executed"
 	StateRefused       State = "refused"
 	StateWithdrawn     State = "withdrawn"
@@ -40,7 +41,7 @@ const (
 
 // States lists every state in lifecycle order.
 var States = []State{
-	StateDrafted, StateSent, StateAcknowledged, StateInfoRequested,
+	StateDrafted, StateSent, StateAcknowledged, StateInfoRequested, StatePostponed,
 	StateExecuted, StateRefused, StateWithdrawn,
 }
 
@@ -71,6 +72,8 @@ const (
 	EventExecute     Event = "execute"
 	EventRefuse      Event = "refuse"
 	EventWithdraw    Event = "withdraw"
+	EventPostpone    Event = "postpone"
+	EventResume      Event = "resume"
 )
 
 // Side is the part an authority plays in one request.
@@ -124,6 +127,14 @@ type Field string
 const (
 	FieldComment Field = "comment"
 	FieldGrounds Field = "grounds"
+)
+
+// The optional payload fields of an event: acknowledge's reference (the
+// requested authority's own) and consent (of the person sought, to
+// surrender: it shortens an EAW decision's deadline).
+const (
+	FieldReference Field = "reference"
+	FieldConsent   Field = "consent"
 )
 
 // Urgency tells how fast a request should be handled.

@@ -1,0 +1,11 @@
+package config
+
+import _ "embed" // the instruments file is part of the build
+
+// Instruments is the text of instruments.yaml: the legal instruments a
+// request may rest on, with their grounds and deadline rules. internal/law
+// reads it; it lives here, as data beside the other settings, so that a
+// new treaty is an edit of a file and not of code.
+//
+//go:embed instruments.yaml
+var Instruments []byte
