@@ -32,6 +32,11 @@ func (t *tx) Apply(ctx context.Context, c workflow.Change) error {
 			return err
 		}
 	}
+	if a := c.AuthoritySettings; a != nil {
+		if err := t.updateAuthority(ctx, *a); err != nil {
+			return err
+		}
+	}
 	if h := c.History; h != nil {
 		if err := t.appendHistory(*h); err != nil {
 			return err

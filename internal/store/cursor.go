@@ -17,6 +17,9 @@ import (
 const (
 	requestCursor = 'r'
 	auditCursor   = 'a'
+	// dueCursor is a position in a request list by due time (sort=due):
+	// the due time (noDue for a request without one) and the seq.
+	dueCursor = 'd'
 )
 
 // A cursor is the position where a page ends: the seq of its last row, so
@@ -50,35 +53,53 @@ func (s *Store) aeadFor(purpose string) cipher.AEAD {
 }
 
 // encodeCursor seals the position after seq in a list of the given kind.
-func (s *Store) encodeCursor(kind byte, seq int64) string {
-	var plain [9]byte
-	plain[0] = kind
-	binary.BigEndian.PutUint64(plain[1:], uint64(seq))
-	nonce := make([]byte, cursorNonce, cursorNonce+len(plain)+16)
-	if _, err := rand.Read(nonce); err != nil {
-		panic(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(s.cursorAEAD().Seal(nonce, nonce, plain[:], nil))
-}
+func (s *Store) encodeCursor(kind byte, seq int64) string { return s.encodeCursorAt(kind, seq) }
 
 // decodeCursor returns the seq a cursor points after; 0 for no cursor. A
 // cursor this server did not seal for this list is a client error.
 func (s *Store) decodeCursor(kind byte, cursor string) (int64, error) {
+	v, err := s.decodeCursorAt(kind, cursor, 1)
+	if err != nil || v == nil {
+		return 0, err
+	}
+	if v[0] < 1 {
+		return 0, workflow.Errorf(workflow.ErrBadRequest, "invalid cursor")
+	}
+	return v[0], nil
+}
+
+// encodeCursorAt seals a position given by one or more numbers (a list in
+// another order than by seq needs its sort key too).
+func (s *Store) encodeCursorAt(kind byte, values ...int64) string {
+	plain := make([]byte, 1+8*len(values))
+	plain[0] = kind
+	for i, v := range values {
+		binary.BigEndian.PutUint64(plain[1+8*i:], uint64(v))
+	}
+	nonce := make([]byte, cursorNonce, cursorNonce+len(plain)+16)
+	if _, err := rand.Read(nonce); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(s.cursorAEAD().Seal(nonce, nonce, plain, nil))
+}
+
+// decodeCursorAt opens a cursor of n numbers; nil for no cursor.
+func (s *Store) decodeCursorAt(kind byte, cursor string, n int) ([]int64, error) {
 	if cursor == "" {
-		return 0, nil
+		return nil, nil
 	}
 	bad := workflow.Errorf(workflow.ErrBadRequest, "invalid cursor")
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(raw) != cursorNonce+9+16 {
-		return 0, bad
+	if err != nil || len(raw) != cursorNonce+1+8*n+16 {
+		return nil, bad
 	}
 	plain, err := s.cursorAEAD().Open(nil, raw[:cursorNonce], raw[cursorNonce:], nil)
 	if err != nil || plain[0] != kind {
-		return 0, bad
+		return nil, bad
 	}
-	seq := int64(binary.BigEndian.Uint64(plain[1:]))
-	if seq < 1 {
-		return 0, bad
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(binary.BigEndian.Uint64(plain[1+8*i:]))
 	}
-	return seq, nil
+	return out, nil
 }

@@ -131,6 +131,19 @@ func Unversion(s *Store) error {
 			}
 		}
 	}
+	// And the columns migrations after the baseline added (0004), their
+	// indexes first.
+	for _, stmt := range []string{
+		"DROP INDEX IF EXISTS ix_requests_requesting_due", "DROP INDEX IF EXISTS ix_requests_requested_due",
+		"ALTER TABLE requests DROP COLUMN instrument", "ALTER TABLE requests DROP COLUMN purpose",
+		"ALTER TABLE requests DROP COLUMN requested_reference", "ALTER TABLE requests DROP COLUMN persons",
+		"ALTER TABLE requests DROP COLUMN deadlines", "ALTER TABLE requests DROP COLUMN next_due_at_us",
+		"ALTER TABLE authorities DROP COLUMN completeness_policy",
+	} {
+		if err := s.w.Exec(stmt).Error; err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 
@@ -37,26 +38,40 @@ func (s *Store) Request(ctx context.Context, id string) (workflow.Request, error
 // newest first, depending on its statistics (TestListRequests_queryPlans).
 func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]workflow.Request, string, error) {
 	limit := pageLimit(f.Limit)
-	after, err := s.decodeCursor(requestCursor, f.Cursor)
+	var pos listPosition
+	var err error
+	switch {
+	case f.UrgentFirst:
+		// A worklist has one page: a cursor would be a rank, not a place.
+	case f.DueFirst:
+		var v []int64
+		if v, err = s.decodeCursorAt(dueCursor, f.Cursor, 2); v != nil {
+			pos = listPosition{seq: v[1], due: v[0], byDue: true}
+		}
+	default:
+		pos.seq, err = s.decodeCursor(requestCursor, f.Cursor)
+	}
 	if err != nil {
 		return nil, "", err
 	}
-	if f.UrgentFirst {
-		after = 0 // a worklist has one page: a cursor is a seq, not a rank
-	}
 	var rows []requestRow
-	for _, q := range s.listQueries(ctx, f, after, limit+1) {
+	for _, q := range s.listQueries(ctx, f, pos, limit+1) {
 		page, err := scanRequests(q)
 		if err != nil {
 			return nil, "", s.fail(err, "list requests")
 		}
-		rows = mergeNewestFirst(rows, page, f.UrgentFirst)
+		rows = mergeInListOrder(rows, page, f)
 	}
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
-		if !f.UrgentFirst {
-			next = s.encodeCursor(requestCursor, rows[limit-1].Seq)
+		last := rows[limit-1]
+		switch {
+		case f.UrgentFirst:
+		case f.DueFirst:
+			next = s.encodeCursorAt(dueCursor, dueKey(last), last.Seq)
+		default:
+			next = s.encodeCursor(requestCursor, last.Seq)
 		}
 	}
 	out := make([]workflow.Request, 0, len(rows))
@@ -70,27 +85,86 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 	return out, next, nil
 }
 
-// listQueries returns the queries of the sides of f's scope (one or two,
-// and each twice for a worklist), each for up to n requests under f's
-// filters, before the cursor's sequence number after (when not 0), newest
-// first.
-func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, after int64, n int) []*gorm.DB {
-	// A worklist shows the urgent requests first: each side is read twice,
-	// its urgent requests and then the others, each newest first, so that
-	// every query stops at n rows instead of sorting all of a side's open
-	// requests by urgency.
-	urgency := []string{""}
+// noDue is the due key of a request without a running deadline: it sorts
+// after every due time.
+const noDue = math.MaxInt64
+
+// dueKey is the key a list by due time sorts row by.
+func dueKey(row requestRow) int64 {
+	if row.NextDueUS == nil {
+		return noDue
+	}
+	return *row.NextDueUS
+}
+
+// listPosition is where the previous page ended: after seq, and in a list
+// by due time (byDue) after the due key due.
+type listPosition struct {
+	seq   int64
+	due   int64
+	byDue bool
+}
+
+// listPart is one index range of a side that listQueries reads in order:
+// a condition, and whether it is read by due time (else newest first).
+type listPart struct {
+	cond  string
+	args  []any
+	byDue bool
+}
+
+// listQueries returns the queries of the sides of f's scope, each for up
+// to n requests under f's filters, after pos, in f's order. Each side is
+// one query, or several that each read one index range in order and stop
+// at n rows instead of sorting all of the side's requests: in a list by
+// due time (f.DueFirst), those with a due time (by due time) and those
+// without (newest first); in a worklist (f.UrgentFirst), the urgent ones
+// of the latter and then the others.
+func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, pos listPosition, n int) []*gorm.DB {
+	parts := []listPart{{}}
+	switch {
+	case f.DueFirst && pos.byDue && pos.due == noDue:
+		parts = []listPart{{cond: "next_due_at_us IS NULL AND seq < ?", args: []any{pos.seq}}}
+	case f.DueFirst && pos.byDue:
+		parts = []listPart{
+			{cond: "(next_due_at_us > ? OR (next_due_at_us = ? AND seq < ?))", args: []any{pos.due, pos.due, pos.seq}, byDue: true},
+			{cond: "next_due_at_us IS NULL"},
+		}
+	case f.DueFirst:
+		parts = []listPart{{cond: "next_due_at_us IS NOT NULL", byDue: true}, {cond: "next_due_at_us IS NULL"}}
+	case pos.seq > 0:
+		parts = []listPart{{cond: "seq < ?", args: []any{pos.seq}}}
+	}
 	if f.UrgentFirst {
-		urgency = []string{"urgency = ?", "urgency <> ?"}
+		var split []listPart
+		for _, p := range parts {
+			if p.byDue {
+				split = append(split, p)
+				continue
+			}
+			for _, u := range []string{"urgency = ?", "urgency <> ?"} {
+				cond := u
+				if p.cond != "" {
+					cond = p.cond + " AND " + u
+				}
+				split = append(split, listPart{cond: cond, args: append(slices.Clone(p.args), string(workflow.UrgencyUrgent))})
+			}
+		}
+		parts = split
 	}
 	var out []*gorm.DB
 	for _, sd := range scopeSides(f.Scope) {
-		for _, u := range urgency {
-			q := s.listSide(ctx, f, sd, after, n)
-			if u != "" {
-				q = q.Where(u, string(workflow.UrgencyUrgent))
+		for _, p := range parts {
+			q := s.listSide(ctx, f, sd)
+			if p.cond != "" {
+				q = q.Where(p.cond, p.args...)
 			}
-			out = append(out, q)
+			if p.byDue {
+				q = q.Order("next_due_at_us").Order("seq DESC")
+			} else {
+				q = q.Order("seq DESC")
+			}
+			out = append(out, q.Limit(n))
 		}
 	}
 	return out
@@ -133,8 +207,9 @@ func scopeSides(scope workflow.Scope) []scopeSide {
 	return out
 }
 
-// listSide is the query of one side of a scope: see listQueries.
-func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, sd scopeSide, after int64, n int) *gorm.DB {
+// listSide is the query of one side of a scope under f's filters, without
+// order or position: see listQueries.
+func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, sd scopeSide) *gorm.DB {
 	q := s.r.WithContext(ctx).Model(&requestRow{}).Where(sd.cond, sd.args...)
 	if len(f.States) > 0 {
 		q = q.Where("state IN ?", statesToStrings(f.States))
@@ -150,16 +225,18 @@ func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, sd scopeSid
 	if f.TitleContains != "" {
 		q = q.Where("LOWER(title) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.TitleContains))+"%")
 	}
-	if after > 0 {
-		q = q.Where("seq < ?", after)
+	if !f.DueBefore.IsZero() {
+		q = q.Where("next_due_at_us < ?", toMicros(f.DueBefore))
 	}
-	return q.Order("seq DESC").Limit(n)
+	if !f.DueFrom.IsZero() {
+		q = q.Where("next_due_at_us >= ?", toMicros(f.DueFrom))
+	}
+	return q
 }
 
-// mergeNewestFirst merges two lists in the order of ListRequests (urgent
-// ones first when urgentFirst, then newest first), each in that order
-// already. The queries of listQueries never share a request.
-func mergeNewestFirst(a, b []requestRow, urgentFirst bool) []requestRow {
+// mergeInListOrder merges two lists in f's order (see ListRequests), each
+// in that order already. The queries of listQueries never share a request.
+func mergeInListOrder(a, b []requestRow, f workflow.ListFilter) []requestRow {
 	if len(a) == 0 {
 		return b
 	}
@@ -167,7 +244,12 @@ func mergeNewestFirst(a, b []requestRow, urgentFirst bool) []requestRow {
 		return a
 	}
 	before := func(x, y requestRow) bool {
-		if urgentFirst {
+		if f.DueFirst {
+			if xd, yd := dueKey(x), dueKey(y); xd != yd {
+				return xd < yd
+			}
+		}
+		if f.UrgentFirst && (!f.DueFirst || x.NextDueUS == nil) {
 			if xu, yu := x.Urgency == string(workflow.UrgencyUrgent), y.Urgency == string(workflow.UrgencyUrgent); xu != yu {
 				return xu
 			}

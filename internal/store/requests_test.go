@@ -20,10 +20,10 @@ func TestOpen_seedsAuthorities(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
 			want := []workflow.Authority{
-				{Code: "ES", Name: "Spain, Ministry of Justice"},
-				{Code: "IT", Name: "Italy, Ministry of Justice"},
-				{Code: "NG", Name: "Nigeria, Federal Ministry of Justice"},
-				{Code: "TH", Name: "Thailand, Office of the Attorney General"},
+				{Code: "ES", Name: "Spain, Ministry of Justice", CompletenessPolicy: workflow.CompletenessAdvisory},
+				{Code: "IT", Name: "Italy, Ministry of Justice", CompletenessPolicy: workflow.CompletenessAdvisory},
+				{Code: "NG", Name: "Nigeria, Federal Ministry of Justice", CompletenessPolicy: workflow.CompletenessAdvisory},
+				{Code: "TH", Name: "Thailand, Office of the Attorney General", CompletenessPolicy: workflow.CompletenessAdvisory},
 			}
 			got, err := db.Store.Authorities(ctx)
 			if err != nil {

@@ -46,6 +46,16 @@ type requestRow struct {
 	Warrant             string `gorm:"column:warrant;not null;default:''"`       // JSON object, "" when none
 	CreatedUS           int64  `gorm:"column:created_at_us;not null"`
 	UpdatedUS           int64  `gorm:"column:updated_at_us;not null"`
+	// Added by migration 0004 (the legal substance).
+	Instrument         string `gorm:"column:instrument;not null;default:''"`
+	Purpose            string `gorm:"column:purpose;not null;default:''"`
+	RequestedReference string `gorm:"column:requested_reference;not null;default:''"`
+	Persons            string `gorm:"column:persons;not null;default:''"`   // JSON array, "" when none
+	Deadlines          string `gorm:"column:deadlines;not null;default:''"` // JSON array, "" when none
+	// NextDueUS is the earliest due time of a deadline whose clock runs
+	// (workflow.Request.NextDue), NULL when none: derived, kept for the
+	// deadline filters and sort=due.
+	NextDueUS *int64 `gorm:"column:next_due_at_us"`
 
 	// The parents exist only to declare the foreign keys; they are never
 	// loaded or saved (writes omit associations).
@@ -72,7 +82,20 @@ func (r requestRow) toDomain() (workflow.Request, error) {
 	if err != nil {
 		return workflow.Request{}, fmt.Errorf("request %s warrant: %w", r.ID, err)
 	}
+	persons, err := decodePersons(r.Persons)
+	if err != nil {
+		return workflow.Request{}, fmt.Errorf("request %s persons: %w", r.ID, err)
+	}
+	deadlines, err := decodeDeadlines(r.Deadlines)
+	if err != nil {
+		return workflow.Request{}, fmt.Errorf("request %s deadlines: %w", r.ID, err)
+	}
 	return workflow.Request{
+		Instrument:          r.Instrument,
+		Purpose:             r.Purpose,
+		RequestedReference:  r.RequestedReference,
+		Persons:             persons,
+		Deadlines:           deadlines,
 		ID:                  r.ID,
 		Reference:           r.Reference,
 		Kind:                workflow.Kind(r.Kind),
@@ -112,7 +135,26 @@ func requestFromDomain(q workflow.Request) (requestRow, error) {
 	if err != nil {
 		return requestRow{}, err
 	}
+	persons, err := encodePersons(q.Persons)
+	if err != nil {
+		return requestRow{}, err
+	}
+	deadlines, err := encodeDeadlines(q.Deadlines)
+	if err != nil {
+		return requestRow{}, err
+	}
+	var nextDue *int64
+	if at, ok := q.NextDue(); ok {
+		us := toMicros(at)
+		nextDue = &us
+	}
 	return requestRow{
+		Instrument:          q.Instrument,
+		Purpose:             q.Purpose,
+		RequestedReference:  q.RequestedReference,
+		Persons:             persons,
+		Deadlines:           deadlines,
+		NextDueUS:           nextDue,
 		ID:                  q.ID,
 		Reference:           q.Reference,
 		Kind:                string(q.Kind),
@@ -291,14 +333,19 @@ func userFromDomain(u workflow.User) userRow {
 
 // authorityRow is a central authority.
 type authorityRow struct {
-	Code string `gorm:"column:code;size:8;primaryKey"`
-	Name string `gorm:"column:name;not null"`
+	Code               string `gorm:"column:code;size:8;primaryKey"`
+	Name               string `gorm:"column:name;not null"`
+	CompletenessPolicy string `gorm:"column:completeness_policy;not null;default:'advisory'"`
 }
 
 func (authorityRow) TableName() string { return "authorities" }
 
 func (a authorityRow) toDomain() workflow.Authority {
-	return workflow.Authority{Code: a.Code, Name: a.Name}
+	p := workflow.CompletenessPolicy(a.CompletenessPolicy)
+	if !p.Valid() {
+		p = workflow.CompletenessAdvisory
+	}
+	return workflow.Authority{Code: a.Code, Name: a.Name, CompletenessPolicy: p}
 }
 
 // settingRow is a named value the server keeps in its database, such as a
@@ -415,6 +462,115 @@ func decodeWarrant(s string) (*workflow.Warrant, error) {
 	}
 	w := workflow.Warrant(*d)
 	return &w, nil
+}
+
+// personConcernedDoc is the stored JSON form of workflow.PersonConcerned.
+type personConcernedDoc struct {
+	ID          string   `json:"id"`
+	Role        string   `json:"role"`
+	Name        string   `json:"name"`
+	Aliases     []string `json:"aliases,omitempty"`
+	DateOfBirth string   `json:"date_of_birth,omitempty"`
+	Nationality string   `json:"nationality,omitempty"`
+	Location    string   `json:"location,omitempty"`
+	Protected   bool     `json:"protected,omitempty"`
+}
+
+func encodePersons(list []workflow.PersonConcerned) (string, error) {
+	if len(list) == 0 {
+		return "", nil
+	}
+	docs := make([]personConcernedDoc, len(list))
+	for i, p := range list {
+		docs[i] = personConcernedDoc{p.ID, string(p.Role), p.Name, p.Aliases, p.DateOfBirth, p.Nationality, p.Location, p.Protected}
+	}
+	return encodeDoc(docs)
+}
+
+func decodePersons(s string) ([]workflow.PersonConcerned, error) {
+	docs, err := decodeDoc[[]personConcernedDoc](s)
+	if docs == nil || err != nil {
+		return nil, err
+	}
+	out := make([]workflow.PersonConcerned, len(*docs))
+	for i, d := range *docs {
+		aliases := d.Aliases
+		if aliases == nil {
+			aliases = []string{}
+		}
+		out[i] = workflow.PersonConcerned{ID: d.ID, Role: workflow.PersonRole(d.Role), Name: d.Name, Aliases: aliases,
+			DateOfBirth: d.DateOfBirth, Nationality: d.Nationality, Location: d.Location, Protected: d.Protected}
+	}
+	return out, nil
+}
+
+// deadlineDoc is the stored JSON form of workflow.DeadlineTrack, its times
+// in microseconds as every stored time (toMicros); 0 is none.
+type deadlineDoc struct {
+	Kind       string         `json:"kind"`
+	Basis      string         `json:"basis"`
+	Side       string         `json:"side"`
+	StartsUS   int64          `json:"starts_at_us"`
+	DueUS      int64          `json:"due_at_us"`
+	StoppedUS  int64          `json:"stopped_since_us,omitempty"`
+	MetUS      int64          `json:"met_at_us,omitempty"`
+	EndedUS    int64          `json:"ended_at_us,omitempty"`
+	Extensions []extensionDoc `json:"extensions,omitempty"`
+}
+
+type extensionDoc struct {
+	Days   int    `json:"days"`
+	Reason string `json:"reason"`
+	Actor  string `json:"actor"`
+	AtUS   int64  `json:"at_us"`
+}
+
+func optMicros(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return toMicros(*t)
+}
+
+func optTime(us int64) *time.Time {
+	if us == 0 {
+		return nil
+	}
+	t := fromMicros(us)
+	return &t
+}
+
+func encodeDeadlines(list []workflow.DeadlineTrack) (string, error) {
+	if len(list) == 0 {
+		return "", nil
+	}
+	docs := make([]deadlineDoc, len(list))
+	for i, t := range list {
+		d := deadlineDoc{Kind: t.Kind, Basis: t.Basis, Side: string(t.Side), StartsUS: toMicros(t.StartsAt),
+			DueUS: toMicros(t.DueAt), StoppedUS: optMicros(t.StoppedSince), MetUS: optMicros(t.MetAt), EndedUS: optMicros(t.EndedAt)}
+		for _, x := range t.Extensions {
+			d.Extensions = append(d.Extensions, extensionDoc{x.Days, x.Reason, x.Actor, toMicros(x.At)})
+		}
+		docs[i] = d
+	}
+	return encodeDoc(docs)
+}
+
+func decodeDeadlines(s string) ([]workflow.DeadlineTrack, error) {
+	docs, err := decodeDoc[[]deadlineDoc](s)
+	if docs == nil || err != nil {
+		return nil, err
+	}
+	out := make([]workflow.DeadlineTrack, len(*docs))
+	for i, d := range *docs {
+		t := workflow.DeadlineTrack{Kind: d.Kind, Basis: d.Basis, Side: workflow.Side(d.Side), StartsAt: fromMicros(d.StartsUS),
+			DueAt: fromMicros(d.DueUS), StoppedSince: optTime(d.StoppedUS), MetAt: optTime(d.MetUS), EndedAt: optTime(d.EndedUS)}
+		for _, x := range d.Extensions {
+			t.Extensions = append(t.Extensions, workflow.Extension{Days: x.Days, Reason: x.Reason, Actor: x.Actor, At: fromMicros(x.AtUS)})
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 func encodeDoc(v any) (string, error) {

@@ -217,7 +217,7 @@ func (t *tx) updateRequest(ctx context.Context, r workflow.Request, oldVersion i
 // updateColumns too.
 const requestColumns = "seq, id, reference, kind, state, version, requesting_authority, requested_authority, " +
 	"title, summary, legal_basis, offences, measures, urgency, urgency_reason, due_date, person_sought, warrant, " +
-	"created_at_us, updated_at_us"
+	"created_at_us, updated_at_us, instrument, purpose, requested_reference, persons, deadlines, next_due_at_us"
 
 // scanTargets returns pointers to the fields of row, in the order of
 // requestColumns.
@@ -225,7 +225,8 @@ func (row *requestRow) scanTargets() []any {
 	return []any{&row.Seq, &row.ID, &row.Reference, &row.Kind, &row.State, &row.Version,
 		&row.RequestingAuthority, &row.RequestedAuthority, &row.Title, &row.Summary, &row.LegalBasis,
 		&row.Offences, &row.Measures, &row.Urgency, &row.UrgencyReason, &row.DueDate, &row.PersonSought,
-		&row.Warrant, &row.CreatedUS, &row.UpdatedUS}
+		&row.Warrant, &row.CreatedUS, &row.UpdatedUS, &row.Instrument, &row.Purpose, &row.RequestedReference,
+		&row.Persons, &row.Deadlines, &row.NextDueUS}
 }
 
 // scanRequests runs a query of requests that GORM built (conditions,
@@ -266,14 +267,20 @@ type column struct {
 // time. A new column of requestRow belongs here too.
 func (row requestRow) updateColumns() []column {
 	return []column{
+		{"deadlines", row.Deadlines},
 		{"due_date", row.DueDate},
+		{"instrument", row.Instrument},
 		{"kind", row.Kind},
 		{"legal_basis", row.LegalBasis},
 		{"measures", row.Measures},
+		{"next_due_at_us", nullable(row.NextDueUS)},
 		{"offences", row.Offences},
 		{"person_sought", row.PersonSought},
+		{"persons", row.Persons},
+		{"purpose", row.Purpose},
 		{"reference", row.Reference},
 		{"requested_authority", row.RequestedAuthority},
+		{"requested_reference", row.RequestedReference},
 		{"requesting_authority", row.RequestingAuthority},
 		{"state", row.State},
 		{"summary", row.Summary},
@@ -284,6 +291,28 @@ func (row requestRow) updateColumns() []column {
 		{"version", row.Version},
 		{"warrant", row.Warrant},
 	}
+}
+
+// nullable is the value of a nullable column: nil, or the value itself, so
+// that two reads of one value compare equal (updateRequest).
+func nullable(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// updateAuthority writes an authority's settings (Apply).
+func (t *tx) updateAuthority(ctx context.Context, a workflow.Authority) error {
+	res := t.db.WithContext(ctx).Model(&authorityRow{}).Where("code = ?", a.Code).
+		Update("completeness_policy", string(a.CompletenessPolicy))
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return workflow.Errorf(workflow.ErrNotFound, "authority not found")
+	}
+	return nil
 }
 
 // appendHistory records one transition of a request (Apply).

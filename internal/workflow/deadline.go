@@ -152,7 +152,7 @@ func (t *DeadlineTrack) restart(at time.Time) {
 // restarted by its new state; then the rules that h starts (by its event,
 // or by meeting the deadline they start on) start. consent tells whether
 // the person sought consented to surrender (acknowledge).
-func (c *Catalog) advanceDeadlines(next Request, h HistoryEntry, consent bool) []DeadlineTrack {
+func (c *Catalog) advanceDeadlines(next Request, h HistoryEntry, consent bool) (tracks []DeadlineTrack) {
 	rules := c.rulesFor(next)
 	ruleOf := func(kind string) (DeadlineRule, bool) {
 		for _, r := range rules {
@@ -163,8 +163,13 @@ func (c *Catalog) advanceDeadlines(next Request, h HistoryEntry, consent bool) [
 		return DeadlineRule{}, false
 	}
 	at := h.At
-	tracks := make([]DeadlineTrack, len(next.Deadlines), len(next.Deadlines)+len(rules))
+	tracks = make([]DeadlineTrack, len(next.Deadlines), len(next.Deadlines)+len(rules))
 	copy(tracks, next.Deadlines)
+	defer func() {
+		if len(tracks) == 0 {
+			tracks = nil // as a request without deadlines reads back
+		}
+	}()
 	met := map[string]bool{}
 	for i := range tracks {
 		t := &tracks[i]

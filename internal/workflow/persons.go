@@ -105,6 +105,9 @@ func (r Request) Concealed() Request {
 // those of old's persons it names again: an id stays the person's through
 // edits, so that a disclosure's audit entry names whom it showed.
 func assignPersonIDs(old, next []PersonConcerned) ([]PersonConcerned, error) {
+	if len(next) == 0 {
+		return nil, nil
+	}
 	known := map[string]bool{}
 	for _, p := range old {
 		known[p.ID] = true
