@@ -22,6 +22,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/jobs"
+	"github.com/mla-flow/mla-flow/internal/law"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
@@ -133,12 +134,17 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		st.Close()
 		return nil, err
 	}
+	instruments, err := law.Catalog()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	policy := auth.NewPolicy()
 	return &app{
 		cfg:      cfg,
 		logger:   logger,
 		store:    st,
-		workflow: workflow.NewService(st, policy, workflow.WithClock(clock)),
+		workflow: workflow.NewService(st, policy, workflow.WithClock(clock), workflow.WithInstruments(instruments)),
 		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), clock, logger,
 			auth.WithRefreshLifetime(cfg.RefreshTTL), auth.WithPolicy(policy)),
 		keys:   ring,

@@ -19,6 +19,9 @@ var contractGrants = map[workflow.Event]map[string]bool{
 	workflow.EventExecute:     {"requested/supervisor": true},
 	workflow.EventRefuse:      {"requested/supervisor": true},
 	workflow.EventWithdraw:    {"requesting/supervisor": true},
+	// CONTRACT 5.
+	workflow.EventPostpone: {"requested/supervisor": true},
+	workflow.EventResume:   {"requested/officer": true, "requested/supervisor": true},
 }
 
 // sides of a request between IT (requesting) and ES (requested), and NG,

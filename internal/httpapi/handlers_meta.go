@@ -61,11 +61,83 @@ func handleAuthorities(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]authorityJSON, len(list))
+		items := make([]authoritySettingsJSON, len(list))
 		for i, a := range list {
-			items[i] = authorityJSON{Code: a.Code, Name: a.Name}
+			items[i] = toAuthoritySettingsJSON(a)
 		}
-		return c.JSON(http.StatusOK, itemsJSON[authorityJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsJSON[authoritySettingsJSON]{Items: items})
+	}
+}
+
+// authorityInput is the body of PATCH /authorities/{code}.
+type authorityInput struct {
+	CompletenessPolicy *workflow.CompletenessPolicy `json:"completeness_policy"`
+}
+
+// handleUpdateAuthority changes an authority's settings (CONTRACT 5: its
+// completeness policy; the administrator only).
+func handleUpdateAuthority(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in authorityInput
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		if in.CompletenessPolicy == nil {
+			return workflow.Invalid("completeness_policy", "is required: advisory or enforced")
+		}
+		a, err := wf.SetCompletenessPolicy(c.Request().Context(), actorFrom(c), c.Param("code"), *in.CompletenessPolicy)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toAuthoritySettingsJSON(a))
+	}
+}
+
+// instrumentJSON is a legal instrument in GET /instruments.
+type instrumentJSON struct {
+	Code      string             `json:"code"`
+	Label     string             `json:"label"`
+	Kinds     []workflow.Kind    `json:"kinds"`
+	Grounds   []string           `json:"grounds"`
+	Deadlines []deadlineRuleJSON `json:"deadlines"`
+}
+
+// deadlineRuleJSON is a deadline rule: the contract's fields, and (added)
+// what else the rule says.
+type deadlineRuleJSON struct {
+	Kind                    string           `json:"kind"`
+	Days                    int              `json:"days"`
+	ExtendableDays          int              `json:"extendable_days"`
+	StartsOn                string           `json:"starts_on"`
+	MetBy                   []workflow.Event `json:"met_by"`
+	ConsentDays             *int             `json:"consent_days"`
+	Side                    workflow.Side    `json:"side"`
+	StopsWhileInfoRequested bool             `json:"stops_while_info_requested"`
+	OnlyUrgent              bool             `json:"only_urgent"`
+	Basis                   string           `json:"basis"`
+}
+
+// handleInstruments lists the instruments a request may rest on.
+func handleInstruments(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		list := wf.Instruments()
+		items := make([]instrumentJSON, len(list))
+		for i, in := range list {
+			j := instrumentJSON{Code: in.Code, Label: in.Label, Kinds: nonNil(in.Kinds), Grounds: nonNil(in.Grounds),
+				Deadlines: make([]deadlineRuleJSON, len(in.Deadlines))}
+			for k, r := range in.Deadlines {
+				d := deadlineRuleJSON{Kind: r.Kind, Days: r.Days, ExtendableDays: r.ExtendableDays, StartsOn: r.StartsOn,
+					MetBy: nonNil(r.MetBy), Side: r.Side, StopsWhileInfoRequested: r.StopsWhileInfoRequested,
+					OnlyUrgent: r.OnlyUrgent, Basis: r.Basis}
+				if r.ConsentDays > 0 {
+					days := r.ConsentDays
+					d.ConsentDays = &days
+				}
+				j.Deadlines[k] = d
+			}
+			items[i] = j
+		}
+		return c.JSON(http.StatusOK, itemsJSON[instrumentJSON]{Items: items})
 	}
 }
 

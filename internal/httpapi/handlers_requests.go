@@ -22,6 +22,9 @@ type createInput struct {
 	DueDate            *string          `json:"due_date"` // null or absent: none
 	PersonSought       *personJSON      `json:"person_sought"`
 	Warrant            *warrantJSON     `json:"warrant"`
+	Instrument         *string          `json:"instrument"` // null or absent: none
+	Purpose            string           `json:"purpose"`
+	Persons            []personInput    `json:"persons"`
 }
 
 func (in createInput) toDomain() workflow.Draft {
@@ -29,7 +32,8 @@ func (in createInput) toDomain() workflow.Draft {
 		Kind: in.Kind, RequestedAuthority: in.RequestedAuthority, Title: in.Title,
 		Summary: in.Summary, LegalBasis: in.LegalBasis, Offences: in.Offences,
 		Measures: in.Measures, Urgency: in.Urgency, UrgencyReason: in.UrgencyReason,
-		DueDate: deref(in.DueDate),
+		DueDate: deref(in.DueDate), Instrument: deref(in.Instrument), Purpose: in.Purpose,
+		Persons: personsToDomain(in.Persons),
 	}
 	if in.PersonSought != nil {
 		p := in.PersonSought.toDomain()
@@ -112,15 +116,16 @@ func handleCounts(wf *workflow.Service) echo.HandlerFunc {
 }
 
 // handleGetRequest shows one request; 404 when it does not exist or the
-// caller may not see it.
+// caller may not see it. It is the one answer that may disclose protected
+// persons (Service.Read decides, and audits it).
 func handleGetRequest(wf *workflow.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		a := actorFrom(c)
-		r, err := wf.Get(c.Request().Context(), a, c.Param("id"))
+		r, err := wf.Read(c.Request().Context(), a, c.Param("id"))
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+		return c.JSON(http.StatusOK, requestJSONOf(wf, a, r))
 	}
 }
 
@@ -138,7 +143,10 @@ type updateInput struct {
 	DueDate            optional[string]           `json:"due_date"`      // null clears
 	PersonSought       optional[personJSON]       `json:"person_sought"` // null clears
 	Warrant            optional[warrantJSON]      `json:"warrant"`       // null clears
-	Version            *int                       `json:"version"`       // null or absent: any
+	Instrument         optional[string]           `json:"instrument"`    // null clears
+	Purpose            optional[string]           `json:"purpose"`
+	Persons            optional[[]personInput]    `json:"persons"` // the whole list; null clears
+	Version            *int                       `json:"version"` // null or absent: any
 }
 
 func (in updateInput) toDomain() workflow.Changes {
@@ -155,6 +163,9 @@ func (in updateInput) toDomain() workflow.Changes {
 		DueDate:            in.DueDate.ptr(),
 		PersonSought:       convert(in.PersonSought, personJSON.toDomain),
 		Warrant:            convert(in.Warrant, warrantJSON.toDomain),
+		Instrument:         in.Instrument.ptr(),
+		Purpose:            in.Purpose.ptr(),
+		Persons:            convert(in.Persons, personsToDomain),
 	}
 }
 
@@ -186,14 +197,41 @@ func handleUpdateRequest(wf *workflow.Service) echo.HandlerFunc {
 
 // fireInput is the body of POST /requests/{id}/events.
 type fireInput struct {
-	Event   workflow.Event `json:"event"`
-	Comment string         `json:"comment"`
-	Grounds []string       `json:"grounds"`
-	Version *int           `json:"version"`
+	Event     workflow.Event `json:"event"`
+	Comment   string         `json:"comment"`
+	Grounds   []string       `json:"grounds"`
+	Reference string         `json:"reference"` // acknowledge: the requested side's own
+	Consent   bool           `json:"consent"`   // acknowledge (added): the person sought consents to surrender
+	Version   *int           `json:"version"`
 }
 
 func (in fireInput) toDomain() workflow.EventInput {
-	return workflow.EventInput{Event: in.Event, Comment: in.Comment, Grounds: in.Grounds, Version: in.Version}
+	return workflow.EventInput{Event: in.Event, Comment: in.Comment, Grounds: in.Grounds,
+		Reference: in.Reference, Consent: in.Consent, Version: in.Version}
+}
+
+// extendInput is the body of POST /requests/{id}/deadlines/{kind}/extensions.
+type extendInput struct {
+	Days    int    `json:"days"`
+	Reason  string `json:"reason"`
+	Version *int   `json:"version"` // added, as for events
+}
+
+// handleExtendDeadline extends one deadline of a request (CONTRACT 5).
+func handleExtendDeadline(wf *workflow.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in extendInput
+		if err := decodeRequestChange(c, &in); err != nil {
+			return err
+		}
+		a := actorFrom(c)
+		r, err := wf.ExtendDeadline(c.Request().Context(), a, c.Param("id"), c.Param("kind"),
+			workflow.ExtendInput{Days: in.Days, Reason: in.Reason, Version: in.Version})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+	}
 }
 
 // handleFireEvent moves a request through the workflow. The order of the

@@ -35,6 +35,22 @@ type authorityJSON struct {
 	Name string `json:"name"`
 }
 
+// authoritySettingsJSON is an authority in GET /authorities: with its
+// completeness policy (CONTRACT 5).
+type authoritySettingsJSON struct {
+	Code               string                      `json:"code"`
+	Name               string                      `json:"name"`
+	CompletenessPolicy workflow.CompletenessPolicy `json:"completeness_policy"`
+}
+
+func toAuthoritySettingsJSON(a workflow.Authority) authoritySettingsJSON {
+	p := a.CompletenessPolicy
+	if p == "" {
+		p = workflow.CompletenessAdvisory
+	}
+	return authoritySettingsJSON{Code: a.Code, Name: a.Name, CompletenessPolicy: p}
+}
+
 // userJSON is a user as the API shows it: never the password hash, nor
 // whether the account is disabled (a disabled user cannot see it anyway).
 type userJSON struct {
@@ -88,9 +104,124 @@ type requestJSON struct {
 	DueDate             *string          `json:"due_date"`
 	PersonSought        *personJSON      `json:"person_sought"`
 	Warrant             *warrantJSON     `json:"warrant"`
-	CreatedAt           string           `json:"created_at"`
-	UpdatedAt           string           `json:"updated_at"`
-	AllowedEvents       []workflow.Event `json:"allowed_events"`
+	// CONTRACT 5.
+	Instrument         *string               `json:"instrument"`
+	Purpose            string                `json:"purpose"`
+	RequestedReference *string               `json:"requested_reference"`
+	Persons            []personConcernedJSON `json:"persons"`
+	Deadlines          []deadlineJSON        `json:"deadlines"`
+	Completeness       completenessJSON      `json:"completeness"`
+	CreatedAt          string                `json:"created_at"`
+	UpdatedAt          string                `json:"updated_at"`
+	AllowedEvents      []workflow.Event      `json:"allowed_events"`
+}
+
+// personConcernedJSON is a person a request concerns. A concealed
+// protected person shows its id, role and protected: true, and null for
+// everything that would identify it.
+type personConcernedJSON struct {
+	ID          string              `json:"id"`
+	Role        workflow.PersonRole `json:"role"`
+	Name        *string             `json:"name"`
+	Aliases     []string            `json:"aliases"`
+	DateOfBirth *string             `json:"date_of_birth"`
+	Nationality *string             `json:"nationality"`
+	Location    *string             `json:"location"`
+	Protected   bool                `json:"protected"`
+}
+
+func toPersonsJSON(list []workflow.PersonConcerned) []personConcernedJSON {
+	out := make([]personConcernedJSON, len(list))
+	for i, p := range list {
+		if p.Concealed {
+			out[i] = personConcernedJSON{ID: p.ID, Role: p.Role, Protected: true}
+			continue
+		}
+		name, nationality, location := p.Name, p.Nationality, p.Location
+		out[i] = personConcernedJSON{
+			ID: p.ID, Role: p.Role, Name: &name, Aliases: nonNil(p.Aliases), DateOfBirth: optionalString(p.DateOfBirth),
+			Nationality: &nationality, Location: &location, Protected: p.Protected,
+		}
+	}
+	return out
+}
+
+// personInput is a person concerned in a request's body; id names a
+// person the request has, and is left out for a new one.
+type personInput struct {
+	ID          string              `json:"id"`
+	Role        workflow.PersonRole `json:"role"`
+	Name        string              `json:"name"`
+	Aliases     []string            `json:"aliases"`
+	DateOfBirth *string             `json:"date_of_birth"`
+	Nationality string              `json:"nationality"`
+	Location    string              `json:"location"`
+	Protected   bool                `json:"protected"`
+}
+
+func personsToDomain(list []personInput) []workflow.PersonConcerned {
+	out := make([]workflow.PersonConcerned, len(list))
+	for i, p := range list {
+		out[i] = workflow.PersonConcerned{ID: p.ID, Role: p.Role, Name: p.Name, Aliases: p.Aliases,
+			DateOfBirth: deref(p.DateOfBirth), Nationality: p.Nationality, Location: p.Location, Protected: p.Protected}
+	}
+	return out
+}
+
+// deadlineJSON is a deadline as it stands when the answer is made.
+type deadlineJSON struct {
+	Kind       string                  `json:"kind"`
+	Basis      string                  `json:"basis"`
+	Side       workflow.Side           `json:"side"`
+	StartsAt   string                  `json:"starts_at"`
+	DueAt      string                  `json:"due_at"`
+	Status     workflow.DeadlineStatus `json:"status"`
+	MetAt      *string                 `json:"met_at"`
+	Paused     bool                    `json:"paused"` // added: the clock stands (postponed, information awaited)
+	Extensions []extensionJSON         `json:"extensions"`
+}
+
+type extensionJSON struct {
+	Days   int    `json:"days"`
+	Reason string `json:"reason"`
+	Actor  string `json:"actor"`
+	At     string `json:"at"`
+}
+
+func toDeadlinesJSON(list []workflow.Deadline) []deadlineJSON {
+	out := make([]deadlineJSON, len(list))
+	for i, d := range list {
+		j := deadlineJSON{Kind: d.Kind, Basis: d.Basis, Side: d.Side, StartsAt: timeJSON(d.StartsAt),
+			DueAt: timeJSON(d.DueAt), Status: d.Status, Paused: d.Paused, Extensions: make([]extensionJSON, len(d.Extensions))}
+		if d.MetAt != nil {
+			met := timeJSON(*d.MetAt)
+			j.MetAt = &met
+		}
+		for k, x := range d.Extensions {
+			j.Extensions[k] = extensionJSON{Days: x.Days, Reason: x.Reason, Actor: x.Actor, At: timeJSON(x.At)}
+		}
+		out[i] = j
+	}
+	return out
+}
+
+// completenessJSON is what a request lacks (CONTRACT 5).
+type completenessJSON struct {
+	Complete bool          `json:"complete"`
+	Missing  []missingJSON `json:"missing"`
+}
+
+type missingJSON struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+func toCompletenessJSON(c workflow.Completeness) completenessJSON {
+	out := completenessJSON{Complete: c.Complete, Missing: make([]missingJSON, len(c.Missing))}
+	for i, m := range c.Missing {
+		out.Missing[i] = missingJSON{Field: m.Field, Reason: m.Reason}
+	}
+	return out
 }
 
 // personJSON is the person an extradition request seeks (added to the
@@ -152,7 +283,16 @@ func deref(s *string) string {
 	return *s
 }
 
+// toRequestJSON is r as every answer but the one that reads a single
+// request shows it: its protected persons concealed.
 func toRequestJSON(wf *workflow.Service, a workflow.Actor, r workflow.Request) requestJSON {
+	return requestJSONOf(wf, a, r.Concealed())
+}
+
+// requestJSONOf is r as it is: the single request that Service.Read
+// answered, which disclosed its protected persons only to whom it may.
+func requestJSONOf(wf *workflow.Service, a workflow.Actor, r workflow.Request) requestJSON {
+	now := wf.Now()
 	out := requestJSON{
 		ID: r.ID, Reference: r.Reference, Kind: r.Kind, State: r.State, Version: r.Version,
 		RequestingAuthority: r.RequestingAuthority, RequestedAuthority: r.RequestedAuthority,
@@ -160,6 +300,9 @@ func toRequestJSON(wf *workflow.Service, a workflow.Actor, r workflow.Request) r
 		Offences: nonNil(r.Offences), Measures: nonNil(r.Measures), Urgency: r.Urgency,
 		UrgencyReason: r.UrgencyReason, DueDate: optionalString(r.DueDate),
 		PersonSought: toPersonJSON(r.PersonSought), Warrant: toWarrantJSON(r.Warrant),
+		Instrument: optionalString(r.Instrument), Purpose: r.Purpose,
+		RequestedReference: optionalString(r.RequestedReference), Persons: toPersonsJSON(r.Persons),
+		Deadlines: toDeadlinesJSON(r.DeadlinesAt(now)), Completeness: toCompletenessJSON(r.CompletenessAt(now)),
 		CreatedAt: timeJSON(r.CreatedAt), UpdatedAt: timeJSON(r.UpdatedAt),
 		AllowedEvents: nonNil(wf.AllowedEvents(a, r)),
 	}

@@ -86,7 +86,7 @@ func parseCursor(q url.Values) (string, error) {
 
 // listQuery reads the filters of GET /requests.
 func listQuery(c echo.Context) (workflow.ListQuery, error) {
-	q, err := queryParams(c, []string{"state", "kind", "direction", "counterpart", "q", "limit", "cursor"}, "state")
+	q, err := queryParams(c, []string{"state", "kind", "direction", "counterpart", "q", "deadline", "sort", "limit", "cursor"}, "state")
 	if err != nil {
 		return workflow.ListQuery{}, err
 	}
@@ -120,6 +120,19 @@ func listQuery(c echo.Context) (workflow.ListQuery, error) {
 		if !isAuthorityCode(lq.Counterpart) {
 			return lq, badQuery("counterpart", "must be an authority code such as ES")
 		}
+	}
+	switch d := workflow.DeadlineFilter(q.Get("deadline")); d {
+	case workflow.DeadlineAny, workflow.DeadlineDue, workflow.DeadlineDueSoon:
+		lq.Deadline = d
+	default:
+		return lq, badQuery("deadline", "must be overdue or due_soon")
+	}
+	switch q.Get("sort") {
+	case "":
+	case "due":
+		lq.SortDue = true
+	default:
+		return lq, badQuery("sort", "must be due (nearest deadline first); newest first without it")
 	}
 	lq.Text = q.Get("q")
 	if len([]rune(lq.Text)) > workflow.MaxSearchText {

@@ -23,6 +23,8 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	v1.POST("/auth/logout", handleLogout(d.Auth), user)    // added
 	v1.GET("/me", handleMe(names), user)
 	v1.GET("/authorities", handleAuthorities(wf), user)
+	v1.PATCH("/authorities/:code", handleUpdateAuthority(wf), user) // the Policy lets only the admin
+	v1.GET("/instruments", handleInstruments(wf), user)
 	v1.GET("/workflows", handleWorkflows(), user)
 	v1.GET("/refusal-grounds", handleRefusalGrounds(), user)
 	v1.GET("/measures", handleMeasures(), user) // added: the code list of MLA measures
@@ -35,6 +37,7 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	v1.PATCH("/requests/:id", handleUpdateRequest(wf), user)
 	v1.POST("/requests/:id/events", handleFireEvent(wf), user)
 	v1.GET("/requests/:id/history", handleHistory(wf), user)
+	v1.POST("/requests/:id/deadlines/:kind/extensions", handleExtendDeadline(wf), user)
 
 	// added: account administration; the Policy lets only the admin in.
 	v1.GET("/users", handleListUsers(d.Auth, names), user)

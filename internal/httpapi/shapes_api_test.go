@@ -57,8 +57,15 @@ func TestShapes(t *testing.T) {
 			wantKeys(t, "request", r, "id", "reference", "kind", "state", "version", "requesting_authority",
 				"requested_authority", "title", "summary", "legal_basis", "offences", "measures", "urgency",
 				"due_date", "created_at", "updated_at", "allowed_events",
+				// CONTRACT 5:
+				"instrument", "purpose", "requested_reference", "persons", "deadlines", "completeness",
 				// added to the contract's request (docs/API.md):
 				"urgency_reason", "person_sought", "warrant")
+			wantKeys(t, "completeness", r["completeness"].(map[string]any), "complete", "missing")
+			if r["instrument"] != nil || r["requested_reference"] != nil || r["completeness"].(map[string]any)["complete"] != false {
+				t.Errorf("a bare extradition draft: instrument %v, requested_reference %v, completeness %v",
+					r["instrument"], r["requested_reference"], r["completeness"])
+			}
 			year := time.Now().UTC().Format("2006")
 			if ok, _ := regexp.MatchString(`^IT-EXT-`+year+`-\d{6}$`, r["reference"].(string)); !ok {
 				t.Errorf("reference %v", r["reference"])
@@ -68,7 +75,7 @@ func TestShapes(t *testing.T) {
 				r["due_date"] != nil {
 				t.Errorf("request %v", r)
 			}
-			for _, list := range []string{"offences", "measures", "allowed_events"} {
+			for _, list := range []string{"offences", "measures", "allowed_events", "persons", "deadlines"} {
 				if _, ok := r[list].([]any); !ok {
 					t.Errorf("%s = %v, want an array", list, r[list])
 				}
@@ -144,7 +151,7 @@ func TestShapes(t *testing.T) {
 			items := a["items"].([]any)
 			var codes []any
 			for _, it := range items {
-				wantKeys(t, "authority", it.(map[string]any), "code", "name")
+				wantKeys(t, "authority", it.(map[string]any), "code", "name", "completeness_policy")
 				codes = append(codes, it.(map[string]any)["code"])
 			}
 			for _, cc := range []string{"IT", "ES", "NG", "TH"} {
@@ -170,13 +177,13 @@ func TestShapes(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || rec.Code != 200 {
 				t.Fatalf("%d %v %s", rec.Code, err, rec.Body.String())
 			}
-			if len(doc) != 2 || len(doc["mla"].States) != 7 || len(doc["extradition"].Events) != len(workflow.Table) {
+			if len(doc) != 2 || len(doc["mla"].States) != len(workflow.States) || len(doc["extradition"].Events) != len(workflow.Table) {
 				t.Fatalf("workflows %+v", doc)
 			}
 			if strings.Contains(rec.Body.String(), `"requires":null`) {
 				t.Error("requires is null somewhere, want []")
 			}
-			refuse := doc["mla"].Events[5]
+			refuse := doc["mla"].Events[7]
 			if refuse.Name != "refuse" || refuse.Side != "requested" || !slices.Equal(refuse.Requires, []string{"grounds"}) {
 				t.Errorf("refuse %+v", refuse)
 			}

@@ -95,7 +95,7 @@ func TestErrors_text(t *testing.T) {
 			// Only the changes that made it: the creation, and for the
 			// acknowledged one its send and acknowledgement.
 			ok := srv.auditPage(t, url.Values{"request_id": {id}, "outcome": {"ok"}})
-			if want := 1 + len(pathToState["acknowledged"])*boolInt(id == ackedID); len(ok) != want {
+			if want := 1 + len(pathToState("acknowledged"))*boolInt(id == ackedID); len(ok) != want {
 				t.Fatalf("request %s has %d audit entries of outcome ok, want %d", id, len(ok), want)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -199,19 +200,31 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 }
 
 // pathTo lists which side's which role fires which event to bring a new
-// draft into each state.
-var pathTo = map[workflow.State][]struct {
+// draft into the state: the table's shortest run (workflow.PathTo), each
+// step by the side's officer when the table lets one fire it, else its
+// supervisor.
+func pathTo(state workflow.State) []struct {
 	side  workflow.Side
 	role  workflow.Role
 	event workflow.Event
-}{
-	"drafted":        {},
-	"sent":           {{"requesting", "supervisor", "send"}},
-	"acknowledged":   {{"requesting", "supervisor", "send"}, {"requested", "officer", "acknowledge"}},
-	"info_requested": {{"requesting", "supervisor", "send"}, {"requested", "officer", "acknowledge"}, {"requested", "officer", "request_info"}},
-	"executed":       {{"requesting", "supervisor", "send"}, {"requested", "officer", "acknowledge"}, {"requested", "supervisor", "execute"}},
-	"refused":        {{"requesting", "supervisor", "send"}, {"requested", "supervisor", "refuse"}},
-	"withdrawn":      {{"requesting", "supervisor", "send"}, {"requesting", "supervisor", "withdraw"}},
+} {
+	var out []struct {
+		side  workflow.Side
+		role  workflow.Role
+		event workflow.Event
+	}
+	for _, t := range workflow.PathTo(state) {
+		role := workflow.RoleSupervisor
+		if slices.Contains(t.Roles, workflow.RoleOfficer) {
+			role = workflow.RoleOfficer
+		}
+		out = append(out, struct {
+			side  workflow.Side
+			role  workflow.Role
+			event workflow.Event
+		}{t.Side, role, t.Event})
+	}
+	return out
 }
 
 // buildFixture creates, through the workflow service, the requests of
@@ -244,7 +257,7 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 		if err != nil {
 			t.Fatalf("create %s: %v", r, err)
 		}
-		for i, step := range pathTo[r.state] {
+		for i, step := range pathTo(r.state) {
 			in := workflow.EventInput{Event: step.event, Comment: sec("comment" + strconv.Itoa(i+1))}
 			if step.event == "refuse" {
 				in.Grounds = []string{"dual_criminality"}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/law"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
@@ -75,6 +76,6 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	}
 	return &World{
 		Store: st, Auth: a, Clock: clock,
-		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now)),
+		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog())),
 	}
 }

@@ -80,6 +80,33 @@ func AwaitingSide(s State) Side {
 	return SideNone
 }
 
+// PathTo returns the shortest run of transitions that takes a new draft
+// into state s, in table order where runs tie (nil for drafted, and for an
+// unknown state). Tests, the demo and the seeder drive requests with it,
+// so that a new row of the table reaches them all.
+func PathTo(s State) []Transition {
+	type step struct {
+		state State
+		path  []Transition
+	}
+	seen := map[State]bool{StateDrafted: true}
+	queue := []step{{state: StateDrafted}}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur.state == s {
+			return cur.path
+		}
+		for _, t := range Table {
+			if t.Leaves(cur.state) && !seen[t.To] {
+				seen[t.To] = true
+				queue = append(queue, step{t.To, append(slices.Clone(cur.path), t)})
+			}
+		}
+	}
+	return nil
+}
+
 // events converts the table to looplab/fsm's form.
 func events() fsm.Events {
 	out := make(fsm.Events, 0, len(Table))
