@@ -15,7 +15,7 @@ import (
 // of its events. The clock stops while the request is postponed, and while
 // the requesting side is asked for more information when the rule says so.
 // The service folds each transition into the request's tracks as it makes
-// it (advanceDeadlines), so that reading a request needs no history, and
+// it (AdvanceDeadlines), so that reading a request needs no history, and
 // every deadline is the same fold of the same history whoever recomputes
 // it (TestDeadlines_foldOfHistory).
 
@@ -146,13 +146,14 @@ func (t *DeadlineTrack) restart(at time.Time) {
 	}
 }
 
-// advanceDeadlines returns the tracks of next, the request as transition h
-// has left it, with h folded in: running deadlines met by h's event are
+// AdvanceDeadlines returns the tracks of next, the request as transition h
+// has left it, with h folded in (the service does it for every transition;
+// internal/seed, which writes what the service would have, too): running deadlines met by h's event are
 // met, the others ended if next is final, their clocks stopped or
 // restarted by its new state; then the rules that h starts (by its event,
 // or by meeting the deadline they start on) start. consent tells whether
 // the person sought consented to surrender (acknowledge).
-func (c *Catalog) advanceDeadlines(next Request, h HistoryEntry, consent bool) (tracks []DeadlineTrack) {
+func (c *Catalog) AdvanceDeadlines(next Request, h HistoryEntry, consent bool) (tracks []DeadlineTrack) {
 	rules := c.rulesFor(next)
 	ruleOf := func(kind string) (DeadlineRule, bool) {
 		for _, r := range rules {

@@ -213,7 +213,7 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 			RequestID: r.ID, Event: t.Event, From: r.State, To: to, Actor: a.Username,
 			Authority: a.Authority, At: now, Comment: in.Comment, Grounds: in.Grounds,
 		}
-		next.Deadlines = s.instruments.advanceDeadlines(next, h, in.Consent)
+		next.Deadlines = s.instruments.AdvanceDeadlines(next, h, in.Consent)
 		c := Fired(s.store, a, r, next, h)
 		if in.Reference != "" {
 			c.Details["requested_reference"] = in.Reference
