@@ -286,11 +286,14 @@ func deref(s *string) string {
 // toRequestJSON is r as every answer but the one that reads a single
 // request shows it: its protected persons concealed.
 func toRequestJSON(wf *workflow.Service, a workflow.Actor, r workflow.Request) requestJSON {
-	return requestJSONOf(wf, a, r.Concealed())
+	out := requestJSONOf(wf, a, r)
+	out.Persons = toPersonsJSON(r.Concealed().Persons)
+	return out
 }
 
 // requestJSONOf is r as it is: the single request that Service.Read
 // answered, which disclosed its protected persons only to whom it may.
+// Completeness is computed before: a concealed person is not incomplete.
 func requestJSONOf(wf *workflow.Service, a workflow.Actor, r workflow.Request) requestJSON {
 	now := wf.Now()
 	out := requestJSON{

@@ -239,7 +239,9 @@ func (s *Store) replayHistory(ctx context.Context, tx *sql.Tx, after, upTo strin
 func (s *Store) replayAudited(ctx context.Context, tx *sql.Tx, after, upTo string) (map[string]*workflow.AuditedRequest, error) {
 	cond, args := idRange("request_id", after, upTo)
 	out := map[string]*workflow.AuditedRequest{}
-	err := s.eachAuditedChange(ctx, tx, cond+" AND action LIKE 'request.%' ORDER BY request_id, seq", args,
+	// The actions that change a request: request.* and deadline.extend
+	// (workflow.ChangesRequest decides among them).
+	err := s.eachAuditedChange(ctx, tx, cond+" AND (action LIKE 'request.%' OR action = '"+workflow.ActionExtendDeadline+"') ORDER BY request_id, seq", args,
 		workflow.ChangesRequest, func(e workflow.AuditEntry) {
 			a := out[e.RequestID]
 			if a == nil {
