@@ -234,6 +234,10 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, "/requests/"+id+"?done="+string(in.Event))
 		}
 		code := workflow.ErrorCode(err)
+		if t, known := workflow.Lookup(in.Event); known && code == workflow.ErrForbidden {
+			// The service's message names the event by its code.
+			return workflow.Errorf(workflow.ErrForbidden, "%s", whoMayFire(t))
+		}
 		if code != workflow.ErrValidation && code != workflow.ErrVersionConflict && code != workflow.ErrInvalidTransition {
 			return err
 		}
@@ -254,16 +258,17 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			for i := range v.Actions {
 				if v.Actions[i].Event == in.Event {
 					f := &v.Actions[i]
-					f.Open, f.Comment, f.Chosen, f.Errors = true, in.Comment, in.Grounds, fields
+					f.Open, f.Comment, f.Chosen = true, in.Comment, in.Grounds
+					f.Errors = eventFieldMessages(*f, r.Kind, fields)
 					found = true
 				}
 			}
-			out.alert = "“" + labelOr(eventLabels, in.Event) + "” was not done. Complete the form below."
+			out.alert = quoted(in.Event) + " was not done. Complete the form below."
 			if !found {
 				out.alert = "That action is not known. Nothing was changed."
 			}
 		default:
-			out.alert = "Nothing was changed: the request moved on while you had it open. It is now “" +
+			out.alert = quoted(in.Event) + " was not done: the request moved on while you had it open. It is now “" +
 				labelOr(stateLabels, r.State) + "”. Check it below and try again if still needed."
 		}
 		return h.render(c, out)
@@ -296,7 +301,12 @@ func (h *Handler) editable(c echo.Context) (workflow.Request, error) {
 	if err != nil {
 		return r, err
 	}
-	return r, h.wf.Editable(a, r)
+	err = h.wf.Editable(a, r)
+	if workflow.ErrorCode(err) == workflow.ErrInvalidTransition {
+		// The service's message names the state by its code.
+		return r, workflow.Errorf(workflow.ErrInvalidTransition, "%s", notDraftMessage(r.State))
+	}
+	return r, err
 }
 
 // handleUpdateRequest saves the edit of a draft.

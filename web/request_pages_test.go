@@ -227,7 +227,7 @@ func TestRequestPage(t *testing.T) {
 		}
 		esSupervisor.post(path+"/events/refuse", url.Values{"comment": {"kept"}}).must(t, http.StatusUnprocessableEntity).
 			has(t, "At least one refusal ground is required", "<details class=\"disclosure\" open>", ">kept</textarea>")
-		esSupervisor.post(path+"/events/execute", url.Values{}).must(t, http.StatusUnprocessableEntity).has(t, "Comment is required")
+		esSupervisor.post(path+"/events/execute", url.Values{}).must(t, http.StatusUnprocessableEntity).has(t, "“Execution report” is required.")
 		esSupervisor.post(path+"/events/refuse", url.Values{"grounds": {"military_offence"}}).must(t, http.StatusUnprocessableEntity)
 		esSupervisor.post(path+"/events/refuse", url.Values{"grounds": {"dual_criminality", "essential_interests"}, "comment": {"Not an offence in Spain."}}).
 			must(t, http.StatusSeeOther)
@@ -260,4 +260,43 @@ func TestEditDraft(t *testing.T) {
 	b.post(path, form).must(t, http.StatusUnprocessableEntity).has(t, "Title is required.", `value="Valencia"`)
 	app.as(t, "es.officer").get(path).must(t, http.StatusNotFound)
 	app.as(t, "it.auditor").get(path).must(t, http.StatusForbidden)
+}
+
+// TestRequestPage_messagesNameActionsByLabel: every refusal of an action
+// names it as its button does ("Record execution"), and states and grounds
+// by their labels, never by the codes the API uses.
+func TestRequestPage_messagesNameActionsByLabel(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	r := app.sent(t, "Bank records")
+	path := "/requests/" + r.ID
+	esOfficer, esSupervisor := app.as(t, "es.officer"), app.as(t, "es.supervisor")
+	codes := []string{"refuse", "execute", "request_info", "military_offence", "mla requests", "acknowledged", "sent"}
+
+	esOfficer.post(path+"/events/refuse", url.Values{"grounds": {"dual_criminality"}}).must(t, http.StatusForbidden).
+		messages().has(t, "“Refuse” is for the supervisors of the requested authority.").lacks(t, codes...)
+	esOfficer.post(path+"/events/acknowledge", nil).must(t, http.StatusSeeOther)
+
+	cases := []struct {
+		name, event string
+		form        url.Values
+		want        string
+	}{
+		{"comment_required", "execute", url.Values{}, "“Execution report” is required."},
+		{"comment_required_other_label", "request_info", url.Values{}, "“What information is needed” is required."},
+		{"ground_of_other_kind", "refuse", url.Values{"grounds": {"military_offence"}},
+			"“Purely military offence” does not apply to requests for mutual legal assistance."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			esSupervisor.post(path+"/events/"+tc.event, tc.form).must(t, http.StatusUnprocessableEntity).
+				messages().has(t, tc.want, "was not done. Complete the form below.").lacks(t, codes...)
+		})
+	}
+
+	// A page left open on an old version.
+	app.as(t, "it.supervisor").post(path+"/events/withdraw", url.Values{"version": {"1"}, "comment": {"no longer needed"}}).
+		must(t, http.StatusConflict).messages().
+		has(t, "“Withdraw” was not done: the request moved on", "It is now “Acknowledged”.").lacks(t, codes...)
+	app.as(t, "it.officer").get(path+"/edit").must(t, http.StatusConflict).
+		messages().has(t, "Only drafts can be edited; this request is “Acknowledged”.").lacks(t, codes...)
 }

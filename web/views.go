@@ -338,14 +338,12 @@ func errFor(errs map[string]string, name string) string {
 // messages are mostly predicates ("is required", "must be at most 200
 // characters") to follow the field's name.
 func fieldMessage(field, msg string) string {
-	for _, p := range []string{"is ", "must ", "apply ", "cannot ", "are ", "has "} {
-		if strings.HasPrefix(msg, p) {
-			label, ok := fieldLabels[field]
-			if !ok {
-				label = field
-			}
-			return label + " " + msg + "."
+	if isPredicate(msg) {
+		label, ok := fieldLabels[field]
+		if !ok {
+			label = field
 		}
+		return label + " " + msg + "."
 	}
 	if msg == "" {
 		return msg
@@ -356,4 +354,15 @@ func fieldMessage(field, msg string) string {
 		out += "."
 	}
 	return out
+}
+
+// isPredicate reports whether a validation message is a predicate that
+// needs the field's name before it ("is required", "must be …").
+func isPredicate(msg string) bool {
+	for _, p := range []string{"is ", "must ", "apply ", "cannot ", "are ", "has "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
