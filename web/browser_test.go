@@ -403,7 +403,7 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	c.contains(".notice--ok", "refused")
 
 	// 5. Both sides read the same timeline.
-	want := []string{"Drafted", "Send", "it.supervisor", "Acknowledge receipt", "es.officer", "Refuse", "es.supervisor",
+	want := []string{"Drafted", "Sent by it.supervisor", "Acknowledged by es.officer", "Refused by es.supervisor",
 		"dual criminality", "not an offence here"}
 	c.contains(".timeline", want...)
 	c.contains(".page-head .badge", "Refused")

@@ -124,3 +124,25 @@ func TestErrorPage_internal(t *testing.T) {
 		t.Errorf("the error was not logged: %q", logs.String())
 	}
 }
+
+// TestEventPast_everyEvent: the timeline names every event of the table,
+// and postpone and resume, by what happened, not by the button's command.
+func TestEventPast_everyEvent(t *testing.T) {
+	events := []workflow.Event{eventPostpone, eventResume}
+	for _, tr := range workflow.Table {
+		events = append(events, tr.Event)
+	}
+	for _, ev := range events {
+		past, ok := eventPast[ev]
+		if !ok || past == "" {
+			t.Errorf("%s has no past-tense label", ev)
+			continue
+		}
+		if past == eventLabels[ev] {
+			t.Errorf("%s: past-tense label %q is the button's", ev, past)
+		}
+	}
+	if got := toTimeline([]workflow.HistoryEntry{{Event: "hold_over", Actor: "es.officer"}}, nil)[0].Label; got != "Hold over" {
+		t.Errorf("an event without a label reads %q, want %q", got, "Hold over")
+	}
+}

@@ -33,6 +33,29 @@ var eventLabels = map[workflow.Event]string{
 	workflow.EventExecute:     "Record execution",
 	workflow.EventRefuse:      "Refuse",
 	workflow.EventWithdraw:    "Withdraw",
+	eventPostpone:             "Postpone",
+	eventResume:               "Resume",
+}
+
+// eventPostpone and eventResume are keyed by their codes: a history may
+// hold them whether or not this build's table defines them.
+const (
+	eventPostpone = workflow.Event("postpone")
+	eventResume   = workflow.Event("resume")
+)
+
+// eventPast say what an event did, for the timeline: what happened
+// ("Sent"), where a button says what to do ("Send").
+var eventPast = map[workflow.Event]string{
+	workflow.EventSend:        "Sent",
+	workflow.EventAcknowledge: "Acknowledged",
+	workflow.EventRequestInfo: "Information requested",
+	workflow.EventProvideInfo: "Information provided",
+	workflow.EventExecute:     "Executed",
+	workflow.EventRefuse:      "Refused",
+	workflow.EventWithdraw:    "Withdrawn",
+	eventPostpone:             "Postponed",
+	eventResume:               "Resumed",
 }
 
 // eventHints say in a line what an event does, under its button.
@@ -204,9 +227,12 @@ func (h *Handler) eventForms(a workflow.Actor, r workflow.Request) []eventForm {
 
 // timelineItem is one transition in a request's history.
 type timelineItem struct {
-	Event         workflow.Event
-	From, To      workflow.State
-	Actor         string
+	Event    workflow.Event
+	Label    string // what happened: "Sent"
+	From, To workflow.State
+	// Person is who did it: the history records the username alone, which
+	// is also what the header and the users page show of a person.
+	Person        string
 	Authority     string
 	AuthorityName string
 	At            time.Time
@@ -217,12 +243,27 @@ type timelineItem struct {
 func toTimeline(list []workflow.HistoryEntry, names map[string]string) []timelineItem {
 	out := make([]timelineItem, len(list))
 	for i, e := range list {
+		label, ok := eventPast[e.Event]
+		if !ok {
+			label = humanize(string(e.Event))
+		}
 		out[i] = timelineItem{
-			Event: e.Event, From: e.From, To: e.To, Actor: e.Actor, Authority: e.Authority,
+			Event: e.Event, Label: label, From: e.From, To: e.To, Person: e.Actor, Authority: e.Authority,
 			AuthorityName: names[e.Authority], At: e.At, Comment: e.Comment, Grounds: e.Grounds,
 		}
 	}
 	return out
+}
+
+// humanize makes words of a code that no label names: "key_rotate" →
+// "Key rotate".
+func humanize(code string) string {
+	s := strings.TrimSpace(strings.NewReplacer("_", " ", ".", " ").Replace(code))
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	return strings.ToUpper(string(r[0])) + string(r[1:])
 }
 
 // option is a choice of a select or a group of radio buttons or boxes.
