@@ -128,6 +128,7 @@ type requestView struct {
 	Mermaid       string
 	Actions       []eventForm
 	MayEdit       bool
+	EditHint      string // beside the edit link: what editing is for, who sends
 	AwaitingLabel string
 }
 
@@ -175,6 +176,13 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestV
 		Mermaid:  mermaid,
 		Actions:  h.eventForms(a, r),
 		MayEdit:  h.wf.Editable(a, r) == nil,
+	}
+	if v.MayEdit {
+		v.EditHint = "Change the request while it is a draft."
+		if t, ok := workflow.Lookup(workflow.EventSend); ok && len(v.Actions) == 0 {
+			// Editing is all this user does here: say who takes it on.
+			v.EditHint += " When it is ready, the " + rolesOf(t) + " of your authority send it."
+		}
 	}
 	if side := workflow.AwaitingSide(r.State); !r.State.Final() && side != workflow.SideNone {
 		code := r.RequestingAuthority

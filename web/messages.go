@@ -34,12 +34,18 @@ func quoted(ev workflow.Event) string { return "“" + labelOr(eventLabels, ev) 
 // whoMayFire says who may take the action of table row t, the rule that
 // refused it (the Policy grants t to its roles on its side).
 func whoMayFire(t workflow.Transition) string {
+	return quoted(t.Event) + " is for the " + rolesOf(t) + " of the " + string(t.Side) +
+		" authority. Nothing was changed."
+}
+
+// rolesOf names the people who may take the action of t: "officers or
+// supervisors".
+func rolesOf(t workflow.Transition) string {
 	roles := make([]string, len(t.Roles))
 	for i, r := range t.Roles {
 		roles[i] = labelOr(rolePlurals, r)
 	}
-	return quoted(t.Event) + " is for the " + strings.Join(roles, " or ") + " of the " + string(t.Side) +
-		" authority. Nothing was changed."
+	return strings.Join(roles, " or ")
 }
 
 // notDraftMessage says why a request that left the draft state cannot be

@@ -304,3 +304,25 @@ func TestRequestPage_messagesNameActionsByLabel(t *testing.T) {
 	app.as(t, "it.officer").get(path+"/edit").must(t, http.StatusConflict).
 		messages().has(t, "Only drafts can be edited; this request is “Acknowledged”.").lacks(t, codes...)
 }
+
+// TestRequestPage_draftActions: where a draft may be edited, its actions
+// panel offers the edit and never says that there is nothing to do.
+func TestRequestPage_draftActions(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	r := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: "Bank records"})
+	path := "/requests/" + r.ID
+	actions := func(p page) page {
+		return page{status: p.status, body: between(p.body, `id="actions-title"`, "</section>")}
+	}
+	officer, supervisor := app.as(t, "it.officer"), app.as(t, "it.supervisor")
+
+	actions(officer.get(path).must(t, http.StatusOK)).
+		has(t, `href="/requests/`+r.ID+`/edit">Edit draft</a>`, "When it is ready, the supervisors of your authority send it.").
+		lacks(t, "nothing for you to do", "/events/")
+	actions(supervisor.get(path).must(t, http.StatusOK)).
+		has(t, "Edit draft", `/events/send"`).lacks(t, "nothing for you to do", "send it.")
+
+	app.fire(t, "it.supervisor", r.ID, workflow.EventInput{Event: workflow.EventSend})
+	actions(officer.get(path).must(t, http.StatusOK)).
+		has(t, "There is nothing for you to do on this request now.").lacks(t, "Edit draft")
+}
