@@ -338,7 +338,19 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	c.contains(".error-summary", "Title is required")
 	c.contains("#f-title-error", "Title is required")
 	c.shoot("new-request-errors")
+	// A title typed past its limit is not cut by the browser: the server
+	// says how long it may be, and the text stays to be shortened.
+	long := strings.Repeat("Rossi ", workflow.MaxTitle/6+1)
+	c.do(chromedp.SendKeys(chromedp.ID("f-title"), long))
+	c.load(422, chromedp.Click(chromedp.CSS(`.form-actions button[type="submit"]`)))
+	c.contains("#f-title-error", fmt.Sprintf("Title must be at most %d characters.", workflow.MaxTitle))
+	c.contains(".error-summary", "Title must be at most")
+	if kept, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`document.getElementById('f-title').value.length`)); err != nil || kept != len(long) {
+		t.Errorf("the title field holds %d characters (%v), want the %d typed", kept, err, len(long))
+	}
+	c.shoot("new-request-title-too-long")
 	c.do(
+		chromedp.Clear(chromedp.ID("f-title")),
 		chromedp.SendKeys(chromedp.ID("f-title"), "Bank records of Rossi S.r.l."),
 		chromedp.SendKeys(chromedp.ID("f-legal_basis"), "UNTOC Art. 18"),
 		chromedp.SendKeys(chromedp.ID("f-offences"), "Money laundering"),

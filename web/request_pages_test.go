@@ -326,3 +326,32 @@ func TestRequestPage_draftActions(t *testing.T) {
 	actions(officer.get(path).must(t, http.StatusOK)).
 		has(t, "There is nothing for you to do on this request now.").lacks(t, "Edit draft")
 }
+
+// TestRequestForm_titleLimit: the title's limit is said under its label
+// and tied to the field, the browser is not told to cut longer text, and
+// a longer title comes back as an error with the whole text kept.
+func TestRequestForm_titleLimit(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	b := app.as(t, "it.officer")
+	limit := fmt.Sprintf("at most %d characters", workflow.MaxTitle)
+	b.get("/requests/new?kind=mla").must(t, http.StatusOK).
+		has(t, `<p class="hint" id="f-title-hint">`, limit, `name="title" type="text" value="" required aria-required="true" aria-describedby="f-title-hint">`).
+		lacks(t, "maxlength")
+
+	long := strings.Repeat("x", workflow.MaxTitle+1)
+	want := fmt.Sprintf("Title must be %s.", limit)
+	b.post("/requests/new", url.Values{"kind": {"mla"}, "requested_authority": {"ES"}, "title": {long}}).
+		must(t, http.StatusUnprocessableEntity).
+		has(t, `<a href="#f-title">`+want+`</a>`, `id="f-title-error"`, `value="`+long+`"`,
+			`aria-invalid="true" aria-describedby="f-title-hint f-title-error"`)
+
+	full := strings.Repeat("y", workflow.MaxTitle)
+	p := b.post("/requests/new", url.Values{"kind": {"mla"}, "requested_authority": {"ES"}, "title": {full}}).
+		must(t, http.StatusSeeOther)
+	r, err := app.wf.Get(t.Context(), app.actor(t, "it.officer"), p.requestID(t))
+	if err != nil || r.Title != full {
+		t.Fatalf("stored title %q (%v), want the %d characters sent", r.Title, err, len(full))
+	}
+	b.post("/requests/"+r.ID+"/edit", url.Values{"version": {"1"}, "requested_authority": {"ES"}, "title": {long}}).
+		must(t, http.StatusUnprocessableEntity).has(t, want, `value="`+long+`"`)
+}

@@ -318,7 +318,7 @@ type fieldProblem struct {
 type formField struct {
 	Name, ID, Label, Value, Type, Hint, Error string
 	Required, Optional                        bool
-	Rows, MaxLength                           int
+	Rows                                      int
 	Autocomplete, Size                        string
 }
 
@@ -337,7 +337,10 @@ func (f formField) DescribedBy() string {
 
 // fld describes a form field for the partials: its errors come from errs
 // by its API name; opts are "type=date", "hint=…", "required", "optional",
-// "rows=N", "max=N", "ac=…" (autocomplete) and "size=short".
+// "rows=N", "ac=…" (autocomplete) and "size=short". There is no maxlength:
+// a browser silently cuts what is typed or pasted at that length, so a
+// field's limit is said in its hint, and the server's answer to longer
+// text is an error next to the field, with the text kept to shorten.
 func fld(errs map[string]string, name, label, value string, opts ...string) formField {
 	f := formField{Name: name, ID: fieldID(name), Label: label, Value: value, Type: "text"}
 	if msg, ok := errs[name]; ok {
@@ -356,8 +359,6 @@ func fld(errs map[string]string, name, label, value string, opts ...string) form
 			f.Optional = true
 		case "rows":
 			f.Rows, _ = strconv.Atoi(v)
-		case "max":
-			f.MaxLength, _ = strconv.Atoi(v)
 		case "ac":
 			f.Autocomplete = v
 		case "size":
