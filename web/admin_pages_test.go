@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/workflow"
+	"github.com/mla-flow/mla-flow/web"
 )
 
 func TestAuditPage(t *testing.T) {
@@ -205,4 +207,67 @@ func TestAuditPage_caseDetails(t *testing.T) {
 		app.as(t, "es.auditor").get("/audit?request_id="+refused.ID).must(t, http.StatusOK).
 			has(t, "political_offence").lacks(t, "Withheld from you")
 	})
+}
+
+// TestForms_summaryOrder: a form's error summary lists the problems in the
+// order of the form's fields, whatever the order of the map they come in,
+// and each form's order is the order its page shows the fields in.
+func TestForms_summaryOrder(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	admin, officer := app.as(t, "admin"), app.as(t, "it.officer")
+	summary := func(p page) string { return between(p.body, `class="error-summary"`, "</div>") }
+
+	for i := 0; i < 5; i++ { // map order varies from one answer to the next
+		p := admin.post("/users", url.Values{"username": {"X"}, "role": {"officer"}, "authority": {""}, "password": {"short"}}).
+			must(t, http.StatusUnprocessableEntity)
+		inOrder(t, summary(p), `href="#f-username"`, `href="#f-authority"`, `href="#f-password"`)
+		p = officer.post("/requests/new", url.Values{"kind": {"mla"}, "requested_authority": {""}, "title": {""}, "due_date": {"soon"}}).
+			must(t, http.StatusUnprocessableEntity)
+		inOrder(t, summary(p), `href="#f-requested_authority"`, `href="#f-title"`, `href="#f-due_date"`)
+	}
+
+	clerk, err := app.auth.CreateUser(t.Context(), app.actor(t, "admin"), auth.NewUser{Username: "it.clerk", Role: workflow.RoleOfficer,
+		Authority: "IT", Password: "a long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := []struct {
+		b     *browser
+		path  string
+		order []string
+	}{
+		{officer, "/requests/new?kind=mla", web.RequestFormFields},
+		{officer, "/requests/new?kind=extradition", web.RequestFormFields},
+		{admin, "/users", web.NewUserFields},
+		{admin, "/users/" + clerk.ID, web.UserFields},
+	}
+	for _, f := range forms {
+		body := f.b.get(f.path).must(t, http.StatusOK).body
+		var ids []string
+		for _, name := range f.order {
+			if id := `id="` + web.FieldID(name) + `"`; strings.Contains(body, id) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) < 3 {
+			t.Errorf("%s shows only %v of its fields", f.path, ids)
+		}
+		inOrder(t, body, ids...)
+	}
+}
+
+// inOrder checks that s holds each of texts, in that order.
+func inOrder(tb testing.TB, s string, texts ...string) {
+	tb.Helper()
+	last, prev := -1, ""
+	for _, text := range texts {
+		i := strings.Index(s, text)
+		switch {
+		case i < 0:
+			tb.Errorf("%q is missing from:\n%s", text, s)
+		case i < last:
+			tb.Errorf("%q comes before %q, want after", text, prev)
+		}
+		last, prev = i, text
+	}
 }

@@ -90,7 +90,7 @@ func (h *Handler) handleCreateRequest() echo.HandlerFunc {
 			r, err = h.wf.Create(c.Request().Context(), actorOf(c), v.Values.draft(k))
 		}
 		if fields, ok := validationFields(err); ok {
-			v.Errors, v.Problems = fields, problems(fields)
+			v.Errors, v.Problems = fields, problems(fields, requestFormFields)
 			return h.render(c, view{status: statusOf(workflow.ErrValidation), name: "request_form.html",
 				title: "New " + strings.ToLower(v.KindLabel) + " request", content: v,
 				alert: "The request was not saved. Correct the fields marked below."})
@@ -343,7 +343,7 @@ func (h *Handler) handleUpdateRequest() echo.HandlerFunc {
 		}
 		out := view{name: "request_form.html", title: "Edit " + r.Reference, content: &v}
 		if fields, ok := validationFields(err); ok {
-			v.Errors, v.Problems = fields, problems(fields)
+			v.Errors, v.Problems = fields, problems(fields, requestFormFields)
 			out.status, out.alert = statusOf(workflow.ErrValidation), "The changes were not saved. Correct the fields marked below."
 			return h.render(c, out)
 		}

@@ -97,7 +97,7 @@ func (h *Handler) handleCreateUser() echo.HandlerFunc {
 		} else {
 			v.Errors = map[string]string{"username": "is taken by another account"}
 		}
-		v.Problems = problems(v.Errors)
+		v.Problems = problems(v.Errors, newUserFields)
 		return h.render(c, view{status: statusOf(code), name: "users.html", title: "Users", content: v,
 			alert: "The account was not created. Correct the fields marked below."})
 	}
@@ -176,7 +176,7 @@ func (h *Handler) userAction(do func(c echo.Context, id string) (string, error))
 			errors.As(err, &ae)
 			v.Errors = map[string]string{"": ae.Message}
 		}
-		v.Problems = problems(v.Errors)
+		v.Problems = problems(v.Errors, userFields)
 		return h.render(c, view{status: statusOf(code), name: "user.html", title: u.Username, content: v,
 			alert: "Nothing was changed. See below."})
 	}
