@@ -271,3 +271,32 @@ func inOrder(tb testing.TB, s string, texts ...string) {
 		last, prev = i, text
 	}
 }
+
+// TestUsersPage_ownAccount: the administrator's own page offers none of
+// the changes the server refuses for one's own account, and says why; a
+// refused attempt all the same is explained on the page, and the password,
+// which one may set, is offered with what setting it does.
+func TestUsersPage_ownAccount(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	admin := app.as(t, "admin")
+	own := "/users/" + app.actor(t, "admin").UserID
+	other := "/users/" + app.actor(t, "it.officer").UserID
+
+	admin.get(other).must(t, http.StatusOK).
+		has(t, `action="`+other+`/status"`, `action="`+other+`/role"`, `action="`+other+`/password"`).
+		lacks(t, "You cannot")
+	admin.get(own).must(t, http.StatusOK).
+		has(t, "You cannot disable your own account", "You cannot change your own role", `action="`+own+`/password"`,
+			"Setting it ends your sessions, this one too").
+		lacks(t, `action="`+own+`/status"`, `action="`+own+`/role"`, "Disable account", "Change role")
+
+	// A form kept open from before, or typed by hand: the summary's links
+	// land on the explanations.
+	admin.post(own+"/status", url.Values{"disabled": {"true"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, `href="#f-disabled"`, `<p id="f-disabled">You cannot disable your own account`)
+	admin.post(own+"/role", url.Values{"role": {"officer"}, "authority": {"IT"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, `href="#f-role"`, `<p id="f-role">You cannot change your own role`)
+
+	admin.post(own+"/password", url.Values{"password": {"quiet harbour of my own"}}).must(t, http.StatusSeeOther)
+	admin.get(own).must(t, http.StatusSeeOther) // this session ended too, as the hint says
+}

@@ -31,7 +31,11 @@ type usersView struct {
 
 // userView is the content of one user's page.
 type userView struct {
-	U                workflow.User
+	U workflow.User
+	// Own is the administrator's own account, which may not be disabled
+	// or lose its role (auth.Authenticator.UpdateUser): its page offers
+	// neither, and says why.
+	Own              bool
 	Errors           map[string]string
 	Problems         []fieldProblem
 	RoleOptions      []option
@@ -124,7 +128,7 @@ func (h *Handler) userPage(c echo.Context, u workflow.User) (userView, error) {
 		return userView{}, err
 	}
 	return userView{
-		U: u, Errors: map[string]string{},
+		U: u, Own: u.ID == actorOf(c).UserID, Errors: map[string]string{},
 		RoleOptions: roleOptions(), AuthorityOptions: counterpartOptions(list, ""),
 	}, nil
 }
