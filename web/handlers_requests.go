@@ -122,7 +122,7 @@ type requestView struct {
 	Side          workflow.Side
 	Requesting    string // authority names
 	Requested     string
-	Urgent        bool
+	Urgent        bool // marked urgent: urgentNow
 	Timeline      []timelineItem
 	Diagram       diagramView
 	Mermaid       string
@@ -170,7 +170,7 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestV
 	v := requestView{
 		R: r, KindLabel: labelOr(kindLabels, r.Kind), Side: r.SideOf(a.Authority),
 		Requesting: names[r.RequestingAuthority], Requested: names[r.RequestedAuthority],
-		Urgent:   r.Urgency == workflow.UrgencyUrgent,
+		Urgent:   urgentNow(r),
 		Timeline: toTimeline(history, names),
 		Diagram:  buildDiagram(r.State, visited, allowed),
 		Mermaid:  mermaid,

@@ -355,3 +355,42 @@ func TestRequestForm_titleLimit(t *testing.T) {
 	b.post("/requests/"+r.ID+"/edit", url.Values{"version": {"1"}, "requested_authority": {"ES"}, "title": {long}}).
 		must(t, http.StatusUnprocessableEntity).has(t, want, `value="`+long+`"`)
 }
+
+// TestUrgentBadge_openCasesOnly: an urgent request carries the urgent mark
+// in the lists, on the dashboard and on its page while it is open, and
+// loses it once it is closed; its page still records that it was urgent.
+func TestUrgentBadge_openCasesOnly(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	urgent := func(title string) workflow.Request {
+		r := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: title,
+			Urgency: workflow.UrgencyUrgent, UrgencyReason: "Funds about to move"})
+		return app.fire(t, "it.supervisor", r.ID, workflow.EventInput{Event: workflow.EventSend})
+	}
+	open, closed := urgent("Freezing, still open"), urgent("Freezing, refused")
+	app.fire(t, "es.supervisor", closed.ID, workflow.EventInput{Event: workflow.EventRefuse, Grounds: []string{"dual_criminality"}})
+	const badge = "badge--urgent"
+	// row is the table row of p that holds title.
+	row := func(p page, title string) string {
+		t.Helper()
+		i := strings.Index(p.body, title)
+		start, end := strings.LastIndex(p.body[:max(i, 0)], "<tr"), strings.Index(p.body[max(i, 0):], "</tr>")
+		if i < 0 || start < 0 || end < 0 {
+			t.Fatalf("no row holds %q:\n%s", title, p.body)
+		}
+		return p.body[start : i+end]
+	}
+
+	esOfficer, itOfficer := app.as(t, "es.officer"), app.as(t, "it.officer")
+	for _, p := range []page{esOfficer.get("/inbox").must(t, http.StatusOK), itOfficer.get("/outbox").must(t, http.StatusOK)} {
+		if r := row(p, "Freezing, still open"); !strings.Contains(r, badge) || !strings.Contains(r, "row--urgent") {
+			t.Errorf("the open urgent request is not marked urgent:\n%s", r)
+		}
+		if r := row(p, "Freezing, refused"); strings.Contains(r, badge) || strings.Contains(r, "urgent") || !strings.Contains(r, "Closed") {
+			t.Errorf("the refused request is still marked urgent:\n%s", r)
+		}
+	}
+	esOfficer.get("/").must(t, http.StatusOK).has(t, badge, "Freezing, still open").lacks(t, "Freezing, refused")
+	esOfficer.get("/requests/"+open.ID).must(t, http.StatusOK).has(t, badge)
+	esOfficer.get("/requests/"+closed.ID).must(t, http.StatusOK).lacks(t, badge).
+		has(t, "<dt>Urgency</dt><dd>Urgent", "Funds about to move")
+}

@@ -166,7 +166,8 @@ type requestRow struct {
 	Counterpart string // authority code of the other side
 	CounterName string
 	Direction   string // "to" or "from"
-	Urgent      bool
+	Urgent      bool   // urgent and still open (urgentNow)
+	Closed      bool   // in a final state
 	Age         string
 	Created     time.Time
 	DueDate     string
@@ -175,7 +176,7 @@ type requestRow struct {
 func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]string) requestRow {
 	row := requestRow{
 		ID: r.ID, Reference: r.Reference, Kind: r.Kind, State: r.State, Title: r.Title,
-		Urgent: r.Urgency == workflow.UrgencyUrgent, Age: age(h.now(), r.CreatedAt),
+		Urgent: urgentNow(r), Closed: r.State.Final(), Age: age(h.now(), r.CreatedAt),
 		Created: r.CreatedAt, DueDate: r.DueDate,
 	}
 	if r.SideOf(a.Authority) == workflow.SideRequested {
@@ -185,6 +186,13 @@ func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]s
 	}
 	row.CounterName = names[row.Counterpart]
 	return row
+}
+
+// urgentNow tells whether r is to be marked urgent: it was drafted as
+// urgent and is still open. A closed case asks nothing of anyone, so an
+// urgent mark on it would only draw attention away from those that do.
+func urgentNow(r workflow.Request) bool {
+	return r.Urgency == workflow.UrgencyUrgent && !r.State.Final()
 }
 
 // eventForm is one action of the request page: a button, and the fields its
