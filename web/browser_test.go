@@ -439,6 +439,7 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	c.press(`.site-nav a[href="/audit"]`)
 	c.press(`.verify-form button`)
 	c.contains("#verify-result", "The audit chain is intact")
+	c.contains(".table--audit", "Refuse", "Javier Martínez", "Withheld from you: Comment digest, Grounds")
 	c.shoot("audit")
 	c.press(`.site-nav a[href="/users"]`)
 	c.shoot("users")
@@ -470,6 +471,14 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	)
 	c.press(`form[action="/login"] button[type="submit"]`)
 	c.contains(".who", "es.auditor")
+
+	// The requested authority's auditor reads the log with the references
+	// of its cases, which lead to them, and the details in words.
+	c.press(`.site-nav a[href="/audit"]`)
+	c.contains(".table--audit", "Refuse", "es.supervisor", "Grounds", "dual criminality")
+	c.shoot("audit-auditor")
+	c.press(`.table--audit a.ref[href="` + path + `"]`)
+	c.contains("h1", "Bank records of Rossi S.r.l.")
 }
 
 // TestBrowser_keyboard checks that a user can log in and reach the main
