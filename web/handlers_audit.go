@@ -101,7 +101,7 @@ func (h *Handler) auditView(c echo.Context) (auditView, error) {
 
 // auditRow is one audit entry as people read it: who by name, what by the
 // action's label, which request by its reference, the details as label and
-// value pairs. Internal ids are no text of its own: they only make links.
+// value pairs. Internal ids are no text of the row: they only make links.
 type auditRow struct {
 	Seq        int64
 	At         time.Time
@@ -154,7 +154,7 @@ func (h *Handler) auditRows(c echo.Context, a workflow.Actor, entries []workflow
 		switch name := names[e.Actor]; {
 		case e.Actor == "":
 			row.Person = "Nobody signed in"
-		case e.Actor == "system":
+		case e.Actor == "system": // internal/auth's name for the server's own work
 			row.Person = "The server"
 		case name != "" && name != e.Actor:
 			row.Person, row.Username = name, e.Actor
@@ -190,15 +190,11 @@ func (h *Handler) auditRequests(ctx context.Context, a workflow.Actor, entries [
 	for id, r := range out {
 		if h.readsCases(a) {
 			req, err := h.wf.Get(ctx, a, id)
-			switch workflow.ErrorCode(err) {
-			case "":
-				if err != nil {
-					return nil, err
-				}
+			if err == nil {
 				r.Reference, r.CaseURL = req.Reference, "/requests/"+url.PathEscape(id)
 				continue
-			case workflow.ErrNotFound, workflow.ErrForbidden:
-			default:
+			}
+			if code := workflow.ErrorCode(err); code != workflow.ErrNotFound && code != workflow.ErrForbidden {
 				return nil, err
 			}
 		}

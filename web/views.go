@@ -44,7 +44,7 @@ const (
 	eventResume   = workflow.Event("resume")
 )
 
-// eventPast say what an event did, for the timeline: what happened
+// eventPast says what an event did, for the timeline: what happened
 // ("Sent"), where a button says what to do ("Send").
 var eventPast = map[workflow.Event]string{
 	workflow.EventSend:        "Sent",
@@ -238,8 +238,8 @@ type timelineItem struct {
 	Event    workflow.Event
 	Label    string // what happened: "Sent"
 	From, To workflow.State
-	// Person is who did it: the history records the username alone, which
-	// is also what the header and the users page show of a person.
+	// Person is who did it: the username, all that the history records
+	// of a person (display names are the administrator's to read).
 	Person        string
 	Authority     string
 	AuthorityName string
