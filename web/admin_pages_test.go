@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/workflow"
+	"github.com/mla-flow/mla-flow/web"
 )
 
 func TestAuditPage(t *testing.T) {
@@ -21,7 +24,7 @@ func TestAuditPage(t *testing.T) {
 		has(t, "Audit log", "Verify chain", "request.send", "request.create", "auth.login", "ng.officer", "all authorities")
 	admin.get("/audit?actor=it.supervisor").has(t, "request.send").lacks(t, "request.create")
 	admin.get("/audit?outcome=maybe").must(t, http.StatusBadRequest)
-	admin.get("/audit?request_id="+r.ID).has(t, "<code>request.send</code>", "<code>request.create</code>").lacks(t, "<code>auth.login</code>")
+	admin.get("/audit?request_id="+r.ID).has(t, ">request.send</code>", ">request.create</code>").lacks(t, ">auth.login</code>")
 	admin.post("/audit/verify", nil).must(t, http.StatusOK).has(t, "The audit chain is intact")
 	admin.post("/audit/verify", url.Values{"_csrf": {""}}).must(t, http.StatusForbidden)
 
@@ -195,14 +198,161 @@ func TestAuditPage_caseDetails(t *testing.T) {
 		app.fire(t, "es.officer", executed.ID, workflow.EventInput{Event: workflow.EventAcknowledge})
 		app.fire(t, "es.supervisor", executed.ID, workflow.EventInput{Event: workflow.EventExecute, Comment: "The witness was heard on 3 May."})
 
+		const political = "Political offence, or connected with one"
 		admin := app.as(t, "admin")
 		admin.get("/audit?request_id="+refused.ID).must(t, http.StatusOK).
-			has(t, "<code>request.refuse</code>", "Withheld from you: <code>grounds</code>").
-			lacks(t, "political_offence", "grounds&#34;:")
+			has(t, ">request.refuse</code>", "Withheld from you: Grounds").
+			lacks(t, "political_offence", political, "grounds&#34;:")
 		admin.get("/audit?request_id="+executed.ID).must(t, http.StatusOK).
-			has(t, "<code>request.execute</code>", "<code>comment_hmac</code>", "<code>content_hmac</code>").
-			lacks(t, "comment_hmac&#34;:", "content_hmac&#34;:", "_sha256")
+			has(t, ">request.execute</code>", "Withheld from you: Comment digest", "Withheld from you: Content digest").
+			lacks(t, "comment_hmac", "content_hmac", "_sha256", "<dt>Comment digest</dt>", "<dt>Content digest</dt>")
 		app.as(t, "es.auditor").get("/audit?request_id="+refused.ID).must(t, http.StatusOK).
-			has(t, "political_offence").lacks(t, "Withheld from you")
+			has(t, "<dt>Grounds</dt><dd>"+political+"</dd>").lacks(t, "Withheld from you", "political_offence")
 	})
 }
+
+// TestForms_summaryOrder: a form's error summary lists the problems in the
+// order of the form's fields, whatever the order of the map they come in,
+// and each form's order is the order its page shows the fields in.
+func TestForms_summaryOrder(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	admin, officer := app.as(t, "admin"), app.as(t, "it.officer")
+	summary := func(p page) string { return between(p.body, `class="error-summary"`, "</div>") }
+
+	for i := 0; i < 5; i++ { // map order varies from one answer to the next
+		p := admin.post("/users", url.Values{"username": {"X"}, "role": {"officer"}, "authority": {""}, "password": {"short"}}).
+			must(t, http.StatusUnprocessableEntity)
+		inOrder(t, summary(p), `href="#f-username"`, `href="#f-authority"`, `href="#f-password"`)
+		p = officer.post("/requests/new", url.Values{"kind": {"mla"}, "requested_authority": {""}, "title": {""}, "due_date": {"soon"}}).
+			must(t, http.StatusUnprocessableEntity)
+		inOrder(t, summary(p), `href="#f-requested_authority"`, `href="#f-title"`, `href="#f-due_date"`)
+	}
+
+	clerk, err := app.auth.CreateUser(t.Context(), app.actor(t, "admin"), auth.NewUser{Username: "it.clerk", Role: workflow.RoleOfficer,
+		Authority: "IT", Password: "a long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := []struct {
+		b     *browser
+		path  string
+		order []string
+	}{
+		{officer, "/requests/new?kind=mla", web.RequestFormFields},
+		{officer, "/requests/new?kind=extradition", web.RequestFormFields},
+		{admin, "/users", web.NewUserFields},
+		{admin, "/users/" + clerk.ID, web.UserFields},
+	}
+	for _, f := range forms {
+		body := f.b.get(f.path).must(t, http.StatusOK).body
+		var ids []string
+		for _, name := range f.order {
+			if id := `id="` + web.FieldID(name) + `"`; strings.Contains(body, id) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) < 3 {
+			t.Errorf("%s shows only %v of its fields", f.path, ids)
+		}
+		inOrder(t, body, ids...)
+	}
+}
+
+// inOrder checks that s holds each of texts, in that order.
+func inOrder(tb testing.TB, s string, texts ...string) {
+	tb.Helper()
+	last, prev := -1, ""
+	for _, text := range texts {
+		i := strings.Index(s, text)
+		switch {
+		case i < 0:
+			tb.Errorf("%q is missing from:\n%s", text, s)
+		case i < last:
+			tb.Errorf("%q comes before %q, want after", text, prev)
+		}
+		last, prev = i, text
+	}
+}
+
+// TestUsersPage_ownAccount: the administrator's own page offers none of
+// the changes the server refuses for one's own account, and says why; a
+// refused attempt all the same is explained on the page, and the password,
+// which one may set, is offered with what setting it does.
+func TestUsersPage_ownAccount(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	admin := app.as(t, "admin")
+	own := "/users/" + app.actor(t, "admin").UserID
+	other := "/users/" + app.actor(t, "it.officer").UserID
+
+	admin.get(other).must(t, http.StatusOK).
+		has(t, `action="`+other+`/status"`, `action="`+other+`/role"`, `action="`+other+`/password"`).
+		lacks(t, "You cannot")
+	admin.get(own).must(t, http.StatusOK).
+		has(t, "You cannot disable your own account", "You cannot change your own role", `action="`+own+`/password"`,
+			"Setting it ends your sessions, this one too").
+		lacks(t, `action="`+own+`/status"`, `action="`+own+`/role"`, "Disable account", "Change role")
+
+	// A form kept open from before, or typed by hand: the summary's links
+	// land on the explanations.
+	admin.post(own+"/status", url.Values{"disabled": {"true"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, `href="#f-disabled"`, `<p id="f-disabled">You cannot disable your own account`)
+	admin.post(own+"/role", url.Values{"role": {"officer"}, "authority": {"IT"}}).must(t, http.StatusUnprocessableEntity).
+		has(t, `href="#f-role"`, `<p id="f-role">You cannot change your own role`)
+
+	admin.post(own+"/password", url.Values{"password": {"quiet harbour of my own"}}).must(t, http.StatusSeeOther)
+	admin.get(own).must(t, http.StatusSeeOther) // this session ended too, as the hint says
+}
+
+// TestAuditPage_readable: the audit page names the request by its
+// reference (a link to the case for a reader of the case, plain text for
+// the administrator, who reads no case), the actor by name, the action by
+// its label, and the details as label and value pairs; internal ids are
+// no text of the page, only parts of its links.
+func TestAuditPage_readable(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	r := app.sent(t, "Bank records")
+	app.fire(t, "es.officer", r.ID, workflow.EventInput{Event: workflow.EventAcknowledge})
+	draft := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: "Phone records"})
+	if _, err := app.wf.Update(t.Context(), app.actor(t, "it.officer"), draft.ID, workflow.Changes{
+		Title: ptr("Phone records of Rossi"), Summary: ptr("Calls between the suspects."),
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	es := app.as(t, "es.officer")
+	es.post("/requests/"+r.ID+"/events/refuse", url.Values{"grounds": {"dual_criminality"}}).must(t, http.StatusForbidden)
+	admin := app.as(t, "admin")
+	p := admin.post("/users", url.Values{"username": {"it.clerk"}, "role": {"officer"}, "authority": {"IT"},
+		"password": {"a long enough password"}}).must(t, http.StatusSeeOther)
+	clerkPage := strings.SplitN(p.location, "?", 2)[0]
+
+	noIDs := func(p page, ids ...string) {
+		t.Helper()
+		text := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(between(p.body, "<tbody>", "</tbody>"), " ")
+		for _, id := range ids {
+			if strings.Contains(text, id) {
+				t.Errorf("the audit table shows the internal id %s as text", id)
+			}
+		}
+	}
+	page := admin.get("/audit").must(t, http.StatusOK).
+		has(t, `<span class="ref">`+r.Reference+`</span>`, `<span class="ref">`+draft.Reference+`</span>`,
+			`href="/audit?request_id=`+r.ID+`"`,
+			"Giulia Rossi <span class=\"muted small\">it.officer</span>", "Lucía García",
+			"<td data-label=\"Action\"><div class=\"cell\">Acknowledge receipt<code",
+			"<dt>From</dt><dd>Sent</dd>", "<dt>To</dt><dd>Acknowledged</dd>",
+			"<dt>Changed fields</dt><dd>Title, Summary of the facts</dd>",
+			"<dt>Refused because</dt><dd>not permitted for this user</dd>", "<dt>State at the time</dt><dd>Acknowledged</dd>",
+			`<dt>Account</dt><dd><a href="`+clerkPage+`">it.clerk</a></dd>`, "<dt>Role</dt><dd>Officer</dd>",
+			"<dt>Temporary password</dt><dd>yes</dd>").
+		lacks(t, `href="/requests/`, "&#34;:", "<dt>Action</dt>")
+	noIDs(page, r.ID, draft.ID, strings.TrimPrefix(clerkPage, "/users/"), app.actor(t, "it.officer").UserID)
+
+	// The requested authority's auditor reads the case: its reference
+	// leads there. The auditor manages no accounts: usernames only.
+	page = app.as(t, "es.auditor").get("/audit").must(t, http.StatusOK).
+		has(t, `<a class="ref" href="/requests/`+r.ID+`">`+r.Reference+`</a>`, "es.officer").
+		lacks(t, "Lucía García", draft.Reference)
+	noIDs(page, r.ID)
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -338,7 +338,19 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	c.contains(".error-summary", "Title is required")
 	c.contains("#f-title-error", "Title is required")
 	c.shoot("new-request-errors")
+	// A title typed past its limit is not cut by the browser: the server
+	// says how long it may be, and the text stays to be shortened.
+	long := strings.Repeat("Rossi ", workflow.MaxTitle/6+1)
+	c.do(chromedp.SendKeys(chromedp.ID("f-title"), long))
+	c.load(422, chromedp.Click(chromedp.CSS(`.form-actions button[type="submit"]`)))
+	c.contains("#f-title-error", fmt.Sprintf("Title must be at most %d characters.", workflow.MaxTitle))
+	c.contains(".error-summary", "Title must be at most")
+	if kept, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`document.getElementById('f-title').value.length`)); err != nil || kept != len(long) {
+		t.Errorf("the title field holds %d characters (%v), want the %d typed", kept, err, len(long))
+	}
+	c.shoot("new-request-title-too-long")
 	c.do(
+		chromedp.Clear(chromedp.ID("f-title")),
 		chromedp.SendKeys(chromedp.ID("f-title"), "Bank records of Rossi S.r.l."),
 		chromedp.SendKeys(chromedp.ID("f-legal_basis"), "UNTOC Art. 18"),
 		chromedp.SendKeys(chromedp.ID("f-offences"), "Money laundering"),
@@ -403,7 +415,7 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	c.contains(".notice--ok", "refused")
 
 	// 5. Both sides read the same timeline.
-	want := []string{"Drafted", "Send", "it.supervisor", "Acknowledge receipt", "es.officer", "Refuse", "es.supervisor",
+	want := []string{"Drafted", "Sent by it.supervisor", "Acknowledged by es.officer", "Refused by es.supervisor",
 		"dual criminality", "not an offence here"}
 	c.contains(".timeline", want...)
 	c.contains(".page-head .badge", "Refused")
@@ -427,11 +439,15 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	c.press(`.site-nav a[href="/audit"]`)
 	c.press(`.verify-form button`)
 	c.contains("#verify-result", "The audit chain is intact")
+	c.contains(".table--audit", "Refuse", "Javier Martínez", "Withheld from you: Comment digest, Grounds")
 	c.shoot("audit")
 	c.press(`.site-nav a[href="/users"]`)
 	c.shoot("users")
 	c.press(`a[href^="/users/"]`)
 	c.shoot("user")
+	c.open("/users/" + app.actor(t, "admin").UserID)
+	c.contains("main", "You cannot disable your own account", "You cannot change your own role")
+	c.shoot("user-own")
 	c.load(404, chromedp.Navigate(c.base+"/no/such/page"))
 	c.shoot("error-404")
 	c.load(403, chromedp.Navigate(c.base+"/inbox"))
@@ -455,6 +471,14 @@ func TestBrowser_requestLifecycle(t *testing.T) {
 	)
 	c.press(`form[action="/login"] button[type="submit"]`)
 	c.contains(".who", "es.auditor")
+
+	// The requested authority's auditor reads the log with the references
+	// of its cases, which lead to them, and the details in words.
+	c.press(`.site-nav a[href="/audit"]`)
+	c.contains(".table--audit", "Refuse", "es.supervisor", "Grounds", "dual criminality")
+	c.shoot("audit-auditor")
+	c.press(`.table--audit a.ref[href="` + path + `"]`)
+	c.contains("h1", "Bank records of Rossi S.r.l.")
 }
 
 // TestBrowser_keyboard checks that a user can log in and reach the main

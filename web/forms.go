@@ -1,7 +1,9 @@
 package web
 
 import (
-	"sort"
+	"cmp"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -239,15 +241,42 @@ var fieldLabels = map[string]string{
 	"disabled":                    "Access",
 }
 
-// problems lists field errors for the summary at the top of a form, in a
-// stable order (the order of fieldLabels' keys sorted), each linking to its
-// field.
-func problems(fields map[string]string) []fieldProblem {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
+// The fields of each form in the order the form shows them, which is the
+// order of its error summary: a summary read top to bottom leads through
+// the form top to bottom.
+var (
+	requestFormFields = []string{
+		"kind", "requested_authority", "title", "summary", "legal_basis", "offences", "measures",
+		"person_sought", "person_sought.name", "person_sought.aliases", "person_sought.date_of_birth",
+		"person_sought.nationality", "person_sought.description", "person_sought.location",
+		"warrant", "warrant.type", "warrant.reference", "warrant.issued_on", "warrant.issued_by",
+		"urgency", "urgency_reason", "due_date",
 	}
-	sort.Strings(keys)
+	newUserFields = []string{"username", "display_name", "role", "authority", "password"}
+	userFields    = []string{"disabled", "password", "role", "authority"}
+)
+
+// problems lists field errors for the summary at the top of a form, each
+// linking to its field: a problem of the whole form first, then the
+// fields in the form's order, then any field the form does not show,
+// sorted, so that the order never depends on the map's.
+func problems(fields map[string]string, order []string) []fieldProblem {
+	rank := func(k string) int {
+		if k == "" {
+			return -1
+		}
+		if i := slices.Index(order, k); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	keys := slices.Collect(maps.Keys(fields))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
 	out := make([]fieldProblem, 0, len(keys))
 	for _, k := range keys {
 		label, ok := fieldLabels[k]

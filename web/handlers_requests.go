@@ -90,7 +90,7 @@ func (h *Handler) handleCreateRequest() echo.HandlerFunc {
 			r, err = h.wf.Create(c.Request().Context(), actorOf(c), v.Values.draft(k))
 		}
 		if fields, ok := validationFields(err); ok {
-			v.Errors, v.Problems = fields, problems(fields)
+			v.Errors, v.Problems = fields, problems(fields, requestFormFields)
 			return h.render(c, view{status: statusOf(workflow.ErrValidation), name: "request_form.html",
 				title: "New " + strings.ToLower(v.KindLabel) + " request", content: v,
 				alert: "The request was not saved. Correct the fields marked below."})
@@ -122,12 +122,13 @@ type requestView struct {
 	Side          workflow.Side
 	Requesting    string // authority names
 	Requested     string
-	Urgent        bool
+	Urgent        bool // marked urgent: urgentNow
 	Timeline      []timelineItem
 	Diagram       diagramView
 	Mermaid       string
 	Actions       []eventForm
 	MayEdit       bool
+	EditHint      string // beside the edit link: what editing is for, who sends
 	AwaitingLabel string
 }
 
@@ -169,12 +170,19 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestV
 	v := requestView{
 		R: r, KindLabel: labelOr(kindLabels, r.Kind), Side: r.SideOf(a.Authority),
 		Requesting: names[r.RequestingAuthority], Requested: names[r.RequestedAuthority],
-		Urgent:   r.Urgency == workflow.UrgencyUrgent,
+		Urgent:   urgentNow(r),
 		Timeline: toTimeline(history, names),
 		Diagram:  buildDiagram(r.State, visited, allowed),
 		Mermaid:  mermaid,
 		Actions:  h.eventForms(a, r),
 		MayEdit:  h.wf.Editable(a, r) == nil,
+	}
+	if v.MayEdit {
+		v.EditHint = "Change the request while it is a draft."
+		if t, ok := workflow.Lookup(workflow.EventSend); ok && len(v.Actions) == 0 {
+			// Editing is all this user does here: say who takes it on.
+			v.EditHint += " When it is ready, the " + rolesOf(t) + " of your authority send it."
+		}
 	}
 	if side := workflow.AwaitingSide(r.State); !r.State.Final() && side != workflow.SideNone {
 		code := r.RequestingAuthority
@@ -234,6 +242,10 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, "/requests/"+id+"?done="+string(in.Event))
 		}
 		code := workflow.ErrorCode(err)
+		if t, known := workflow.Lookup(in.Event); known && code == workflow.ErrForbidden {
+			// The service's message names the event by its code.
+			return workflow.Errorf(workflow.ErrForbidden, "%s", whoMayFire(t))
+		}
 		if code != workflow.ErrValidation && code != workflow.ErrVersionConflict && code != workflow.ErrInvalidTransition {
 			return err
 		}
@@ -254,16 +266,17 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			for i := range v.Actions {
 				if v.Actions[i].Event == in.Event {
 					f := &v.Actions[i]
-					f.Open, f.Comment, f.Chosen, f.Errors = true, in.Comment, in.Grounds, fields
+					f.Open, f.Comment, f.Chosen = true, in.Comment, in.Grounds
+					f.Errors = eventFieldMessages(*f, r.Kind, fields)
 					found = true
 				}
 			}
-			out.alert = "“" + labelOr(eventLabels, in.Event) + "” was not done. Complete the form below."
+			out.alert = quoted(in.Event) + " was not done. Complete the form below."
 			if !found {
 				out.alert = "That action is not known. Nothing was changed."
 			}
 		default:
-			out.alert = "Nothing was changed: the request moved on while you had it open. It is now “" +
+			out.alert = quoted(in.Event) + " was not done: the request moved on while you had it open. It is now “" +
 				labelOr(stateLabels, r.State) + "”. Check it below and try again if still needed."
 		}
 		return h.render(c, out)
@@ -296,7 +309,12 @@ func (h *Handler) editable(c echo.Context) (workflow.Request, error) {
 	if err != nil {
 		return r, err
 	}
-	return r, h.wf.Editable(a, r)
+	err = h.wf.Editable(a, r)
+	if workflow.ErrorCode(err) == workflow.ErrInvalidTransition {
+		// The service's message names the state by its code.
+		return r, workflow.Errorf(workflow.ErrInvalidTransition, "%s", notDraftMessage(r.State))
+	}
+	return r, err
 }
 
 // handleUpdateRequest saves the edit of a draft.
@@ -325,7 +343,7 @@ func (h *Handler) handleUpdateRequest() echo.HandlerFunc {
 		}
 		out := view{name: "request_form.html", title: "Edit " + r.Reference, content: &v}
 		if fields, ok := validationFields(err); ok {
-			v.Errors, v.Problems = fields, problems(fields)
+			v.Errors, v.Problems = fields, problems(fields, requestFormFields)
 			out.status, out.alert = statusOf(workflow.ErrValidation), "The changes were not saved. Correct the fields marked below."
 			return h.render(c, out)
 		}

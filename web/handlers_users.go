@@ -31,7 +31,11 @@ type usersView struct {
 
 // userView is the content of one user's page.
 type userView struct {
-	U                workflow.User
+	U workflow.User
+	// Own is the administrator's own account, which may not be disabled
+	// or lose its role (auth.Authenticator.UpdateUser): its page offers
+	// neither, and says why.
+	Own              bool
 	Errors           map[string]string
 	Problems         []fieldProblem
 	RoleOptions      []option
@@ -97,7 +101,7 @@ func (h *Handler) handleCreateUser() echo.HandlerFunc {
 		} else {
 			v.Errors = map[string]string{"username": "is taken by another account"}
 		}
-		v.Problems = problems(v.Errors)
+		v.Problems = problems(v.Errors, newUserFields)
 		return h.render(c, view{status: statusOf(code), name: "users.html", title: "Users", content: v,
 			alert: "The account was not created. Correct the fields marked below."})
 	}
@@ -124,7 +128,7 @@ func (h *Handler) userPage(c echo.Context, u workflow.User) (userView, error) {
 		return userView{}, err
 	}
 	return userView{
-		U: u, Errors: map[string]string{},
+		U: u, Own: u.ID == actorOf(c).UserID, Errors: map[string]string{},
 		RoleOptions: roleOptions(), AuthorityOptions: counterpartOptions(list, ""),
 	}, nil
 }
@@ -176,7 +180,7 @@ func (h *Handler) userAction(do func(c echo.Context, id string) (string, error))
 			errors.As(err, &ae)
 			v.Errors = map[string]string{"": ae.Message}
 		}
-		v.Problems = problems(v.Errors)
+		v.Problems = problems(v.Errors, userFields)
 		return h.render(c, view{status: statusOf(code), name: "user.html", title: u.Username, content: v,
 			alert: "Nothing was changed. See below."})
 	}

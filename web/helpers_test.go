@@ -210,6 +210,22 @@ func (p page) lacks(tb testing.TB, texts ...string) page {
 	return p
 }
 
+// messagePattern finds what a page says about what just went wrong: its
+// notices, the errors next to fields and the text of an error page.
+var messagePattern = regexp.MustCompile(`(?s)<div class="notice[^"]*"[^>]*>(.*?)</div>|<p class="field-error"[^>]*>(.*?)</p>|<p class="lede">(.*?)</p>`)
+
+// messages returns a page of the messages of p alone, without their
+// markup, so that a test can check their words without meeting the codes
+// that addresses and ids of the page hold.
+func (p page) messages() page {
+	var texts []string
+	for _, m := range messagePattern.FindAllStringSubmatch(p.body, -1) {
+		texts = append(texts, m[1]+m[2]+m[3])
+	}
+	text := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(strings.Join(texts, "\n"), "")
+	return page{status: p.status, body: text}
+}
+
 var requestIDInLocation = regexp.MustCompile(`^/requests/([0-9a-z]+)`)
 
 // requestID reads the id of the request a redirect leads to.

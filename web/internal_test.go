@@ -124,3 +124,69 @@ func TestErrorPage_internal(t *testing.T) {
 		t.Errorf("the error was not logged: %q", logs.String())
 	}
 }
+
+// TestEventPast_everyEvent: the timeline names every event of the table,
+// and postpone and resume, by what happened, not by the button's command.
+func TestEventPast_everyEvent(t *testing.T) {
+	events := []workflow.Event{eventPostpone, eventResume}
+	for _, tr := range workflow.Table {
+		events = append(events, tr.Event)
+	}
+	for _, ev := range events {
+		past, ok := eventPast[ev]
+		if !ok || past == "" {
+			t.Errorf("%s has no past-tense label", ev)
+			continue
+		}
+		if past == eventLabels[ev] {
+			t.Errorf("%s: past-tense label %q is the button's", ev, past)
+		}
+	}
+	if got := toTimeline([]workflow.HistoryEntry{{Event: "hold_over", Actor: "es.officer"}}, nil)[0].Label; got != "Hold over" {
+		t.Errorf("an event without a label reads %q, want %q", got, "Hold over")
+	}
+}
+
+// TestAuditDetails_generic: details are shown as label and value pairs
+// whatever their keys: known keys with their labels, in their order, and
+// codes in words; unknown keys after them, their names made words; ids
+// that another detail says in words hidden, and the others last.
+func TestAuditDetails_generic(t *testing.T) {
+	e := workflow.AuditEntry{Action: "user.update", Details: `{"changed":["role","disabled"],"disabled":true,` +
+		`"ended_before":"2026-05-04T10:30:00Z","new_thing":["a","b"],"retries":3,"role":"supervisor",` +
+		`"session_id":"s-1","user_id":"u-1","username":"it.clerk","zone_code":""}`}
+	got := auditDetails(e, func(id string) string { return "/users/" + id })
+	want := []detailItem{
+		{Label: "Account", Value: "it.clerk", Href: "/users/u-1"},
+		{Label: "Role", Value: "Supervisor"},
+		{Label: "Disabled", Value: "yes"},
+		{Label: "Changed", Value: "Role, Access"},
+		{Label: "Ended before", Value: "2026-05-04 10:30 UTC"},
+		{Label: "New thing", Value: "a, b"},
+		{Label: "Retries", Value: "3"},
+		{Label: "Zone code", Value: "none"},
+		{Label: "Session", Value: "s-1", Secondary: true},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("details:\n got %+v\nwant %+v", got, want)
+	}
+
+	// The event of request.EVENT is the action itself: not repeated.
+	fired := auditDetails(workflow.AuditEntry{Action: "request.send", Details: `{"event":"send","from":"drafted","to":"sent"}`}, nil)
+	if want := []detailItem{{Label: "From", Value: "Draft"}, {Label: "To", Value: "Sent"}}; !slices.Equal(fired, want) {
+		t.Errorf("fired details %+v, want %+v", fired, want)
+	}
+	logout := auditDetails(workflow.AuditEntry{Action: "auth.logout", Details: `{"all":true,"sessions_revoked":["s-1","s-2"]}`}, nil)
+	if want := []detailItem{{Label: "All sessions", Value: "yes"}, {Label: "Sessions ended", Value: "2"}}; !slices.Equal(logout, want) {
+		t.Errorf("log-out details %+v, want %+v: the ended sessions counted, not listed", logout, want)
+	}
+	if got := auditDetails(workflow.AuditEntry{Details: `[1,2]`}, nil); len(got) != 1 || got[0].Value != "[1,2]" {
+		t.Errorf("details that are no object: %+v, want them as written", got)
+	}
+	for action, want := range map[string]string{"request.send": "Send", "request.create": "Draft request",
+		"auth.login": "Log in", "request.postpone": "Postpone", "backup.restore": "Backup restore"} {
+		if got := actionLabel(action); got != want {
+			t.Errorf("actionLabel(%q) = %q, want %q", action, got, want)
+		}
+	}
+}

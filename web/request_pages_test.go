@@ -227,16 +227,20 @@ func TestRequestPage(t *testing.T) {
 		}
 		esSupervisor.post(path+"/events/refuse", url.Values{"comment": {"kept"}}).must(t, http.StatusUnprocessableEntity).
 			has(t, "At least one refusal ground is required", "<details class=\"disclosure\" open>", ">kept</textarea>")
-		esSupervisor.post(path+"/events/execute", url.Values{}).must(t, http.StatusUnprocessableEntity).has(t, "Comment is required")
+		esSupervisor.post(path+"/events/execute", url.Values{}).must(t, http.StatusUnprocessableEntity).has(t, "“Execution report” is required.")
 		esSupervisor.post(path+"/events/refuse", url.Values{"grounds": {"military_offence"}}).must(t, http.StatusUnprocessableEntity)
 		esSupervisor.post(path+"/events/refuse", url.Values{"grounds": {"dual_criminality", "essential_interests"}, "comment": {"Not an offence in Spain."}}).
 			must(t, http.StatusSeeOther)
 
+		// The timeline says what happened, by whom, of which authority.
 		for _, b := range []*browser{officer, esSupervisor} {
 			b.get(path).must(t, http.StatusOK).
-				has(t, "Refused", "es.supervisor", "Other essential interests of the requested state", "Not an offence in Spain.",
-					"Acknowledge receipt", "es.officer", "Send", "it.supervisor", "This request is closed").
-				lacks(t, `/events/`)
+				has(t, "<strong>Drafted</strong> <span class=\"muted\">(IT — ",
+					"<strong>Sent</strong> by it.supervisor <span class=\"muted\">(IT — ",
+					"<strong>Acknowledged</strong> by es.officer <span class=\"muted\">(ES — ",
+					"<strong>Refused</strong> by es.supervisor", "Other essential interests of the requested state",
+					"Not an offence in Spain.", "This request is closed").
+				lacks(t, `/events/`, "Drafted</strong> by", "<strong>Send</strong>", "<strong>Refuse</strong>")
 		}
 		officer.get(path+"/edit").must(t, http.StatusConflict)
 	})
@@ -260,4 +264,133 @@ func TestEditDraft(t *testing.T) {
 	b.post(path, form).must(t, http.StatusUnprocessableEntity).has(t, "Title is required.", `value="Valencia"`)
 	app.as(t, "es.officer").get(path).must(t, http.StatusNotFound)
 	app.as(t, "it.auditor").get(path).must(t, http.StatusForbidden)
+}
+
+// TestRequestPage_messagesNameActionsByLabel: every refusal of an action
+// names it as its button does ("Record execution"), and states and grounds
+// by their labels, never by the codes the API uses.
+func TestRequestPage_messagesNameActionsByLabel(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	r := app.sent(t, "Bank records")
+	path := "/requests/" + r.ID
+	esOfficer, esSupervisor := app.as(t, "es.officer"), app.as(t, "es.supervisor")
+	codes := []string{"refuse", "execute", "request_info", "military_offence", "mla requests", "acknowledged", "sent"}
+
+	esOfficer.post(path+"/events/refuse", url.Values{"grounds": {"dual_criminality"}}).must(t, http.StatusForbidden).
+		messages().has(t, "“Refuse” is for the supervisors of the requested authority.").lacks(t, codes...)
+	esOfficer.post(path+"/events/acknowledge", nil).must(t, http.StatusSeeOther)
+
+	cases := []struct {
+		name, event string
+		form        url.Values
+		want        string
+	}{
+		{"comment_required", "execute", url.Values{}, "“Execution report” is required."},
+		{"comment_required_other_label", "request_info", url.Values{}, "“What information is needed” is required."},
+		{"ground_of_other_kind", "refuse", url.Values{"grounds": {"military_offence"}},
+			"“Purely military offence” does not apply to requests for mutual legal assistance."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			esSupervisor.post(path+"/events/"+tc.event, tc.form).must(t, http.StatusUnprocessableEntity).
+				messages().has(t, tc.want, "was not done. Complete the form below.").lacks(t, codes...)
+		})
+	}
+
+	// A page left open on an old version.
+	app.as(t, "it.supervisor").post(path+"/events/withdraw", url.Values{"version": {"1"}, "comment": {"no longer needed"}}).
+		must(t, http.StatusConflict).messages().
+		has(t, "“Withdraw” was not done: the request moved on", "It is now “Acknowledged”.").lacks(t, codes...)
+	app.as(t, "it.officer").get(path+"/edit").must(t, http.StatusConflict).
+		messages().has(t, "Only drafts can be edited; this request is “Acknowledged”.").lacks(t, codes...)
+}
+
+// TestRequestPage_draftActions: where a draft may be edited, its actions
+// panel offers the edit and never says that there is nothing to do.
+func TestRequestPage_draftActions(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	r := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: "Bank records"})
+	path := "/requests/" + r.ID
+	actions := func(p page) page {
+		return page{status: p.status, body: between(p.body, `id="actions-title"`, "</section>")}
+	}
+	officer, supervisor := app.as(t, "it.officer"), app.as(t, "it.supervisor")
+
+	actions(officer.get(path).must(t, http.StatusOK)).
+		has(t, `href="/requests/`+r.ID+`/edit">Edit draft</a>`, "When it is ready, the supervisors of your authority send it.").
+		lacks(t, "nothing for you to do", "/events/")
+	actions(supervisor.get(path).must(t, http.StatusOK)).
+		has(t, "Edit draft", `/events/send"`).lacks(t, "nothing for you to do", "send it.")
+
+	app.fire(t, "it.supervisor", r.ID, workflow.EventInput{Event: workflow.EventSend})
+	actions(officer.get(path).must(t, http.StatusOK)).
+		has(t, "There is nothing for you to do on this request now.").lacks(t, "Edit draft")
+}
+
+// TestRequestForm_titleLimit: the title's limit is said under its label
+// and tied to the field, the browser is not told to cut longer text, and
+// a longer title comes back as an error with the whole text kept.
+func TestRequestForm_titleLimit(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	b := app.as(t, "it.officer")
+	limit := fmt.Sprintf("at most %d characters", workflow.MaxTitle)
+	b.get("/requests/new?kind=mla").must(t, http.StatusOK).
+		has(t, `<p class="hint" id="f-title-hint">`, limit, `name="title" type="text" value="" required aria-required="true" aria-describedby="f-title-hint">`).
+		lacks(t, "maxlength")
+
+	long := strings.Repeat("x", workflow.MaxTitle+1)
+	want := fmt.Sprintf("Title must be %s.", limit)
+	b.post("/requests/new", url.Values{"kind": {"mla"}, "requested_authority": {"ES"}, "title": {long}}).
+		must(t, http.StatusUnprocessableEntity).
+		has(t, `<a href="#f-title">`+want+`</a>`, `id="f-title-error"`, `value="`+long+`"`,
+			`aria-invalid="true" aria-describedby="f-title-hint f-title-error"`)
+
+	full := strings.Repeat("y", workflow.MaxTitle)
+	p := b.post("/requests/new", url.Values{"kind": {"mla"}, "requested_authority": {"ES"}, "title": {full}}).
+		must(t, http.StatusSeeOther)
+	r, err := app.wf.Get(t.Context(), app.actor(t, "it.officer"), p.requestID(t))
+	if err != nil || r.Title != full {
+		t.Fatalf("stored title %q (%v), want the %d characters sent", r.Title, err, len(full))
+	}
+	b.post("/requests/"+r.ID+"/edit", url.Values{"version": {"1"}, "requested_authority": {"ES"}, "title": {long}}).
+		must(t, http.StatusUnprocessableEntity).has(t, want, `value="`+long+`"`)
+}
+
+// TestUrgentBadge_openCasesOnly: an urgent request carries the urgent mark
+// in the lists, on the dashboard and on its page while it is open, and
+// loses it once it is closed; its page still records that it was urgent.
+func TestUrgentBadge_openCasesOnly(t *testing.T) {
+	app := newTestApp(t, testdb.SQLite)
+	urgent := func(title string) workflow.Request {
+		r := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: title,
+			Urgency: workflow.UrgencyUrgent, UrgencyReason: "Funds about to move"})
+		return app.fire(t, "it.supervisor", r.ID, workflow.EventInput{Event: workflow.EventSend})
+	}
+	open, closed := urgent("Freezing, still open"), urgent("Freezing, refused")
+	app.fire(t, "es.supervisor", closed.ID, workflow.EventInput{Event: workflow.EventRefuse, Grounds: []string{"dual_criminality"}})
+	const badge = "badge--urgent"
+	// row is the table row of p that holds title.
+	row := func(p page, title string) string {
+		t.Helper()
+		i := strings.Index(p.body, title)
+		start, end := strings.LastIndex(p.body[:max(i, 0)], "<tr"), strings.Index(p.body[max(i, 0):], "</tr>")
+		if i < 0 || start < 0 || end < 0 {
+			t.Fatalf("no row holds %q:\n%s", title, p.body)
+		}
+		return p.body[start : i+end]
+	}
+
+	esOfficer, itOfficer := app.as(t, "es.officer"), app.as(t, "it.officer")
+	for _, p := range []page{esOfficer.get("/inbox").must(t, http.StatusOK), itOfficer.get("/outbox").must(t, http.StatusOK)} {
+		if r := row(p, "Freezing, still open"); !strings.Contains(r, badge) || !strings.Contains(r, "row--urgent") {
+			t.Errorf("the open urgent request is not marked urgent:\n%s", r)
+		}
+		if r := row(p, "Freezing, refused"); strings.Contains(r, badge) || strings.Contains(r, "urgent") || !strings.Contains(r, "Closed") {
+			t.Errorf("the refused request is still marked urgent:\n%s", r)
+		}
+	}
+	esOfficer.get("/").must(t, http.StatusOK).has(t, badge, "Freezing, still open").lacks(t, "Freezing, refused")
+	esOfficer.get("/requests/"+open.ID).must(t, http.StatusOK).has(t, badge)
+	esOfficer.get("/requests/"+closed.ID).must(t, http.StatusOK).lacks(t, badge).
+		has(t, "<dt>Urgency</dt><dd>Urgent", "Funds about to move")
 }

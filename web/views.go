@@ -33,6 +33,29 @@ var eventLabels = map[workflow.Event]string{
 	workflow.EventExecute:     "Record execution",
 	workflow.EventRefuse:      "Refuse",
 	workflow.EventWithdraw:    "Withdraw",
+	eventPostpone:             "Postpone",
+	eventResume:               "Resume",
+}
+
+// eventPostpone and eventResume are keyed by their codes: a history may
+// hold them whether or not this build's table defines them.
+const (
+	eventPostpone = workflow.Event("postpone")
+	eventResume   = workflow.Event("resume")
+)
+
+// eventPast says what an event did, for the timeline: what happened
+// ("Sent"), where a button says what to do ("Send").
+var eventPast = map[workflow.Event]string{
+	workflow.EventSend:        "Sent",
+	workflow.EventAcknowledge: "Acknowledged",
+	workflow.EventRequestInfo: "Information requested",
+	workflow.EventProvideInfo: "Information provided",
+	workflow.EventExecute:     "Executed",
+	workflow.EventRefuse:      "Refused",
+	workflow.EventWithdraw:    "Withdrawn",
+	eventPostpone:             "Postponed",
+	eventResume:               "Resumed",
 }
 
 // eventHints say in a line what an event does, under its button.
@@ -143,7 +166,8 @@ type requestRow struct {
 	Counterpart string // authority code of the other side
 	CounterName string
 	Direction   string // "to" or "from"
-	Urgent      bool
+	Urgent      bool   // urgent and still open (urgentNow)
+	Closed      bool   // in a final state
 	Age         string
 	Created     time.Time
 	DueDate     string
@@ -152,7 +176,7 @@ type requestRow struct {
 func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]string) requestRow {
 	row := requestRow{
 		ID: r.ID, Reference: r.Reference, Kind: r.Kind, State: r.State, Title: r.Title,
-		Urgent: r.Urgency == workflow.UrgencyUrgent, Age: age(h.now(), r.CreatedAt),
+		Urgent: urgentNow(r), Closed: r.State.Final(), Age: age(h.now(), r.CreatedAt),
 		Created: r.CreatedAt, DueDate: r.DueDate,
 	}
 	if r.SideOf(a.Authority) == workflow.SideRequested {
@@ -162,6 +186,13 @@ func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]s
 	}
 	row.CounterName = names[row.Counterpart]
 	return row
+}
+
+// urgentNow tells whether r is to be marked urgent: it was drafted as
+// urgent and is still open. A closed case asks nothing of anyone, so an
+// urgent mark on it would only draw attention away from those that do.
+func urgentNow(r workflow.Request) bool {
+	return r.Urgency == workflow.UrgencyUrgent && !r.State.Final()
 }
 
 // eventForm is one action of the request page: a button, and the fields its
@@ -204,9 +235,12 @@ func (h *Handler) eventForms(a workflow.Actor, r workflow.Request) []eventForm {
 
 // timelineItem is one transition in a request's history.
 type timelineItem struct {
-	Event         workflow.Event
-	From, To      workflow.State
-	Actor         string
+	Event    workflow.Event
+	Label    string // what happened: "Sent"
+	From, To workflow.State
+	// Person is who did it: the username, all that the history records
+	// of a person (display names are the administrator's to read).
+	Person        string
 	Authority     string
 	AuthorityName string
 	At            time.Time
@@ -217,12 +251,27 @@ type timelineItem struct {
 func toTimeline(list []workflow.HistoryEntry, names map[string]string) []timelineItem {
 	out := make([]timelineItem, len(list))
 	for i, e := range list {
+		label, ok := eventPast[e.Event]
+		if !ok {
+			label = humanize(string(e.Event))
+		}
 		out[i] = timelineItem{
-			Event: e.Event, From: e.From, To: e.To, Actor: e.Actor, Authority: e.Authority,
+			Event: e.Event, Label: label, From: e.From, To: e.To, Person: e.Actor, Authority: e.Authority,
 			AuthorityName: names[e.Authority], At: e.At, Comment: e.Comment, Grounds: e.Grounds,
 		}
 	}
 	return out
+}
+
+// humanize makes words of a code that no label names: "key_rotate" →
+// "Key rotate".
+func humanize(code string) string {
+	s := strings.TrimSpace(strings.NewReplacer("_", " ", ".", " ").Replace(code))
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	return strings.ToUpper(string(r[0])) + string(r[1:])
 }
 
 // option is a choice of a select or a group of radio buttons or boxes.
@@ -277,7 +326,7 @@ type fieldProblem struct {
 type formField struct {
 	Name, ID, Label, Value, Type, Hint, Error string
 	Required, Optional                        bool
-	Rows, MaxLength                           int
+	Rows                                      int
 	Autocomplete, Size                        string
 }
 
@@ -296,7 +345,10 @@ func (f formField) DescribedBy() string {
 
 // fld describes a form field for the partials: its errors come from errs
 // by its API name; opts are "type=date", "hint=…", "required", "optional",
-// "rows=N", "max=N", "ac=…" (autocomplete) and "size=short".
+// "rows=N", "ac=…" (autocomplete) and "size=short". There is no maxlength:
+// a browser silently cuts what is typed or pasted at that length, so a
+// field's limit is said in its hint, and the server's answer to longer
+// text is an error next to the field, with the text kept to shorten.
 func fld(errs map[string]string, name, label, value string, opts ...string) formField {
 	f := formField{Name: name, ID: fieldID(name), Label: label, Value: value, Type: "text"}
 	if msg, ok := errs[name]; ok {
@@ -315,8 +367,6 @@ func fld(errs map[string]string, name, label, value string, opts ...string) form
 			f.Optional = true
 		case "rows":
 			f.Rows, _ = strconv.Atoi(v)
-		case "max":
-			f.MaxLength, _ = strconv.Atoi(v)
 		case "ac":
 			f.Autocomplete = v
 		case "size":
@@ -338,14 +388,12 @@ func errFor(errs map[string]string, name string) string {
 // messages are mostly predicates ("is required", "must be at most 200
 // characters") to follow the field's name.
 func fieldMessage(field, msg string) string {
-	for _, p := range []string{"is ", "must ", "apply ", "cannot ", "are ", "has "} {
-		if strings.HasPrefix(msg, p) {
-			label, ok := fieldLabels[field]
-			if !ok {
-				label = field
-			}
-			return label + " " + msg + "."
+	if isPredicate(msg) {
+		label, ok := fieldLabels[field]
+		if !ok {
+			label = field
 		}
+		return label + " " + msg + "."
 	}
 	if msg == "" {
 		return msg
@@ -356,4 +404,15 @@ func fieldMessage(field, msg string) string {
 		out += "."
 	}
 	return out
+}
+
+// isPredicate reports whether a validation message is a predicate that
+// needs the field's name before it ("is required", "must be …").
+func isPredicate(msg string) bool {
+	for _, p := range []string{"is ", "must ", "apply ", "cannot ", "are ", "has "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
