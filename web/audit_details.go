@@ -33,6 +33,10 @@ var actionLabels = map[string]string{
 	auth.ActionKeyRotate:  "Rotate signing key",
 	auth.ActionUserCreate: "Create account",
 	auth.ActionUserUpdate: "Change account",
+	// CONTRACT 5.
+	workflow.ActionExtendDeadline:  "Extend deadline",
+	workflow.ActionViewPersons:     "View protected persons",
+	workflow.ActionUpdateAuthority: "Change authority settings",
 }
 
 // actionLabel names an audited action for people.
@@ -59,6 +63,12 @@ var detailKeys = []struct{ key, label string }{
 	{"from", "From"},
 	{"to", "To"},
 	{"grounds", "Grounds"},
+	{"requested_reference", "Requested authority's reference"},
+	{"consent", "Consent to surrender"},
+	{"deadline", "Deadline"},
+	{"days", "Days added"},
+	{"persons", "Persons shown"},
+	{"completeness_policy", "Completeness policy"},
 	{"fields", "Changed fields"},
 	{"version", "Version"},
 	{"error", "Refused because"},
@@ -83,6 +93,7 @@ var detailKeys = []struct{ key, label string }{
 	{"comment_hmac", "Comment digest"},
 	{"content_sha256", "Content digest (SHA-256)"},
 	{"comment_sha256", "Comment digest (SHA-256)"},
+	{"reason_hmac", "Reason digest"},
 	{"session_id", "Session"},
 }
 
@@ -95,12 +106,13 @@ var secondaryDetails = []string{"session_id"}
 // says in words: a user entry names the account by its username.
 var hiddenDetails = []string{"user_id"}
 
-// countedDetails list ids (the sessions a log-out ended): their number is
-// what a reader needs, and other entries record the same key as a number.
-var countedDetails = []string{"sessions_revoked"}
+// countedDetails list ids (the sessions a log-out ended, the protected
+// persons a page showed): their number is what a reader needs, and other
+// entries record the same key as a number.
+var countedDetails = []string{"sessions_revoked", "persons"}
 
 // digestDetails bind case text by a digest: long hex, shown as code.
-var digestDetails = []string{"content_hmac", "comment_hmac", "content_sha256", "comment_sha256"}
+var digestDetails = []string{"content_hmac", "comment_hmac", "content_sha256", "comment_sha256", "reason_hmac"}
 
 // errorWords say why an attempt was refused, by the error code recorded.
 var errorWords = map[string]string{

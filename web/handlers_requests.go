@@ -130,6 +130,13 @@ type requestView struct {
 	MayEdit       bool
 	EditHint      string // beside the edit link: what editing is for, who sends
 	AwaitingLabel string
+	// The legal substance (CONTRACT 5).
+	Instrument string // its label
+	Deadlines  []deadlineView
+	Persons    []personView
+	Checklist  []checkView // a draft's completeness
+	Complete   bool
+	Enforced   bool // the requesting authority sends complete requests only
 }
 
 // doneMessages confirm a change after the redirect that follows it.
@@ -143,6 +150,9 @@ var doneMessages = map[string]string{
 	string(workflow.EventExecute):     "The execution has been recorded.",
 	string(workflow.EventRefuse):      "The request has been refused.",
 	string(workflow.EventWithdraw):    "The request has been withdrawn.",
+	string(workflow.EventPostpone):    "Execution has been postponed; the deadlines' clocks stand until it resumes.",
+	string(workflow.EventResume):      "Execution has resumed; the deadlines' clocks run on.",
+	"extended":                        "The deadline has been extended; the reason is recorded in the audit log.",
 	"user_created":                    "The account has been created.",
 	"user_disabled":                   "The account has been disabled; its sessions end at once.",
 	"user_enabled":                    "The account has been enabled.",
@@ -151,7 +161,13 @@ var doneMessages = map[string]string{
 }
 
 // buildRequestView loads what the request page shows besides the request.
-func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestView, error) {
+// disclosed says that r is as Service.Read answered it, with its protected
+// persons disclosed to this viewer and that disclosure audited; any other
+// r has them concealed here.
+func (h *Handler) buildRequestView(c echo.Context, r workflow.Request, disclosed bool) (requestView, error) {
+	if !disclosed {
+		r = r.Concealed()
+	}
 	a := actorOf(c)
 	names, err := h.authorityNames(c)
 	if err != nil {
@@ -176,6 +192,25 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestV
 		Mermaid:  mermaid,
 		Actions:  h.eventForms(a, r),
 		MayEdit:  h.wf.Editable(a, r) == nil,
+	}
+	now := h.now()
+	v.Deadlines = h.deadlineViews(a, r, now)
+	v.Persons = personViews(r.Persons)
+	if r.Instrument != "" {
+		v.Instrument = h.instrumentLabel(r.Instrument)
+	}
+	if r.State == workflow.StateDrafted {
+		v.Checklist = checklist(r, now)
+		v.Complete = r.CompletenessAt(now).Complete
+		list, err := h.authorities(c)
+		if err != nil {
+			return requestView{}, err
+		}
+		for _, au := range list {
+			if au.Code == r.RequestingAuthority {
+				v.Enforced = au.CompletenessPolicy == workflow.CompletenessEnforced
+			}
+		}
 	}
 	if v.MayEdit {
 		v.EditHint = "Change the request while it is a draft."
@@ -202,11 +237,11 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request) (requestV
 // fire now.
 func (h *Handler) handleRequestView() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r, err := h.wf.Get(c.Request().Context(), actorOf(c), c.Param("id"))
+		r, err := h.wf.Read(c.Request().Context(), actorOf(c), c.Param("id"))
 		if err != nil {
 			return err
 		}
-		v, err := h.buildRequestView(c, r)
+		v, err := h.buildRequestView(c, r, true)
 		if err != nil {
 			return err
 		}
@@ -223,7 +258,8 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 		ctx := c.Request().Context()
 		a := actorOf(c)
 		id := c.Param("id")
-		in := workflow.EventInput{Event: workflow.Event(c.Param("event")), Comment: c.FormValue("comment")}
+		in := workflow.EventInput{Event: workflow.Event(c.Param("event")), Comment: c.FormValue("comment"),
+			Reference: strings.TrimSpace(c.FormValue("reference")), Consent: c.FormValue("consent") == "yes"}
 		if form, err := c.FormParams(); err == nil {
 			in.Grounds = form["grounds"]
 		}
@@ -254,7 +290,7 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 		if gerr != nil {
 			return gerr
 		}
-		v, verr := h.buildRequestView(c, r)
+		v, verr := h.buildRequestView(c, r, false)
 		if verr != nil {
 			return verr
 		}

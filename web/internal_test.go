@@ -125,10 +125,10 @@ func TestErrorPage_internal(t *testing.T) {
 	}
 }
 
-// TestEventPast_everyEvent: the timeline names every event of the table,
-// and postpone and resume, by what happened, not by the button's command.
+// TestEventPast_everyEvent: the timeline names every event of the table
+// by what happened, not by the button's command.
 func TestEventPast_everyEvent(t *testing.T) {
-	events := []workflow.Event{eventPostpone, eventResume}
+	var events []workflow.Event
 	for _, tr := range workflow.Table {
 		events = append(events, tr.Event)
 	}
@@ -184,7 +184,7 @@ func TestAuditDetails_generic(t *testing.T) {
 		t.Errorf("details that are no object: %+v, want them as written", got)
 	}
 	for action, want := range map[string]string{"request.send": "Send", "request.create": "Draft request",
-		"auth.login": "Log in", "request.postpone": "Postpone", "backup.restore": "Backup restore"} {
+		"auth.login": "Log in", "request.postpone": "Postpone execution", "backup.restore": "Backup restore"} {
 		if got := actionLabel(action); got != want {
 			t.Errorf("actionLabel(%q) = %q, want %q", action, got, want)
 		}

@@ -36,6 +36,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.GET("/requests/:id/edit", h.handleEditRequest(), h.signedIn, drafter)
 	e.POST("/requests/:id/edit", h.handleUpdateRequest(), h.signedIn, drafter)
 	e.POST("/requests/:id/events/:event", h.handleFire(), h.signedIn, cases)
+	e.POST("/requests/:id/deadlines/:kind/extensions", h.handleExtendDeadline(), h.signedIn, cases)
 
 	e.GET("/audit", h.handleAudit(), h.signedIn, auditor)
 	e.POST("/audit/verify", h.handleVerifyAudit(), h.signedIn, auditor)

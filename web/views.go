@@ -20,6 +20,7 @@ var stateLabels = map[workflow.State]string{
 	workflow.StateSent:          "Sent",
 	workflow.StateAcknowledged:  "Acknowledged",
 	workflow.StateInfoRequested: "Information requested",
+	workflow.StatePostponed:     "Postponed",
 	workflow.StateExecuted:      "Executed",
 	workflow.StateRefused:       "Refused",
 	workflow.StateWithdrawn:     "Withdrawn",
@@ -33,16 +34,9 @@ var eventLabels = map[workflow.Event]string{
 	workflow.EventExecute:     "Record execution",
 	workflow.EventRefuse:      "Refuse",
 	workflow.EventWithdraw:    "Withdraw",
-	eventPostpone:             "Postpone",
-	eventResume:               "Resume",
+	workflow.EventPostpone:    "Postpone execution",
+	workflow.EventResume:      "Resume execution",
 }
-
-// eventPostpone and eventResume are keyed by their codes: a history may
-// hold them whether or not this build's table defines them.
-const (
-	eventPostpone = workflow.Event("postpone")
-	eventResume   = workflow.Event("resume")
-)
 
 // eventPast says what an event did, for the timeline: what happened
 // ("Sent"), where a button says what to do ("Send").
@@ -54,8 +48,8 @@ var eventPast = map[workflow.Event]string{
 	workflow.EventExecute:     "Executed",
 	workflow.EventRefuse:      "Refused",
 	workflow.EventWithdraw:    "Withdrawn",
-	eventPostpone:             "Postponed",
-	eventResume:               "Resumed",
+	workflow.EventPostpone:    "Postponed",
+	workflow.EventResume:      "Resumed",
 }
 
 // eventHints say in a line what an event does, under its button.
@@ -67,6 +61,8 @@ var eventHints = map[workflow.Event]string{
 	workflow.EventExecute:     "Report that the request has been carried out.",
 	workflow.EventRefuse:      "Refuse the request, giving the grounds (UNTOC Art. 18(23)).",
 	workflow.EventWithdraw:    "Tell the requested authority that assistance is no longer needed (UNTOC Art. 18(24)).",
+	workflow.EventPostpone:    "Put execution off because it would interfere with your own investigation or proceedings (UNTOC Art. 18(25)); the deadlines' clocks stop.",
+	workflow.EventResume:      "Take up execution again; the deadlines' clocks run on.",
 }
 
 // commentLabels name the comment an event carries.
@@ -75,6 +71,7 @@ var commentLabels = map[workflow.Event]string{
 	workflow.EventProvideInfo: "The information provided",
 	workflow.EventExecute:     "Execution report",
 	workflow.EventWithdraw:    "Reason for withdrawal",
+	workflow.EventPostpone:    "Reason for postponement and its expected length",
 }
 
 var kindLabels = map[workflow.Kind]string{
@@ -135,6 +132,7 @@ var funcs = template.FuncMap{
 	"fld":          fld,
 	"errFor":       errFor,
 	"fieldMessage": fieldMessage,
+	"roleOfPerson": func(r workflow.PersonRole) string { return labelOr(personRoleLabels, r) },
 }
 
 // fieldID is the id of a form field's input: "f-" and its API name with
@@ -171,13 +169,14 @@ type requestRow struct {
 	Age         string
 	Created     time.Time
 	DueDate     string
+	Overdue     []string // labels of its overdue deadlines
 }
 
 func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]string) requestRow {
 	row := requestRow{
 		ID: r.ID, Reference: r.Reference, Kind: r.Kind, State: r.State, Title: r.Title,
 		Urgent: urgentNow(r), Closed: r.State.Final(), Age: age(h.now(), r.CreatedAt),
-		Created: r.CreatedAt, DueDate: r.DueDate,
+		Created: r.CreatedAt, DueDate: r.DueDate, Overdue: overdueOf(r, h.now()),
 	}
 	if r.SideOf(a.Authority) == workflow.SideRequested {
 		row.Counterpart, row.Direction = r.RequestingAuthority, "from"
@@ -209,6 +208,11 @@ type eventForm struct {
 	Comment      string
 	Chosen       []string
 	Errors       map[string]string
+	// TakesReference: acknowledge records the requested side's own
+	// reference; TakesConsent: and, for an extradition, the person's
+	// consent to surrender.
+	TakesReference bool
+	TakesConsent   bool
 }
 
 // eventForms builds one form per event the actor may fire at r now.
@@ -226,9 +230,29 @@ func (h *Handler) eventForms(a workflow.Actor, r workflow.Request) []eventForm {
 			CommentLabel: labelOr(commentLabels, ev),
 		}
 		if f.NeedsGrounds {
-			f.Grounds = workflow.GroundsFor(r.Kind)
+			f.Grounds = h.groundsFor(r)
+		}
+		if ev == workflow.EventAcknowledge {
+			f.TakesReference, f.TakesConsent = true, r.Kind == workflow.KindExtradition
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// groundsFor lists the grounds r may be refused on: those of its kind that
+// its instrument admits (all of its kind without an instrument).
+func (h *Handler) groundsFor(r workflow.Request) []workflow.Ground {
+	all := workflow.GroundsFor(r.Kind)
+	in, ok := h.wf.Instrument(r.Instrument)
+	if !ok {
+		return all
+	}
+	var out []workflow.Ground
+	for _, g := range all {
+		if in.Admits(g.Code) {
+			out = append(out, g)
+		}
 	}
 	return out
 }
