@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -29,6 +30,84 @@ type requestValues struct {
 	DueDate            string
 	Person             personValues
 	Warrant            warrantValues
+	Instrument         string
+	Purpose            string
+	Persons            []concernedValues
+}
+
+// concernedValues is one row of the persons concerned, as typed; ID names
+// a person the request has (a hidden field), "" a new one.
+type concernedValues struct {
+	ID          string
+	Role        string
+	Name        string
+	Aliases     string // one per line
+	DateOfBirth string
+	Nationality string
+	Location    string
+	Protected   bool
+}
+
+func (p concernedValues) empty() bool {
+	return p.ID == "" && strings.TrimSpace(p.Name+p.Aliases+p.DateOfBirth+p.Nationality+p.Location) == ""
+}
+
+// Rows are the rows of persons the form shows: those typed or stored, and
+// blank ones to add more.
+func (v requestValues) Rows() []concernedValues { return withBlankRows(v.Persons) }
+
+// blankPersonRows is how many empty rows the form offers for new persons:
+// the pages work without scripts, so a row to add is a row shown.
+const blankPersonRows = 2
+
+// withBlankRows returns the rows with blankPersonRows empty ones after
+// them, within workflow.MaxPersons.
+func withBlankRows(rows []concernedValues) []concernedValues {
+	out := slices.Clone(rows)
+	for range blankPersonRows {
+		if len(out) < workflow.MaxPersons {
+			out = append(out, concernedValues{})
+		}
+	}
+	return out
+}
+
+// readPersons reads the rows persons[0], persons[1], ... of the form, up to
+// the first index the form does not hold; empty rows are left out.
+func readPersons(c echo.Context) []concernedValues {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil
+	}
+	var out []concernedValues
+	for i := 0; i < workflow.MaxPersons+blankPersonRows; i++ {
+		prefix := "persons[" + strconv.Itoa(i) + "]."
+		if _, ok := form[prefix+"name"]; !ok {
+			break
+		}
+		p := concernedValues{
+			ID: form.Get(prefix + "id"), Role: form.Get(prefix + "role"), Name: form.Get(prefix + "name"),
+			Aliases: form.Get(prefix + "aliases"), DateOfBirth: form.Get(prefix + "date_of_birth"),
+			Nationality: form.Get(prefix + "nationality"), Location: form.Get(prefix + "location"),
+			Protected: form.Get(prefix+"protected") == "yes",
+		}
+		if !p.empty() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func personsOf(rows []concernedValues) []workflow.PersonConcerned {
+	out := make([]workflow.PersonConcerned, 0, len(rows))
+	for _, p := range rows {
+		out = append(out, workflow.PersonConcerned{
+			ID: p.ID, Role: workflow.PersonRole(p.Role), Name: strings.TrimSpace(p.Name), Aliases: splitLines(p.Aliases),
+			DateOfBirth: strings.TrimSpace(p.DateOfBirth), Nationality: strings.TrimSpace(p.Nationality),
+			Location: strings.TrimSpace(p.Location), Protected: p.Protected,
+		})
+	}
+	return out
 }
 
 type personValues struct {
@@ -75,6 +154,9 @@ func readRequestForm(c echo.Context, k workflow.Kind) requestValues {
 		Urgency:            c.FormValue("urgency"),
 		UrgencyReason:      c.FormValue("urgency_reason"),
 		DueDate:            c.FormValue("due_date"),
+		Instrument:         c.FormValue("instrument"),
+		Purpose:            c.FormValue("purpose"),
+		Persons:            readPersons(c),
 	}
 	if k == workflow.KindMLA {
 		if form, err := c.FormParams(); err == nil {
@@ -138,6 +220,7 @@ func (v requestValues) draft(k workflow.Kind) workflow.Draft {
 		Summary: strings.TrimSpace(v.Summary), LegalBasis: strings.TrimSpace(v.LegalBasis),
 		Offences: splitLines(v.Offences), Measures: v.Measures, Urgency: workflow.Urgency(v.Urgency),
 		UrgencyReason: strings.TrimSpace(v.UrgencyReason), DueDate: strings.TrimSpace(v.DueDate),
+		Instrument: v.Instrument, Purpose: strings.TrimSpace(v.Purpose), Persons: personsOf(v.Persons),
 	}
 	if k == workflow.KindExtradition {
 		if !v.Person.empty() {
@@ -164,6 +247,7 @@ func (v requestValues) changes(k workflow.Kind) workflow.Changes {
 		RequestedAuthority: &d.RequestedAuthority, Title: &d.Title, Summary: &d.Summary,
 		LegalBasis: &d.LegalBasis, Offences: &offences,
 		UrgencyReason: &d.UrgencyReason, DueDate: &d.DueDate,
+		Instrument: &d.Instrument, Purpose: &d.Purpose, Persons: &d.Persons,
 	}
 	if d.Urgency != "" { // a form without the choice keeps the urgency
 		ch.Urgency = &d.Urgency
@@ -195,6 +279,12 @@ func valuesOf(r workflow.Request) requestValues {
 		RequestedAuthority: r.RequestedAuthority, Title: r.Title, Summary: r.Summary,
 		LegalBasis: r.LegalBasis, Offences: strings.Join(r.Offences, "\n"), Measures: r.Measures,
 		Urgency: string(r.Urgency), UrgencyReason: r.UrgencyReason, DueDate: r.DueDate,
+		Instrument: r.Instrument, Purpose: r.Purpose,
+	}
+	for _, p := range r.Persons {
+		v.Persons = append(v.Persons, concernedValues{ID: p.ID, Role: string(p.Role), Name: p.Name,
+			Aliases: strings.Join(p.Aliases, "\n"), DateOfBirth: p.DateOfBirth, Nationality: p.Nationality,
+			Location: p.Location, Protected: p.Protected})
 	}
 	if p := r.PersonSought; p != nil {
 		v.Person = personValues{Name: p.Name, Aliases: strings.Join(p.Aliases, "\n"), DateOfBirth: p.DateOfBirth,
@@ -218,6 +308,9 @@ var fieldLabels = map[string]string{
 	"urgency":                     "Urgency",
 	"urgency_reason":              "Reasons for urgency",
 	"due_date":                    "Due date",
+	"instrument":                  "Legal instrument",
+	"purpose":                     "Purpose",
+	"persons":                     "Persons concerned",
 	"person_sought":               "Person sought",
 	"person_sought.name":          "Name of the person sought",
 	"person_sought.aliases":       "Aliases",
@@ -246,10 +339,12 @@ var fieldLabels = map[string]string{
 // the form top to bottom.
 var (
 	requestFormFields = []string{
-		"kind", "requested_authority", "title", "summary", "legal_basis", "offences", "measures",
+		"kind", "requested_authority", "title", "instrument", "legal_basis", "summary", "purpose", "offences", "measures",
 		"person_sought", "person_sought.name", "person_sought.aliases", "person_sought.date_of_birth",
 		"person_sought.nationality", "person_sought.description", "person_sought.location",
 		"warrant", "warrant.type", "warrant.reference", "warrant.issued_on", "warrant.issued_by",
+		"persons", "persons[0].role", "persons[0].name", "persons[0].aliases", "persons[0].date_of_birth",
+		"persons[0].nationality", "persons[0].location", "persons[0].protected",
 		"urgency", "urgency_reason", "due_date",
 	}
 	newUserFields = []string{"username", "display_name", "role", "authority", "password"}

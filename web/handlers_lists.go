@@ -73,6 +73,8 @@ type listFilter struct {
 	Kind        string
 	Counterpart string
 	Text        string
+	Deadline    string // overdue or due_soon
+	Sort        string // due: nearest deadline first
 }
 
 // listView is the content of the inbox, outbox and drafts pages.
@@ -105,6 +107,7 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 		f := listFilter{
 			State: c.QueryParam("state"), Kind: c.QueryParam("kind"),
 			Counterpart: c.QueryParam("counterpart"), Text: c.QueryParam("q"),
+			Deadline: c.QueryParam("deadline"), Sort: c.QueryParam("sort"),
 		}
 		states := b.statesFor(h.policy.Scope(a))
 		q := workflow.ListQuery{Direction: b.direction, Limit: pageSize, States: states}
@@ -130,6 +133,19 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 			return badFilter("q")
 		}
 		q.Text = f.Text
+		switch d := workflow.DeadlineFilter(f.Deadline); d {
+		case workflow.DeadlineAny, workflow.DeadlineDue, workflow.DeadlineDueSoon:
+			q.Deadline = d
+		default:
+			return badFilter("deadline")
+		}
+		switch f.Sort {
+		case "":
+		case "due":
+			q.SortDue = true
+		default:
+			return badFilter("sort")
+		}
 		cursor := c.QueryParam("cursor")
 		if len(cursor) > 256 {
 			return badFilter("cursor")
@@ -158,6 +174,7 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 		}
 		v.NextURL, v.FirstURL = pageLinks(v.Path, map[string]string{
 			"state": f.State, "kind": f.Kind, "counterpart": f.Counterpart, "q": f.Text,
+			"deadline": f.Deadline, "sort": f.Sort,
 		}, cursor, next)
 		return h.render(c, view{name: "request_list.html", title: b.title, content: v})
 	}
@@ -210,7 +227,18 @@ type dashboardView struct {
 	ReadsAudit  bool
 	ManageUsers bool
 	Role        workflow.Role
+	Overdue     []overdueItem
+	MoreOverdue bool
 }
+
+// overdueItem is a request with a deadline past due, on the dashboard.
+type overdueItem struct {
+	ID, Reference, Title string
+	Deadlines            []string // "Execution: 12 days overdue (EIO Art. 12(4))"
+}
+
+// overdueLimit bounds the dashboard's overdue panel.
+const overdueLimit = 10
 
 // waitingLimit bounds the "waiting for you" list of the dashboard.
 const waitingLimit = 20
@@ -249,6 +277,21 @@ func (h *Handler) handleDashboard() echo.HandlerFunc {
 			for _, r := range waiting {
 				v.Waiting = append(v.Waiting, h.toRow(a, r, names))
 			}
+			overdue, next, err := h.wf.List(ctx, a, workflow.ListQuery{Deadline: workflow.DeadlineDue, SortDue: true, Limit: overdueLimit})
+			if err != nil {
+				return err
+			}
+			now := h.now()
+			for _, r := range overdue {
+				item := overdueItem{ID: r.ID, Reference: r.Reference, Title: r.Title}
+				for _, d := range h.deadlineViews(a, r, now) {
+					if d.Overdue {
+						item.Deadlines = append(item.Deadlines, d.Label+": "+d.Left+" (for the "+d.Side+" side)")
+					}
+				}
+				v.Overdue = append(v.Overdue, item)
+			}
+			v.MoreOverdue = next != ""
 		}
 		return h.render(c, view{name: "dashboard.html", title: "Dashboard", content: v})
 	}

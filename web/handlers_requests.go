@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -26,6 +27,8 @@ type requestFormView struct {
 	AuthorityOptions []option
 	Measures         []workflow.Measure
 	WarrantTypes     []option
+	Instruments      []option
+	PersonRoles      []option
 }
 
 // kindChoiceView is the content of the first step of a new request.
@@ -47,6 +50,8 @@ func (h *Handler) requestForm(c echo.Context, k workflow.Kind) (requestFormView,
 			{Value: workflow.WarrantArrest, Label: warrantTypeLabels[workflow.WarrantArrest]},
 			{Value: workflow.WarrantJudgment, Label: warrantTypeLabels[workflow.WarrantJudgment]},
 		},
+		Instruments: h.instrumentOptions(k),
+		PersonRoles: personRoleOptions(),
 	}, nil
 }
 
@@ -322,7 +327,9 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 // handleEditRequest shows the form of a draft, filled in.
 func (h *Handler) handleEditRequest() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r, err := h.editable(c)
+		// The form shows the persons concerned, protected ones too: read as
+		// the request page reads, disclosure audited.
+		r, err := h.editable(c, h.wf.Read)
 		if err != nil {
 			return err
 		}
@@ -336,12 +343,12 @@ func (h *Handler) handleEditRequest() echo.HandlerFunc {
 	}
 }
 
-// editable loads a request the actor may edit now, with the same refusals
+// editable loads, with read, a request the actor may edit now, with the same refusals
 // as the service's: 404 when hidden, 403 without the right, 409 when it is
 // no longer a draft.
-func (h *Handler) editable(c echo.Context) (workflow.Request, error) {
+func (h *Handler) editable(c echo.Context, read func(context.Context, workflow.Actor, string) (workflow.Request, error)) (workflow.Request, error) {
 	a := actorOf(c)
-	r, err := h.wf.Get(c.Request().Context(), a, c.Param("id"))
+	r, err := read(c.Request().Context(), a, c.Param("id"))
 	if err != nil {
 		return r, err
 	}
@@ -356,7 +363,7 @@ func (h *Handler) editable(c echo.Context) (workflow.Request, error) {
 // handleUpdateRequest saves the edit of a draft.
 func (h *Handler) handleUpdateRequest() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r, err := h.editable(c)
+		r, err := h.editable(c, h.wf.Get)
 		if err != nil {
 			return err
 		}

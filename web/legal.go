@@ -229,3 +229,12 @@ func firstMessage(fields map[string]string, err error) string {
 	}
 	return "Nothing was changed."
 }
+
+// personRoleOptions are the roles of persons concerned, for the form.
+func personRoleOptions() []option {
+	out := make([]option, len(workflow.PersonRoles))
+	for i, r := range workflow.PersonRoles {
+		out[i] = option{Value: string(r), Label: personRoleLabels[r]}
+	}
+	return out
+}

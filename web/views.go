@@ -133,11 +133,16 @@ var funcs = template.FuncMap{
 	"errFor":       errFor,
 	"fieldMessage": fieldMessage,
 	"roleOfPerson": func(r workflow.PersonRole) string { return labelOr(personRoleLabels, r) },
+	"add":          func(a, b int) int { return a + b },
+	"personField":  func(i int, name string) string { return "persons[" + strconv.Itoa(i) + "]." + name },
 }
 
 // fieldID is the id of a form field's input: "f-" and its API name with
 // dots as dashes ("person_sought.name" → "f-person_sought-name").
-func fieldID(name string) string { return "f-" + strings.ReplaceAll(name, ".", "-") }
+// A row of a list gives its index ("persons[1].name" → "f-persons-1-name").
+func fieldID(name string) string {
+	return "f-" + strings.NewReplacer(".", "-", "[", "-", "]", "").Replace(name)
+}
 
 // age says how long ago t was, briefly: "12 min", "5 h", "3 d".
 func age(now, t time.Time) string {
