@@ -503,3 +503,61 @@ func TestBrowser_keyboard(t *testing.T) {
 	c.load(200, chromedp.KeyEvent("\r"))
 	c.contains(".who", "es.officer")
 }
+
+// TestBrowser_legalSubstance photographs and checks with axe-core, at 1280
+// and 390 px, the pages of a request's legal substance: deadlines with an
+// overdue marker and the extension form, persons concerned (a protected
+// one as its handlers and as an auditor see it), the dashboard's overdue
+// panel, a draft's checklist and the form's rows of persons.
+func TestBrowser_legalSubstance(t *testing.T) {
+	c := newChrome(t, "")
+	app := newTestApp(t, testdb.SQLite)
+	c.base = app.srv.URL
+	r := legalCase(t, app)
+	other := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: "Witness hearings in Valencia", Instrument: "bilateral"})
+	app.fire(t, "it.supervisor", other.ID, workflow.EventInput{Event: workflow.EventSend})
+	app.fire(t, "es.officer", other.ID, workflow.EventInput{Event: workflow.EventAcknowledge})
+	draft := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindExtradition, RequestedAuthority: "ES", Title: "Surrender of Osas Igbinedion",
+		Instrument: "eaw", Persons: []workflow.PersonConcerned{{Role: workflow.PersonWitness, Name: "Joy Aimiuwu", Protected: true}}})
+
+	c.login("es.supervisor")
+	c.contains(".panel--overdue", r.Reference, "Execution")
+	c.shoot("dashboard-overdue")
+	c.open("/requests/" + r.ID)
+	c.contains(".deadlines", "Overdue", "EIO Art. 12(4)")
+	c.contains(".persons", "Blessing Uwa", "Protected")
+	c.shoot("request-deadlines")
+	c.open("/requests/" + other.ID)
+	c.do(chromedp.Click(chromedp.CSS(`details:has(form[action$="/deadlines/execution/extensions"]) > summary`)))
+	c.do(chromedp.WaitVisible(chromedp.ID("x-execution-days")))
+	c.do(chromedp.SendKeys(chromedp.ID("x-execution-days"), "30"), chromedp.SendKeys(chromedp.ID("x-execution-reason"), "The witnesses are abroad until June"))
+	c.shoot("request-extend-form")
+	c.press(`form[action$="/deadlines/execution/extensions"] button[type="submit"]`)
+	c.contains(".deadlines", "Extended by 30 days")
+	c.do(chromedp.Click(chromedp.CSS(`details:has(form[action$="/events/postpone"]) > summary`)))
+	c.do(chromedp.SendKeys(chromedp.ID("c-postpone"), "Our own trial of the same ring comes first"))
+	c.press(`form[action$="/events/postpone"] button[type="submit"]`)
+	c.contains(".deadlines", "Clock stopped")
+	c.shoot("request-postponed")
+	c.open("/inbox?deadline=overdue&sort=due")
+	c.contains("table", r.Reference, "Overdue")
+	c.shoot("inbox-overdue")
+	c.logout()
+
+	c.login("es.auditor")
+	c.open("/requests/" + r.ID)
+	c.contains(".persons", "identity withheld")
+	if strings.Contains(c.text("main"), "Blessing") {
+		t.Error("the auditor's page shows the protected victim")
+	}
+	c.shoot("request-persons-auditor")
+	c.logout()
+
+	c.login("it.officer")
+	c.open("/requests/" + draft.ID)
+	c.contains(".checklist", "Warrant or judgment", "Purpose")
+	c.shoot("request-draft-checklist")
+	c.open("/requests/" + draft.ID + "/edit")
+	c.contains("#sec-persons", "Persons concerned")
+	c.shoot("request-form-persons")
+}

@@ -218,9 +218,9 @@ func (h *Handler) handleExtendDeadline() echo.HandlerFunc {
 // firstMessage is the message of a refusal for people: its first field's
 // reason, or the error's own.
 func firstMessage(fields map[string]string, err error) string {
-	for _, f := range []string{"reason", "days"} {
+	for _, f := range []string{"days", "reason"} {
 		if m := fields[f]; m != "" {
-			return strings.ToUpper(m[:1]) + m[1:] + "."
+			return fieldMessage(f, m)
 		}
 	}
 	var e *workflow.Error
