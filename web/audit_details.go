@@ -154,8 +154,11 @@ func fieldName(name string) string {
 	return humanize(name)
 }
 
-// detailItem is one audit detail as the page shows it.
+// detailItem is one audit detail as the page shows it. Key, the detail's
+// name in the stored entry, is no text of the page: an attribute of the
+// pair, so that a test can tell which details a page shows.
 type detailItem struct {
+	Key       string
 	Label     string
 	Value     string
 	Href      string // a page about the value, when the viewer may open it
@@ -169,7 +172,7 @@ type detailItem struct {
 func auditDetails(e workflow.AuditEntry, userPage func(id string) string) []detailItem {
 	fields, ok := decodeDetails(e.Details)
 	if !ok {
-		return []detailItem{{Label: "Details", Value: e.Details}}
+		return []detailItem{{Key: workflow.RedactedAll, Label: "Details", Value: e.Details}}
 	}
 	if ev, ok := fields["event"].(string); ok && e.Action == workflow.EventAction(workflow.Event(ev)) {
 		delete(fields, "event") // the action column says it
@@ -185,7 +188,7 @@ func auditDetails(e workflow.AuditEntry, userPage func(id string) string) []deta
 			return
 		}
 		item := detailItem{
-			Label: label, Value: detailValue(key, v),
+			Key: key, Label: label, Value: detailValue(key, v),
 			Digest: slices.Contains(digestDetails, key), Secondary: slices.Contains(secondaryDetails, key),
 		}
 		if id, ok := fields["user_id"].(string); ok && key == "username" && userPage != nil {

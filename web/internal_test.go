@@ -157,15 +157,15 @@ func TestAuditDetails_generic(t *testing.T) {
 		`"session_id":"s-1","user_id":"u-1","username":"it.clerk","zone_code":""}`}
 	got := auditDetails(e, func(id string) string { return "/users/" + id })
 	want := []detailItem{
-		{Label: "Account", Value: "it.clerk", Href: "/users/u-1"},
-		{Label: "Role", Value: "Supervisor"},
-		{Label: "Disabled", Value: "yes"},
-		{Label: "Changed", Value: "Role, Access"},
-		{Label: "Ended before", Value: "2026-05-04 10:30 UTC"},
-		{Label: "New thing", Value: "a, b"},
-		{Label: "Retries", Value: "3"},
-		{Label: "Zone code", Value: "none"},
-		{Label: "Session", Value: "s-1", Secondary: true},
+		{Key: "username", Label: "Account", Value: "it.clerk", Href: "/users/u-1"},
+		{Key: "role", Label: "Role", Value: "Supervisor"},
+		{Key: "disabled", Label: "Disabled", Value: "yes"},
+		{Key: "changed", Label: "Changed", Value: "Role, Access"},
+		{Key: "ended_before", Label: "Ended before", Value: "2026-05-04 10:30 UTC"},
+		{Key: "new_thing", Label: "New thing", Value: "a, b"},
+		{Key: "retries", Label: "Retries", Value: "3"},
+		{Key: "zone_code", Label: "Zone code", Value: "none"},
+		{Key: "session_id", Label: "Session", Value: "s-1", Secondary: true},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("details:\n got %+v\nwant %+v", got, want)
@@ -173,11 +173,11 @@ func TestAuditDetails_generic(t *testing.T) {
 
 	// The event of request.EVENT is the action itself: not repeated.
 	fired := auditDetails(workflow.AuditEntry{Action: "request.send", Details: `{"event":"send","from":"drafted","to":"sent"}`}, nil)
-	if want := []detailItem{{Label: "From", Value: "Draft"}, {Label: "To", Value: "Sent"}}; !slices.Equal(fired, want) {
+	if want := []detailItem{{Key: "from", Label: "From", Value: "Draft"}, {Key: "to", Label: "To", Value: "Sent"}}; !slices.Equal(fired, want) {
 		t.Errorf("fired details %+v, want %+v", fired, want)
 	}
 	logout := auditDetails(workflow.AuditEntry{Action: "auth.logout", Details: `{"all":true,"sessions_revoked":["s-1","s-2"]}`}, nil)
-	if want := []detailItem{{Label: "All sessions", Value: "yes"}, {Label: "Sessions ended", Value: "2"}}; !slices.Equal(logout, want) {
+	if want := []detailItem{{Key: "all", Label: "All sessions", Value: "yes"}, {Key: "sessions_revoked", Label: "Sessions ended", Value: "2"}}; !slices.Equal(logout, want) {
 		t.Errorf("log-out details %+v, want %+v: the ended sessions counted, not listed", logout, want)
 	}
 	if got := auditDetails(workflow.AuditEntry{Details: `[1,2]`}, nil); len(got) != 1 || got[0].Value != "[1,2]" {
