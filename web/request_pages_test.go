@@ -235,12 +235,12 @@ func TestRequestPage(t *testing.T) {
 		// The timeline says what happened, by whom, of which authority.
 		for _, b := range []*browser{officer, esSupervisor} {
 			b.get(path).must(t, http.StatusOK).
-				has(t, "<strong>Drafted</strong> <span class=\"muted\">(IT — ",
+				has(t, "<strong>Drafted</strong> by it.officer <span class=\"muted\">(IT — ",
 					"<strong>Sent</strong> by it.supervisor <span class=\"muted\">(IT — ",
 					"<strong>Acknowledged</strong> by es.officer <span class=\"muted\">(ES — ",
 					"<strong>Refused</strong> by es.supervisor", "Other essential interests of the requested state",
 					"Not an offence in Spain.", "This request is closed").
-				lacks(t, `/events/`, "Drafted</strong> by", "<strong>Send</strong>", "<strong>Refuse</strong>")
+				lacks(t, `/events/`, "<strong>Send</strong>", "<strong>Refuse</strong>")
 		}
 		officer.get(path+"/edit").must(t, http.StatusConflict)
 	})

@@ -138,6 +138,7 @@ func Unversion(s *Store) error {
 		"ALTER TABLE requests DROP COLUMN instrument", "ALTER TABLE requests DROP COLUMN purpose",
 		"ALTER TABLE requests DROP COLUMN requested_reference", "ALTER TABLE requests DROP COLUMN persons",
 		"ALTER TABLE requests DROP COLUMN deadlines", "ALTER TABLE requests DROP COLUMN next_due_at_us",
+		"ALTER TABLE requests DROP COLUMN created_by",
 		"ALTER TABLE authorities DROP COLUMN completeness_policy",
 	} {
 		if err := s.w.Exec(stmt).Error; err != nil {

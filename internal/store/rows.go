@@ -56,6 +56,7 @@ type requestRow struct {
 	// (workflow.Request.NextDue), NULL when none: derived, kept for the
 	// deadline filters and sort=due.
 	NextDueUS *int64 `gorm:"column:next_due_at_us"`
+	CreatedBy string `gorm:"column:created_by;not null;default:''"`
 
 	// The parents exist only to declare the foreign keys; they are never
 	// loaded or saved (writes omit associations).
@@ -96,6 +97,7 @@ func (r requestRow) toDomain() (workflow.Request, error) {
 		RequestedReference:  r.RequestedReference,
 		Persons:             persons,
 		Deadlines:           deadlines,
+		CreatedBy:           r.CreatedBy,
 		ID:                  r.ID,
 		Reference:           r.Reference,
 		Kind:                workflow.Kind(r.Kind),
@@ -155,6 +157,7 @@ func requestFromDomain(q workflow.Request) (requestRow, error) {
 		Persons:             persons,
 		Deadlines:           deadlines,
 		NextDueUS:           nextDue,
+		CreatedBy:           q.CreatedBy,
 		ID:                  q.ID,
 		Reference:           q.Reference,
 		Kind:                string(q.Kind),

@@ -217,7 +217,7 @@ func (t *tx) updateRequest(ctx context.Context, r workflow.Request, oldVersion i
 // updateColumns too.
 const requestColumns = "seq, id, reference, kind, state, version, requesting_authority, requested_authority, " +
 	"title, summary, legal_basis, offences, measures, urgency, urgency_reason, due_date, person_sought, warrant, " +
-	"created_at_us, updated_at_us, instrument, purpose, requested_reference, persons, deadlines, next_due_at_us"
+	"created_at_us, updated_at_us, instrument, purpose, requested_reference, persons, deadlines, next_due_at_us, created_by"
 
 // scanTargets returns pointers to the fields of row, in the order of
 // requestColumns.
@@ -226,7 +226,7 @@ func (row *requestRow) scanTargets() []any {
 		&row.RequestingAuthority, &row.RequestedAuthority, &row.Title, &row.Summary, &row.LegalBasis,
 		&row.Offences, &row.Measures, &row.Urgency, &row.UrgencyReason, &row.DueDate, &row.PersonSought,
 		&row.Warrant, &row.CreatedUS, &row.UpdatedUS, &row.Instrument, &row.Purpose, &row.RequestedReference,
-		&row.Persons, &row.Deadlines, &row.NextDueUS}
+		&row.Persons, &row.Deadlines, &row.NextDueUS, &row.CreatedBy}
 }
 
 // scanRequests runs a query of requests that GORM built (conditions,
@@ -267,6 +267,7 @@ type column struct {
 // time. A new column of requestRow belongs here too.
 func (row requestRow) updateColumns() []column {
 	return []column{
+		{"created_by", row.CreatedBy},
 		{"deadlines", row.Deadlines},
 		{"due_date", row.DueDate},
 		{"instrument", row.Instrument},

@@ -29,6 +29,7 @@ type AuditedRequest struct {
 	Kind                Kind
 	RequestingAuthority string
 	RequestedAuthority  string
+	CreatedBy           string
 	State               State
 	Version             int
 	CreatedAt           time.Time
@@ -168,6 +169,7 @@ func (a *AuditedRequest) Replay(e AuditEntry) {
 		}
 		a.Reference, a.Kind, a.RequestedAuthority = d.Reference, d.Kind, d.RequestedAuthority
 		a.RequestingAuthority, a.State, a.Version = e.Authority, StateDrafted, 1
+		a.CreatedBy = e.Actor
 		a.CreatedAt, a.UpdatedAt = e.At, e.At
 		a.ContentField, a.Content = d.content()
 		return
@@ -221,6 +223,9 @@ func (a *AuditedRequest) Disagreement(r Request, history []HistoryEntry, digest 
 	differ("creation time", r.CreatedAt.UTC(), a.CreatedAt.UTC())
 	differ("last change", r.UpdatedAt.UTC(), a.UpdatedAt.UTC())
 	differ("requested reference", r.RequestedReference, a.RequestedReference)
+	if r.CreatedBy != "" { // kept since migration 0004
+		differ("drafter", r.CreatedBy, a.CreatedBy)
+	}
 	var extensions []AuditedExtension
 	for _, t := range r.Deadlines {
 		for _, x := range t.Extensions {

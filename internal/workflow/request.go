@@ -41,6 +41,9 @@ type Request struct {
 	// Deadlines are the request's time limits as its history has run them
 	// (see deadline.go); the service keeps them, clients only read them.
 	Deadlines []DeadlineTrack
+	// CreatedBy is the username of who drafted it ("" on requests drafted
+	// before it was kept).
+	CreatedBy string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

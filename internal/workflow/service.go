@@ -68,7 +68,7 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 		Title: d.Title, Summary: d.Summary, LegalBasis: d.LegalBasis,
 		Offences: d.Offences, Measures: d.Measures, Urgency: d.Urgency, UrgencyReason: d.UrgencyReason,
 		DueDate: d.DueDate, PersonSought: nonZero(d.PersonSought), Warrant: nonZero(d.Warrant),
-		Instrument: d.Instrument, Purpose: d.Purpose,
+		Instrument: d.Instrument, Purpose: d.Purpose, CreatedBy: a.Username,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	persons, err := assignPersonIDs(nil, d.Persons)
