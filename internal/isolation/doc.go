@@ -8,11 +8,13 @@
 //	route without a classification fails the test)
 //	× every demo role, and no sign-in at all
 //	× the requesting side, the requested side and a third authority
-//	× both kinds of request in each of the seven states
+//	× both kinds of request in each of the eight states
 //
 // against one table of expected outcomes (expect_test.go), written from the
-// contract and not from internal/auth, so that a slip in the Policy cannot
-// hide itself.
+// contract and not from internal/auth or workflow.Table, so that a slip in
+// the Policy or the table cannot hide itself: the states and events are
+// restated there, and a state or event of the server that is not fails the
+// test.
 //
 // What it proves, on SQLite and (when MLA_TEST_POSTGRES_URL is set) on
 // PostgreSQL:
@@ -23,9 +25,13 @@
 //     per-request read and write, API and web;
 //   - a visible request answers 200 with its content, and refused writes
 //     answer the contract's status in the contract's order (404, 422, 409,
-//     403, 409) and change nothing;
-//   - lists, searches, counts, worklists and the dashboard hold exactly the
-//     visible requests;
+//     403, 409; for a deadline's extension 404, 404 for a deadline the
+//     request lacks, 403 but for a supervisor of the side it binds, 409)
+//     and change nothing;
+//   - lists, searches, deadline filters, counts, worklists and the
+//     dashboard hold exactly the visible requests;
+//   - an authority's settings are the administrator's to change, and
+//     nobody else's whatever the body;
 //   - audit views are 403 for roles that do not read the log, hold only the
 //     own authority's entries for auditors, and hold no case text for
 //     anybody; the administrator reads only the metadata of the details

@@ -53,7 +53,7 @@ const (
 func fixtureSpecs() []fixtureRequest {
 	var out []fixtureRequest
 	for _, kind := range workflow.Kinds {
-		for _, state := range workflow.States {
+		for _, state := range contractStates {
 			out = append(out, fixtureRequest{kind: kind, state: state, requesting: requesting, requested: requested})
 		}
 	}
@@ -118,9 +118,14 @@ type fixtureRequest struct {
 	id, reference         string
 	version               int
 	title, summary        string
-	comments              []string // one per transition, in the history
-	secrets               []string // every secret of its content
+	comments              []string         // one per transition, in the history
+	events                []workflow.Event // the events that brought it to its state
+	overdue, dueSoon      bool             // its next running deadline is past, or due soon
+	secrets               []string         // every secret of its content
 }
+
+// fired tells whether e is one of the events that brought r to its state.
+func (r *fixtureRequest) fired(e workflow.Event) bool { return slices.Contains(r.events, e) }
 
 func (r *fixtureRequest) String() string {
 	return fmt.Sprintf("the %s request %s→%s in state %s", r.kind, r.requesting, r.requested, r.state)
@@ -193,6 +198,8 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 		w.users[u.Username] = u
 	}
 	w.buildFixture(t, specs)
+	tw.Clock.Advance(clockMovesOn)
+	w.readDeadlines(t)
 	for _, ac := range actors {
 		w.sessions[ac.name] = w.signIn(t, ac)
 	}
@@ -227,6 +234,35 @@ func pathTo(state workflow.State) []struct {
 	return out
 }
 
+// dueInDays are the fixture's due dates, in days from its building, one
+// after another: after the clock is moved on by clockMovesOn, the first is
+// past, the second due soon, the third neither.
+var dueInDays = []int{1, 10, 40}
+
+// clockMovesOn is how far the server's clock moves between building the
+// fixture and the checks.
+const clockMovesOn = 5 * 24 * time.Hour
+
+// readDeadlines notes which fixture requests are overdue and which due
+// soon, as their deadlines say (the lists' deadline filters go by the next
+// due time of the deadlines whose clocks run): who may see them is the
+// question here, the arithmetic of deadlines is internal/workflow's.
+func (w *world) readDeadlines(t *testing.T) {
+	t.Helper()
+	now := w.wf.Now()
+	for _, r := range w.requests {
+		var next *time.Time
+		for _, d := range w.stored(t, r).DeadlinesAt(now) {
+			running := d.Status == workflow.DeadlineRunning || d.Status == workflow.DeadlineOverdue
+			if running && !d.Paused && (next == nil || d.DueAt.Before(*next)) {
+				next = &d.DueAt
+			}
+		}
+		r.overdue = next != nil && next.Before(now)
+		r.dueSoon = next != nil && !next.Before(now) && next.Before(now.Add(workflow.DueSoon))
+	}
+}
+
 // buildFixture creates, through the workflow service, the requests of
 // specs, every text of them a secret.
 func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
@@ -248,8 +284,11 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 			Kind: r.kind, RequestedAuthority: r.requested, Title: r.title, Summary: r.summary,
 			LegalBasis: sec("legalbasis"), Offences: []string{sec("offence")},
 			Urgency: workflow.UrgencyUrgent, UrgencyReason: sec("reason"),
+			Instrument: "untoc", Purpose: sec("purpose"),
+			DueDate: w.wf.Now().AddDate(0, 0, dueInDays[r.n%len(dueInDays)]).Format(time.DateOnly),
 		}
 		if r.kind == workflow.KindExtradition {
+			d.Instrument = "ece_1957" // urgent: the provisional arrest's limits run (fixtureDeadlines)
 			d.PersonSought = &workflow.Person{Name: sec("person"), Location: sec("location")}
 			d.Warrant = &workflow.Warrant{Type: workflow.WarrantArrest, Reference: sec("warrant")}
 		}
@@ -263,6 +302,7 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 				in.Grounds = []string{"dual_criminality"}
 			}
 			r.comments = append(r.comments, in.Comment)
+			r.events = append(r.events, step.event)
 			by := r.requesting
 			if step.side == "requested" {
 				by = r.requested

@@ -28,7 +28,7 @@ func TestIsolation(t *testing.T) {
 		t.Logf("fixture: %d requests, %d actors, set up in %s", len(w.requests), len(actors), time.Since(start).Round(time.Millisecond))
 
 		t.Run("routes", func(t *testing.T) { w.eps.checkRoutes(t, w.echo) })
-		t.Run("events", checkEvents)
+		t.Run("workflow", checkWorkflow)
 		// Reads and lists first, on the fixture as built; then the refused
 		// writes, which must leave it so; then the audit views, which by
 		// then hold the refusals; creation last, as it adds requests.
@@ -62,10 +62,11 @@ var readOps = map[string]operation{
 
 // writeOps tells which operations each per-request write performs.
 var writeOps = map[string][]operation{
-	"PATCH /api/v1/requests/:id":       {{kind: opEdit}},
-	"POST /api/v1/requests/:id/events": fireOps(),
-	"POST /requests/:id/edit":          {{kind: opEdit}},
-	"POST /requests/:id/events/:event": fireOps(),
+	"PATCH /api/v1/requests/:id":                           {{kind: opEdit}},
+	"POST /api/v1/requests/:id/events":                     fireOps(),
+	"POST /api/v1/requests/:id/deadlines/:kind/extensions": extendOps(),
+	"POST /requests/:id/edit":                              {{kind: opEdit}},
+	"POST /requests/:id/events/:event":                     fireOps(),
 }
 
 func (w *world) testRequestReads(t *testing.T) {
@@ -119,6 +120,7 @@ const staleVersion = 1_000_000
 func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 	path := strings.Replace(ep.path, ":id", id, 1)
 	path = strings.Replace(path, ":event", string(op.event), 1)
+	path = strings.Replace(path, ":kind", op.deadline, 1)
 	c := call{ep: ep, path: path}
 	attempt := w.attempt
 	switch {
@@ -126,12 +128,17 @@ func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 		c.form = url.Values{"title": {attempt}, "version": {strconv.Itoa(staleVersion)}}
 	case op.kind == opEdit:
 		c.json = map[string]any{"title": attempt, "version": staleVersion}
+	case op.kind == opExtend:
+		c.json = map[string]any{"days": 1, "reason": attempt, "version": staleVersion}
 	case op.kind == opFire:
 		body := map[string]any{"event": op.event, "comment": attempt, "version": staleVersion}
 		form := url.Values{"comment": {attempt}, "version": {strconv.Itoa(staleVersion)}}
-		if op.event == "refuse" {
+		switch op.event {
+		case "refuse":
 			body["grounds"] = []string{"dual_criminality"}
 			form["grounds"] = []string{"dual_criminality"}
+		case "acknowledge":
+			body["reference"] = attempt // the requested side's own reference
 		}
 		if ep.web {
 			c.form = form
@@ -153,8 +160,11 @@ var nobodys = &fixtureRequest{requesting: "XX", requested: "YY", state: "sent"}
 func (w *world) perRequest(t testing.TB, s *session, ep *endpoint, op operation) {
 	t.Helper()
 	opName := map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit"}[op.kind]
-	if op.kind == opFire {
+	switch op.kind {
+	case opFire:
 		opName = "event " + string(op.event)
+	case opExtend:
+		opName = "extend " + op.deadline
 	}
 	missing := w.do(t, s, w.requestCall(ep, op, w.missing))
 	wantMissing := expect(ep, s.a, nobodys, op)
