@@ -63,6 +63,17 @@ type operation struct {
 	deadline string
 }
 
+// String names the operation for messages.
+func (op operation) String() string {
+	switch op.kind {
+	case opFire:
+		return "event " + string(op.event)
+	case opExtend:
+		return "extend " + op.deadline
+	}
+	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit"}[op.kind]
+}
+
 type opKind int
 
 const (

@@ -63,6 +63,15 @@ func sees(a actor, r *fixtureRequest) bool {
 // write.
 func writes(a actor) bool { return a.role == "officer" || a.role == "supervisor" }
 
+// seesProtected: a protected person's identifying fields are shown to the
+// officers and supervisors of the request's two sides (CONTRACT.md section
+// 5), not to its auditors, and only in disclosingViews.
+func seesProtected(a actor, r *fixtureRequest) bool { return sees(a, r) && writes(a) }
+
+// disclosingViews are the single-request answers, the only answers that
+// may show who a protected person is: the API's, and the request's page.
+var disclosingViews = []string{"GET /api/v1/requests/:id", "GET /requests/:id"}
+
 // Pages: the web application offers a page only to the roles that use it;
 // the others get 403 whatever the id (API.md has no such guards: it answers
 // by the rules above).

@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -66,6 +67,15 @@ func (w *world) apiListFilters() []listFilter {
 	for _, r := range w.requests {
 		out = append(out, listFilter{url.Values{"q": {r.title}}, func(_ actor, x *fixtureRequest) bool { return x == r }})
 	}
+	// A search finds no request by who its protected persons are
+	// (CONTRACT.md section 9 searches the unprotected persons' names only).
+	for _, r := range w.requests {
+		for _, p := range r.persons {
+			if p.protected {
+				out = append(out, listFilter{url.Values{"q": {p.name}}, func(actor, *fixtureRequest) bool { return false }})
+			}
+		}
+	}
 	// CONTRACT.md section 5: the deadline filters, alone and with a
 	// direction; the order by due time keeps every request.
 	overdue := func(_ actor, r *fixtureRequest) bool { return r.overdue }
@@ -124,9 +134,24 @@ func (w *world) sameIDs(t *testing.T, what string, got, want []string) {
 // pageOfRequests is the API's list answer.
 type pageOfRequests struct {
 	Items []struct {
-		ID string `json:"id"`
+		ID      string          `json:"id"`
+		Persons json.RawMessage `json:"persons"`
 	} `json:"items"`
 	NextCursor *string `json:"next_cursor"`
+}
+
+// checkListPersons checks the persons of every item of a list: the
+// unprotected ones whole, the protected ones concealed (CONTRACT.md section
+// 5: lists never disclose them).
+func (w *world) checkListPersons(t *testing.T, what string, p pageOfRequests) {
+	t.Helper()
+	for _, it := range p.Items {
+		for _, r := range w.requests {
+			if r.id == it.ID {
+				w.checkPersons(t, what, r, it.Persons, false)
+			}
+		}
+	}
 }
 
 func (p pageOfRequests) ids() []string {
@@ -163,6 +188,7 @@ func (w *world) testLists(t *testing.T) {
 			var p pageOfRequests
 			if decode(t, what, ans, &p) {
 				w.sameIDs(t, what, p.ids(), w.visibleIDs(a, f.keep))
+				w.checkListPersons(t, what, p)
 				if p.NextCursor != nil {
 					t.Errorf("%s: a next page after %d items of at most %d", what, len(p.Items), len(w.requests))
 				}
@@ -189,6 +215,7 @@ func (w *world) testLists(t *testing.T) {
 			var p pageOfRequests
 			if decode(t, what, ans, &p) {
 				w.sameIDs(t, what, p.ids(), w.visibleIDs(a, waitsFor))
+				w.checkListPersons(t, what, p)
 			}
 		}
 
