@@ -1,12 +1,10 @@
 package isolation
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,9 +77,53 @@ func birthDate(n int, protected bool) string {
 	return fmt.Sprintf("%d-05-17", 1900+n)
 }
 
-// birthMark finds the fixture's dates of birth in a text, as a date or as
-// pages might write one.
-var birthMark = regexp.MustCompile(`\b(19\d\d)-(?:05-17|11-23)\b|\b(?:17 May|23 November) (19\d\d)\b|\b(?:May 17|November 23), (19\d\d)\b`)
+// birthForms are the fixture's dates of birth as a date or as pages might
+// write one: the text around the year, where the year stands (before or
+// after it), and whether it is a protected person's.
+var birthForms = []struct {
+	text        string
+	yearBefore  bool
+	protectedOf bool
+}{
+	{"-05-17", true, false}, {"-11-23", true, true},
+	{"17 May ", false, false}, {"May 17, ", false, false},
+	{"23 November ", false, true}, {"November 23, ", false, true},
+}
+
+// findBirthDates finds the fixture's dates of birth in a text: a year of
+// 1900 + the request's number, in one of birthForms. It searches for the
+// forms' text, as a regular expression without a literal to start from
+// would read every answer slowly.
+func findBirthDates(text string) []mark {
+	var out []mark
+	isDigit := func(b byte) bool { return b >= '0' && b <= '9' }
+	for _, f := range birthForms {
+		for from := 0; ; {
+			i := strings.Index(text[from:], f.text)
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + len(f.text)
+			start := from // where the year stands
+			if f.yearBefore {
+				start = i - 4
+			}
+			end := start + 4
+			if start < 0 || end > len(text) || text[start:start+2] != "19" || !isDigit(text[start+2]) || !isDigit(text[start+3]) ||
+				start > 0 && isDigit(text[start-1]) || end < len(text) && isDigit(text[end]) {
+				continue
+			}
+			field := "birth"
+			if f.protectedOf {
+				field = protectedPrefix + "birth"
+			}
+			n := int(text[start+2]-'0')*10 + int(text[start+3]-'0')
+			out = append(out, mark{n: n, field: field, text: text[min(i, start):max(from, end)]})
+		}
+	}
+	return out
+}
 
 // mark is a piece of case content found in a text: the number of its
 // request, the field it was written into, the text itself.
@@ -99,15 +141,7 @@ func findMarks(text string) []mark {
 		n, _ := strconv.Atoi(m[1])
 		out = append(out, mark{n: n, field: m[2], text: m[0]})
 	}
-	for _, m := range birthMark.FindAllStringSubmatch(text, -1) {
-		year, _ := strconv.Atoi(cmp.Or(m[1], m[2], m[3]))
-		field := "birth"
-		if strings.Contains(m[0], "11-23") || strings.Contains(m[0], "November") {
-			field = protectedPrefix + "birth"
-		}
-		out = append(out, mark{n: year - 1900, field: field, text: m[0]})
-	}
-	return out
+	return append(out, findBirthDates(text)...)
 }
 
 // discloses tells whether the answer to path through ep may show who r's

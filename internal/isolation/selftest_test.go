@@ -264,3 +264,22 @@ func TestIsolation_catchesProtectedPersons(t *testing.T) {
 		t.Errorf("the disclosures of %s to %s, as they are: reported %q, want nothing", r, officer.a, rec.errs)
 	}
 }
+
+// TestIsolation_findsBirthDates proves that the scan finds the fixture's
+// dates of birth however an answer writes them, and nothing else.
+func TestIsolation_findsBirthDates(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want []mark
+	}{
+		{`"date_of_birth":"1905-05-17"`, []mark{{5, "birth", "1905-05-17"}}},
+		{"Born 1912-11-23.", []mark{{12, "protbirth", "1912-11-23"}}},
+		{"born 17 May 1907, and 23 November 1903", []mark{{7, "birth", "17 May 1907"}, {3, "protbirth", "23 November 1903"}}},
+		{"born November 23, 1911", []mark{{11, "protbirth", "November 23, 1911"}}},
+		{"2026-05-17 11905-05-17 2019-11-23 17 May 2026 23 November 19", nil},
+	} {
+		if got := findBirthDates(tc.text); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("findBirthDates(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
