@@ -82,10 +82,13 @@ func handleUpdateAuthority(wf *workflow.Service) echo.HandlerFunc {
 		if err := decodeJSON(c, &in); err != nil {
 			return err
 		}
-		if in.CompletenessPolicy == nil {
-			return workflow.Invalid("completeness_policy", "is required: advisory or enforced")
+		// A missing policy goes to the service as none, which refuses it
+		// (422) only after the caller's right (403), as for any body.
+		var p workflow.CompletenessPolicy
+		if in.CompletenessPolicy != nil {
+			p = *in.CompletenessPolicy
 		}
-		a, err := wf.SetCompletenessPolicy(c.Request().Context(), actorFrom(c), c.Param("code"), *in.CompletenessPolicy)
+		a, err := wf.SetCompletenessPolicy(c.Request().Context(), actorFrom(c), c.Param("code"), p)
 		if err != nil {
 			return err
 		}

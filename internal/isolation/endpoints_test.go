@@ -55,11 +55,23 @@ type endpoint struct {
 
 func (ep *endpoint) key() string { return ep.method + " " + ep.path }
 
-// operation is what a per-request check does: one of the op kinds, and for
-// events the event fired.
+// operation is what a per-request check does: one of the op kinds, for
+// events the event fired, for extensions the kind of deadline extended.
 type operation struct {
-	kind  opKind
-	event workflow.Event
+	kind     opKind
+	event    workflow.Event
+	deadline string
+}
+
+// String names the operation for messages.
+func (op operation) String() string {
+	switch op.kind {
+	case opFire:
+		return "event " + string(op.event)
+	case opExtend:
+		return "extend " + op.deadline
+	}
+	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit"}[op.kind]
 }
 
 type opKind int
@@ -70,6 +82,7 @@ const (
 	opEditForm
 	opEdit
 	opFire
+	opExtend
 )
 
 // unknownEvent is an event name that the workflow does not know.
@@ -85,6 +98,20 @@ func fireOps() []operation {
 	return append(out, operation{kind: opFire, event: unknownEvent})
 }
 
+// noSuchDeadline is a kind of deadline that no request has.
+const noSuchDeadline = "no_such_deadline"
+
+// extendOps are the operations of the extensions endpoint: every kind of
+// deadline the fixture's requests may have (fixtureDeadlines), and one that
+// none has.
+func extendOps() []operation {
+	var out []operation
+	for _, d := range fixtureDeadlines {
+		out = append(out, operation{kind: opExtend, deadline: d.kind})
+	}
+	return append(out, operation{kind: opExtend, deadline: noSuchDeadline})
+}
+
 // endpointTable classifies every route of the server. TestIsolation fails
 // on a route that is not here ("unclassified route") and on an entry that
 // is no route, or that no check exercised.
@@ -97,6 +124,8 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/api/v1/auth/login", class: classMeta, public: true},
 		{method: get, path: "/api/v1/me", class: classMeta},
 		{method: get, path: "/api/v1/authorities", class: classMeta},
+		{method: patch, path: "/api/v1/authorities/:code", class: classAdmin},
+		{method: get, path: "/api/v1/instruments", class: classMeta},
 		{method: get, path: "/api/v1/workflows", class: classMeta},
 		{method: get, path: "/api/v1/refusal-grounds", class: classMeta},
 		{method: get, path: "/api/v1/measures", class: classMeta},
@@ -108,6 +137,7 @@ func endpointTable() []*endpoint {
 		{method: patch, path: "/api/v1/requests/:id", class: classRequestWrite},
 		{method: post, path: "/api/v1/requests/:id/events", class: classRequestWrite},
 		{method: get, path: "/api/v1/requests/:id/history", class: classRequestRead},
+		{method: post, path: "/api/v1/requests/:id/deadlines/:kind/extensions", class: classRequestWrite},
 		{method: get, path: "/api/v1/users", class: classAdmin},
 		{method: post, path: "/api/v1/users", class: classAdmin},
 		{method: patch, path: "/api/v1/users/:id", class: classAdmin},
@@ -205,10 +235,11 @@ func (eps endpoints) checkExercised(t *testing.T) {
 	}
 }
 
-// checkEvents compares the server's workflow with the contract's events
-// restated in contractEvents, by name: a new event must be restated there
-// (with its states, side and roles) before the walk can check it.
-func checkEvents(t *testing.T) {
+// checkWorkflow compares the server's workflow with the contract's states
+// and events restated in contractStates and contractEvents, by name: a new
+// state or event must be restated there (an event with its states, side and
+// roles) before the walk can check it.
+func checkWorkflow(t *testing.T) {
 	t.Helper()
 	var server, restated []string
 	for _, tr := range workflow.Table {
@@ -221,5 +252,8 @@ func checkEvents(t *testing.T) {
 	sort.Strings(restated)
 	if !slices.Equal(server, restated) {
 		t.Errorf("the server's events %v are not those restated in contractEvents %v", server, restated)
+	}
+	if !slices.Equal(workflow.States, contractStates) {
+		t.Errorf("the server's states %v are not those restated in contractStates %v", workflow.States, contractStates)
 	}
 }

@@ -8,15 +8,24 @@ import (
 )
 
 // This file is the table of expected outcomes: the contract's access rules
-// (CONTRACT.md sections 2 and 3, docs/API.md), restated here without asking
-// internal/auth or workflow.Table, so that a slip there shows up as a
+// (CONTRACT.md sections 2, 3 and 5, docs/API.md), restated here without
+// asking internal/auth or workflow.Table, so that a slip there shows up as a
 // difference here. Only the vocabulary (role, state, event names) is shared.
 
 // anonymous is the pseudo-role of a caller with no token and no session.
 const anonymous workflow.Role = ""
 
-// contractEvents is the workflow table of CONTRACT.md section 3: from which
-// states each event leaves, which side fires it, with which roles.
+// contractStates are the states of CONTRACT.md sections 3 and 5 in the
+// order of the lifecycle: drafted first, the final ones last.
+var contractStates = []workflow.State{
+	"drafted", "sent", "acknowledged", "info_requested", "postponed", "executed", "refused", "withdrawn",
+}
+
+// contractEvents is the workflow table of CONTRACT.md section 3, with the
+// rows and sources section 5 adds (postpone and resume, UNTOC 18(25);
+// refuse and withdraw also from postponed): from which states each event
+// leaves, which side fires it, with which roles. The forward moves come
+// before refusal and withdrawal, as in the contract.
 var contractEvents = []struct {
 	event workflow.Event
 	from  []workflow.State
@@ -28,8 +37,10 @@ var contractEvents = []struct {
 	{"request_info", []workflow.State{"acknowledged"}, "requested", []workflow.Role{"officer", "supervisor"}},
 	{"provide_info", []workflow.State{"info_requested"}, "requesting", []workflow.Role{"officer", "supervisor"}},
 	{"execute", []workflow.State{"acknowledged"}, "requested", []workflow.Role{"supervisor"}},
-	{"refuse", []workflow.State{"sent", "acknowledged", "info_requested"}, "requested", []workflow.Role{"supervisor"}},
-	{"withdraw", []workflow.State{"sent", "acknowledged", "info_requested"}, "requesting", []workflow.Role{"supervisor"}},
+	{"postpone", []workflow.State{"acknowledged"}, "requested", []workflow.Role{"supervisor"}},
+	{"resume", []workflow.State{"postponed"}, "requested", []workflow.Role{"officer", "supervisor"}},
+	{"refuse", []workflow.State{"sent", "acknowledged", "info_requested", "postponed"}, "requested", []workflow.Role{"supervisor"}},
+	{"withdraw", []workflow.State{"sent", "acknowledged", "info_requested", "postponed"}, "requesting", []workflow.Role{"supervisor"}},
 }
 
 // sees is "who sees what": the requesting authority in every state, the
@@ -51,6 +62,15 @@ func sees(a actor, r *fixtureRequest) bool {
 // writes: officers and supervisors change requests; auditors read, never
 // write.
 func writes(a actor) bool { return a.role == "officer" || a.role == "supervisor" }
+
+// seesProtected: a protected person's identifying fields are shown to the
+// officers and supervisors of the request's two sides (CONTRACT.md section
+// 5), not to its auditors, and only in disclosingViews.
+func seesProtected(a actor, r *fixtureRequest) bool { return sees(a, r) && writes(a) }
+
+// disclosingViews are the single-request answers, the only answers that
+// may show who a protected person is: the API's, and the request's page.
+var disclosingViews = []string{"GET /api/v1/requests/:id", "GET /requests/:id"}
 
 // Pages: the web application offers a page only to the roles that use it;
 // the others get 403 whatever the id (API.md has no such guards: it answers
@@ -95,6 +115,20 @@ func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
 		}
 		return outcome{status: http.StatusConflict, code: "version_conflict"}
 	}
+	if op.kind == opExtend {
+		// CONTRACT.md section 5: the deadline 404, then only a supervisor of
+		// the side it binds, then the version.
+		for _, d := range fixtureDeadlines {
+			switch {
+			case d.kind != op.deadline || !d.has(r):
+			case a.role != "supervisor" || a.sideOf(r) != d.side:
+				return outcome{status: http.StatusForbidden, code: "forbidden"}
+			default:
+				return outcome{status: http.StatusConflict, code: "version_conflict"}
+			}
+		}
+		return outcome{status: http.StatusNotFound, code: "not_found"}
+	}
 	for _, t := range contractEvents {
 		switch {
 		case t.event != op.event:
@@ -107,6 +141,27 @@ func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
 		}
 	}
 	return outcome{status: http.StatusUnprocessableEntity, code: "validation_failed"} // unknown event
+}
+
+// fixtureDeadlines are the deadlines of the fixture's requests, which side
+// each binds and which requests have it, restated from CONTRACT.md section 5
+// and the instruments' rules (config/instruments.yaml) rather than read from
+// the server. Every fixture request has a due date, so the deadline
+// requested_by (UNTOC 18(24)), which binds the requested side from the
+// request's sending on; the extradition requests rest on the European
+// Convention on Extradition and are urgent, so they have the provisional
+// arrest's limit (ECE Art. 16(4)), which binds the requesting side from the
+// requested side's acknowledgement on. A deadline stays on the request once
+// met or ended.
+var fixtureDeadlines = []struct {
+	kind string
+	side workflow.Side
+	has  func(r *fixtureRequest) bool
+}{
+	{"requested_by", "requested", func(r *fixtureRequest) bool { return r.fired("send") }},
+	{"provisional_arrest_may_release", "requesting", func(r *fixtureRequest) bool {
+		return r.kind == "extradition" && r.fired("acknowledge")
+	}},
 }
 
 // waitsFor tells whether a request in its state waits for a's move

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ const (
 func fixtureSpecs() []fixtureRequest {
 	var out []fixtureRequest
 	for _, kind := range workflow.Kinds {
-		for _, state := range workflow.States {
+		for _, state := range contractStates {
 			out = append(out, fixtureRequest{kind: kind, state: state, requesting: requesting, requested: requested})
 		}
 	}
@@ -118,9 +119,16 @@ type fixtureRequest struct {
 	id, reference         string
 	version               int
 	title, summary        string
-	comments              []string // one per transition, in the history
-	secrets               []string // every secret of its content
+	comments              []string         // one per transition, in the history
+	events                []workflow.Event // the events that brought it to its state
+	overdue, dueSoon      bool             // its next running deadline is past, or due soon
+	persons               []fixturePerson  // the persons concerned, in order
+	requestedRef          string           // the requested side's own reference, once acknowledged
+	secrets               []string         // every secret of its content
 }
+
+// fired tells whether e is one of the events that brought r to its state.
+func (r *fixtureRequest) fired(e workflow.Event) bool { return slices.Contains(r.events, e) }
 
 func (r *fixtureRequest) String() string {
 	return fmt.Sprintf("the %s request %s→%s in state %s", r.kind, r.requesting, r.requested, r.state)
@@ -155,6 +163,9 @@ type world struct {
 	sessions map[string]*session
 	users    map[string]workflow.User
 
+	mu          sync.Mutex
+	disclosures map[string]int // "actor request-id": answers that showed its protected persons
+
 	exchanges atomic.Int64 // HTTP requests sent
 	checks    atomic.Int64 // assertions made
 }
@@ -184,6 +195,7 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	w := &world{
 		echo: e, store: st, wf: wf, auth: a, eps: newEndpoints(), logs: logs,
 		missing: workflow.NewID(), attempt: newSecret(attemptN, "attempt"), sessions: map[string]*session{}, users: map[string]workflow.User{},
+		disclosures: map[string]int{},
 	}
 	users, err := a.ListUsers(ctx, workflow.Actor{Username: "admin", Role: workflow.RoleAdmin})
 	if err != nil {
@@ -193,6 +205,8 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 		w.users[u.Username] = u
 	}
 	w.buildFixture(t, specs)
+	tw.Clock.Advance(clockMovesOn)
+	w.readDeadlines(t)
 	for _, ac := range actors {
 		w.sessions[ac.name] = w.signIn(t, ac)
 	}
@@ -227,6 +241,35 @@ func pathTo(state workflow.State) []struct {
 	return out
 }
 
+// dueInDays are the fixture's due dates, in days from its building, one
+// after another: after the clock is moved on by clockMovesOn, the first is
+// past, the second due soon, the third neither.
+var dueInDays = []int{1, 10, 40}
+
+// clockMovesOn is how far the server's clock moves between building the
+// fixture and the checks.
+const clockMovesOn = 5 * 24 * time.Hour
+
+// readDeadlines notes which fixture requests are overdue and which due
+// soon, as their deadlines say (the lists' deadline filters go by the next
+// due time of the deadlines whose clocks run): who may see them is the
+// question here, the arithmetic of deadlines is internal/workflow's.
+func (w *world) readDeadlines(t *testing.T) {
+	t.Helper()
+	now := w.wf.Now()
+	for _, r := range w.requests {
+		var next *time.Time
+		for _, d := range w.stored(t, r).DeadlinesAt(now) {
+			running := d.Status == workflow.DeadlineRunning || d.Status == workflow.DeadlineOverdue
+			if running && !d.Paused && (next == nil || d.DueAt.Before(*next)) {
+				next = &d.DueAt
+			}
+		}
+		r.overdue = next != nil && next.Before(now)
+		r.dueSoon = next != nil && !next.Before(now) && next.Before(now.Add(workflow.DueSoon))
+	}
+}
+
 // buildFixture creates, through the workflow service, the requests of
 // specs, every text of them a secret.
 func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
@@ -248,8 +291,12 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 			Kind: r.kind, RequestedAuthority: r.requested, Title: r.title, Summary: r.summary,
 			LegalBasis: sec("legalbasis"), Offences: []string{sec("offence")},
 			Urgency: workflow.UrgencyUrgent, UrgencyReason: sec("reason"),
+			Instrument: "untoc", Purpose: sec("purpose"),
+			DueDate: w.wf.Now().AddDate(0, 0, dueInDays[r.n%len(dueInDays)]).Format(time.DateOnly),
 		}
+		r.persons, d.Persons = personsOf(r.n, sec)
 		if r.kind == workflow.KindExtradition {
+			d.Instrument = "ece_1957" // urgent: the provisional arrest's limits run (fixtureDeadlines)
 			d.PersonSought = &workflow.Person{Name: sec("person"), Location: sec("location")}
 			d.Warrant = &workflow.Warrant{Type: workflow.WarrantArrest, Reference: sec("warrant")}
 		}
@@ -257,12 +304,25 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 		if err != nil {
 			t.Fatalf("create %s: %v", r, err)
 		}
+		if len(got.Persons) != len(r.persons) {
+			t.Fatalf("create %s: %d persons, want %d", r, len(got.Persons), len(r.persons))
+		}
+		for i := range r.persons {
+			r.persons[i].id = got.Persons[i].ID
+		}
 		for i, step := range pathTo(r.state) {
 			in := workflow.EventInput{Event: step.event, Comment: sec("comment" + strconv.Itoa(i+1))}
-			if step.event == "refuse" {
+			switch step.event {
+			case "refuse":
 				in.Grounds = []string{"dual_criminality"}
+			case "acknowledge":
+				// An identifier, not a secret: the log shows it to its
+				// readers as it shows the reference.
+				r.requestedRef = fmt.Sprintf("%s/%02d/%s", r.requested, r.n, workflow.NewID()[20:])
+				in.Reference = r.requestedRef
 			}
 			r.comments = append(r.comments, in.Comment)
+			r.events = append(r.events, step.event)
 			by := r.requesting
 			if step.side == "requested" {
 				by = r.requested
@@ -395,19 +455,25 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 	c.ep.exercised.Add(1)
 	w.exchanges.Add(1)
 	ans := answer{status: rec.Code, header: rec.Result().Header, body: rec.Body.Bytes()}
-	strict := c.ep.class == classAudit
-	w.scan(tb, s.a, c.ep.key()+" "+c.path, c.path+"\n"+string(body), ans, strict)
+	for _, r := range w.scan(tb, s.a, c.ep, c.path, c.path+"\n"+string(body), ans) {
+		w.disclosed(s.a, r)
+	}
 	return ans
 }
 
 // scan fails on every secret, reference or id in the answer of a request
-// hidden from the actor. In strict mode (audit views) every secret is a
-// leak, visible or not: the log holds digests of case content, never the
-// content. What the caller sent itself (an id in the path, a search text,
-// the text of its own refused write) is no leak when it comes back.
-func (w *world) scan(tb testing.TB, a actor, what, sent string, ans answer, strict bool) {
+// hidden from the actor, and on every identifying field of a protected
+// person in an answer that may not disclose it (discloses). In strict mode
+// (audit views) every secret is a leak, visible or not: the log holds
+// digests of case content, never the content. What the caller sent itself
+// (an id in the path, a search text, the text of its own refused write) is
+// no leak when it comes back. It returns the requests whose protected
+// persons the answer showed.
+func (w *world) scan(tb testing.TB, a actor, ep *endpoint, path, sent string, ans answer) (disclosed []*fixtureRequest) {
 	tb.Helper()
 	w.checks.Add(1)
+	what := ep.key() + " " + path
+	strict := ep.class == classAudit
 	var text strings.Builder
 	text.Write(ans.body)
 	for _, k := range []string{"Location", "Set-Cookie"} {
@@ -416,21 +482,34 @@ func (w *world) scan(tb testing.TB, a actor, what, sent string, ans answer, stri
 		}
 	}
 	all := text.String()
-	for _, m := range secretMark.FindAllStringSubmatch(all, -1) {
-		if strings.Contains(sent, m[0]) {
+	for _, m := range findMarks(all) {
+		if strings.Contains(sent, m.text) {
 			continue
 		}
-		n, _ := strconv.Atoi(m[1])
+		if m.n == attemptN {
+			tb.Errorf("LEAK: %s as %s: the answer holds %q, the text of a refused write (%d)", what, a, m.text, ans.status)
+			continue
+		}
+		if m.n < 1 || m.n > len(w.requests) {
+			tb.Errorf("LEAK: %s as %s: the answer holds %q, of no fixture request", what, a, m.text)
+			continue
+		}
+		r := w.requests[m.n-1]
+		protected := strings.HasPrefix(m.field, protectedPrefix)
+		if protected && !slices.Contains(disclosed, r) {
+			disclosed = append(disclosed, r)
+		}
 		switch {
-		case n == attemptN:
-			tb.Errorf("LEAK: %s as %s: the answer holds %q, the text of a refused write (%d)", what, a, m[0], ans.status)
-		case n < 1 || n > len(w.requests):
-			tb.Errorf("LEAK: %s as %s: the answer holds %q, of no fixture request", what, a, m[0])
+		case protected && (strict || !w.discloses(ep, path, a, r)):
+			tb.Errorf("LEAK: %s as %s: the answer (%d) holds the %s of a protected person of %s (%q), "+
+				"shown only in the single-request answer to the officers and supervisors of its two sides",
+				what, a, ans.status, m.field, r, m.text)
+		case protected:
 		case strict:
-			tb.Errorf("LEAK: %s as %s: the audit view holds case content (%s of %s: %q)", what, a, m[2], w.requests[n-1], m[0])
-		case !sees(a, w.requests[n-1]):
+			tb.Errorf("LEAK: %s as %s: the audit view holds case content (%s of %s: %q)", what, a, m.field, r, m.text)
+		case !sees(a, r):
 			tb.Errorf("LEAK: %s as %s: the answer (%d) holds the %s of %s, hidden from this caller (%q)",
-				what, a, ans.status, m[2], w.requests[n-1], m[0])
+				what, a, ans.status, m.field, r, m.text)
 		}
 	}
 	adminReadsLog := strict && a.role == workflow.RoleAdmin // ids and references are what the log is about
@@ -438,13 +517,14 @@ func (w *world) scan(tb testing.TB, a actor, what, sent string, ans answer, stri
 		if sees(a, r) || adminReadsLog {
 			continue
 		}
-		for _, ident := range []struct{ name, v string }{{"id", r.id}, {"reference", r.reference}} {
-			if strings.Contains(all, ident.v) && !strings.Contains(sent, ident.v) {
+		for _, ident := range []struct{ name, v string }{{"id", r.id}, {"reference", r.reference}, {"requested reference", r.requestedRef}} {
+			if ident.v != "" && strings.Contains(all, ident.v) && !strings.Contains(sent, ident.v) {
 				tb.Errorf("LEAK: %s as %s: the answer (%d) holds the %s of %s, hidden from this caller (%s)",
 					what, a, ans.status, ident.name, r, ident.v)
 			}
 		}
 	}
+	return disclosed
 }
 
 var (

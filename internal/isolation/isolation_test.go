@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,7 +29,7 @@ func TestIsolation(t *testing.T) {
 		t.Logf("fixture: %d requests, %d actors, set up in %s", len(w.requests), len(actors), time.Since(start).Round(time.Millisecond))
 
 		t.Run("routes", func(t *testing.T) { w.eps.checkRoutes(t, w.echo) })
-		t.Run("events", checkEvents)
+		t.Run("workflow", checkWorkflow)
 		// Reads and lists first, on the fixture as built; then the refused
 		// writes, which must leave it so; then the audit views, which by
 		// then hold the refusals; creation last, as it adds requests.
@@ -40,6 +41,8 @@ func TestIsolation(t *testing.T) {
 		t.Run("meta", w.testMeta)
 		t.Run("sessions", w.testSessions)
 		t.Run("create", w.testCreate)
+		t.Run("changes", w.testChanges)
+		t.Run("disclosures", w.testDisclosures)
 		t.Run("server_log", w.testLog)
 		t.Run("exercised", w.eps.checkExercised)
 
@@ -47,8 +50,8 @@ func TestIsolation(t *testing.T) {
 		for _, ep := range w.eps {
 			perClass[classNames[ep.class]] += ep.exercised.Load()
 		}
-		t.Logf("%s: %d HTTP exchanges, %d checks, in %s; exchanges per class: %v",
-			db.Name, w.exchanges.Load(), w.checks.Load(), time.Since(start).Round(time.Millisecond), perClass)
+		t.Logf("%s: %d HTTP exchanges, %d checks, %d answers disclosing protected persons, in %s; exchanges per class: %v",
+			db.Name, w.exchanges.Load(), w.checks.Load(), w.disclosureCount(), time.Since(start).Round(time.Millisecond), perClass)
 	})
 }
 
@@ -62,10 +65,11 @@ var readOps = map[string]operation{
 
 // writeOps tells which operations each per-request write performs.
 var writeOps = map[string][]operation{
-	"PATCH /api/v1/requests/:id":       {{kind: opEdit}},
-	"POST /api/v1/requests/:id/events": fireOps(),
-	"POST /requests/:id/edit":          {{kind: opEdit}},
-	"POST /requests/:id/events/:event": fireOps(),
+	"PATCH /api/v1/requests/:id":                           {{kind: opEdit}},
+	"POST /api/v1/requests/:id/events":                     fireOps(),
+	"POST /api/v1/requests/:id/deadlines/:kind/extensions": extendOps(),
+	"POST /requests/:id/edit":                              {{kind: opEdit}},
+	"POST /requests/:id/events/:event":                     fireOps(),
 }
 
 func (w *world) testRequestReads(t *testing.T) {
@@ -119,6 +123,7 @@ const staleVersion = 1_000_000
 func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 	path := strings.Replace(ep.path, ":id", id, 1)
 	path = strings.Replace(path, ":event", string(op.event), 1)
+	path = strings.Replace(path, ":kind", op.deadline, 1)
 	c := call{ep: ep, path: path}
 	attempt := w.attempt
 	switch {
@@ -126,12 +131,17 @@ func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 		c.form = url.Values{"title": {attempt}, "version": {strconv.Itoa(staleVersion)}}
 	case op.kind == opEdit:
 		c.json = map[string]any{"title": attempt, "version": staleVersion}
+	case op.kind == opExtend:
+		c.json = map[string]any{"days": 1, "reason": attempt, "version": staleVersion}
 	case op.kind == opFire:
 		body := map[string]any{"event": op.event, "comment": attempt, "version": staleVersion}
 		form := url.Values{"comment": {attempt}, "version": {strconv.Itoa(staleVersion)}}
-		if op.event == "refuse" {
+		switch op.event {
+		case "refuse":
 			body["grounds"] = []string{"dual_criminality"}
 			form["grounds"] = []string{"dual_criminality"}
+		case "acknowledge":
+			body["reference"] = attempt // the requested side's own reference
 		}
 		if ep.web {
 			c.form = form
@@ -148,34 +158,54 @@ var nobodys = &fixtureRequest{requesting: "XX", requested: "YY", state: "sent"}
 
 // perRequest checks op through ep on every fixture request as s's actor:
 // the status and error code of the table; for a hidden request, the very
-// answer given for a missing id; for a visible one, its content; after a
+// answer given for a missing id; for a visible one, its content, with its
+// persons (the protected ones disclosed exactly to whom they may be); after
+// a view, one person.view entry for each answer that disclosed; after a
 // write, the request as built.
 func (w *world) perRequest(t testing.TB, s *session, ep *endpoint, op operation) {
 	t.Helper()
-	opName := map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit"}[op.kind]
-	if op.kind == opFire {
-		opName = "event " + string(op.event)
-	}
-	missing := w.do(t, s, w.requestCall(ep, op, w.missing))
-	wantMissing := expect(ep, s.a, nobodys, op)
-	w.checkStatus(t, ep.key()+" ["+opName+"] on a missing id as "+s.a.String(), ep, missing, wantMissing)
+	missing := w.missingAnswer(t, s, ep, op)
 	for _, r := range w.requests {
-		what := ep.key() + " [" + opName + "] as " + s.a.String() + " on " + r.String()
-		want := expect(ep, s.a, r, op)
-		got := w.do(t, s, w.requestCall(ep, op, r.id))
-		w.checkStatus(t, what, ep, got, want)
-		if want.asMissing {
-			w.checks.Add(1)
-			if g, m := normal(got, r.id), normal(missing, w.missing); g != m {
-				t.Errorf("LEAK: %s: the answer differs from the answer for a missing id, %s", what, firstDifference(g, m))
-			}
+		w.perRequestOn(t, s, ep, op, r, missing)
+	}
+}
+
+// perRequestOne is perRequest on one request.
+func (w *world) perRequestOne(t testing.TB, s *session, ep *endpoint, op operation, r *fixtureRequest) {
+	t.Helper()
+	w.perRequestOn(t, s, ep, op, r, w.missingAnswer(t, s, ep, op))
+}
+
+// missingAnswer is the answer to op on a missing id, checked.
+func (w *world) missingAnswer(t testing.TB, s *session, ep *endpoint, op operation) answer {
+	t.Helper()
+	missing := w.do(t, s, w.requestCall(ep, op, w.missing))
+	w.checkStatus(t, ep.key()+" ["+op.String()+"] on a missing id as "+s.a.String(), ep, missing, expect(ep, s.a, nobodys, op))
+	return missing
+}
+
+// perRequestOn checks op through ep on r, given the answer for a missing
+// id.
+func (w *world) perRequestOn(t testing.TB, s *session, ep *endpoint, op operation, r *fixtureRequest, missing answer) {
+	t.Helper()
+	what := ep.key() + " [" + op.String() + "] as " + s.a.String() + " on " + r.String()
+	want := expect(ep, s.a, r, op)
+	got := w.do(t, s, w.requestCall(ep, op, r.id))
+	w.checkStatus(t, what, ep, got, want)
+	if want.asMissing {
+		w.checks.Add(1)
+		if g, m := normal(got, r.id), normal(missing, w.missing); g != m {
+			t.Errorf("LEAK: %s: the answer differs from the answer for a missing id, %s", what, firstDifference(g, m))
 		}
-		if want.status == http.StatusOK && got.status == http.StatusOK {
-			w.checkContent(t, what, ep, op, r, got)
-		}
-		if ep.class == classRequestWrite {
-			w.unchanged(t, what, r)
-		}
+	}
+	if want.status == http.StatusOK && got.status == http.StatusOK {
+		w.checkContent(t, what, s.a, ep, op, r, got)
+	}
+	if op.kind == opView {
+		w.checkDisclosureAudit(t, what, s.a, r)
+	}
+	if ep.class == classRequestWrite {
+		w.unchanged(t, what, r)
 	}
 }
 
@@ -198,7 +228,7 @@ func (w *world) checkStatus(t testing.TB, what string, ep *endpoint, got answer,
 }
 
 // checkContent checks that a visible request's answer holds its content.
-func (w *world) checkContent(t testing.TB, what string, ep *endpoint, op operation, r *fixtureRequest, got answer) {
+func (w *world) checkContent(t testing.TB, what string, a actor, ep *endpoint, op operation, r *fixtureRequest, got answer) {
 	t.Helper()
 	w.checks.Add(1)
 	switch {
@@ -213,15 +243,28 @@ func (w *world) checkContent(t testing.TB, what string, ep *endpoint, op operati
 				t.Errorf("%s: the page lacks %q", what, s)
 			}
 		}
+		if op.kind == opView {
+			w.checkPagePersons(t, what, a, r, got.body)
+		}
 	case op.kind == opView:
 		var body struct {
 			ID, Reference, Title, Summary string
 			State                         workflow.State
+			RequestedReference            *string `json:"requested_reference"`
+			Persons                       json.RawMessage
 		}
-		if decode(t, what, got, &body) &&
-			(body.ID != r.id || body.Reference != r.reference || body.Title != r.title || body.Summary != r.summary || body.State != r.state) {
-			t.Errorf("%s: got %+v, want the request %s %s %q", what, body, r.id, r.reference, r.title)
+		if !decode(t, what, got, &body) {
+			return
 		}
+		ref := ""
+		if body.RequestedReference != nil {
+			ref = *body.RequestedReference
+		}
+		if body.ID != r.id || body.Reference != r.reference || body.Title != r.title || body.Summary != r.summary || body.State != r.state ||
+			ref != r.requestedRef {
+			t.Errorf("%s: got %+v, want the request %s %s %q, requested reference %q", what, body, r.id, r.reference, r.title, r.requestedRef)
+		}
+		w.checkPersons(t, what, r, body.Persons, seesProtected(a, r))
 	case op.kind == opHistory:
 		var body struct {
 			Items []struct{ Comment string } `json:"items"`

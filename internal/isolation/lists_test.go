@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -35,7 +36,7 @@ func (w *world) apiListFilters() []listFilter {
 		side workflow.Side
 	}{{"", ""}, {"incoming", "requested"}, {"outgoing", "requesting"}}
 	for _, d := range directions {
-		for _, st := range append([]workflow.State{""}, workflow.States...) {
+		for _, st := range append([]workflow.State{""}, contractStates...) {
 			q := url.Values{}
 			if d.name != "" {
 				q.Set("direction", d.name)
@@ -66,6 +67,30 @@ func (w *world) apiListFilters() []listFilter {
 	for _, r := range w.requests {
 		out = append(out, listFilter{url.Values{"q": {r.title}}, func(_ actor, x *fixtureRequest) bool { return x == r }})
 	}
+	// A search finds no request by who its protected persons are
+	// (CONTRACT.md section 9 searches the unprotected persons' names only).
+	for _, r := range w.requests {
+		for _, p := range r.persons {
+			if p.protected {
+				out = append(out, listFilter{url.Values{"q": {p.name}}, func(actor, *fixtureRequest) bool { return false }})
+			}
+		}
+	}
+	// CONTRACT.md section 5: the deadline filters, alone and with a
+	// direction; the order by due time keeps every request.
+	overdue := func(_ actor, r *fixtureRequest) bool { return r.overdue }
+	dueSoon := func(_ actor, r *fixtureRequest) bool { return r.dueSoon }
+	incoming := func(keep func(actor, *fixtureRequest) bool) func(actor, *fixtureRequest) bool {
+		return func(a actor, r *fixtureRequest) bool { return a.sideOf(r) == "requested" && keep(a, r) }
+	}
+	out = append(out,
+		listFilter{url.Values{"deadline": {"overdue"}}, overdue},
+		listFilter{url.Values{"deadline": {"due_soon"}}, dueSoon},
+		listFilter{url.Values{"deadline": {"overdue"}, "direction": {"incoming"}}, incoming(overdue)},
+		listFilter{url.Values{"deadline": {"due_soon"}, "direction": {"incoming"}, "sort": {"due"}}, incoming(dueSoon)},
+		listFilter{url.Values{"sort": {"due"}}, everyRequest},
+		listFilter{url.Values{"sort": {"due"}, "kind": {"extradition"}}, func(_ actor, r *fixtureRequest) bool { return r.kind == "extradition" }},
+	)
 	return out
 }
 
@@ -109,9 +134,24 @@ func (w *world) sameIDs(t *testing.T, what string, got, want []string) {
 // pageOfRequests is the API's list answer.
 type pageOfRequests struct {
 	Items []struct {
-		ID string `json:"id"`
+		ID      string          `json:"id"`
+		Persons json.RawMessage `json:"persons"`
 	} `json:"items"`
 	NextCursor *string `json:"next_cursor"`
+}
+
+// checkListPersons checks the persons of every item of a list: the
+// unprotected ones whole, the protected ones concealed (CONTRACT.md section
+// 5: lists never disclose them).
+func (w *world) checkListPersons(t *testing.T, what string, p pageOfRequests) {
+	t.Helper()
+	for _, it := range p.Items {
+		for _, r := range w.requests {
+			if r.id == it.ID {
+				w.checkPersons(t, what, r, it.Persons, false)
+			}
+		}
+	}
 }
 
 func (p pageOfRequests) ids() []string {
@@ -128,6 +168,11 @@ func (w *world) testLists(t *testing.T) {
 	list := w.eps.get(t, "GET /api/v1/requests")
 	counts := w.eps.get(t, "GET /api/v1/requests/counts")
 	waiting := w.eps.get(t, "GET /api/v1/requests/waiting")
+	overdue := slices.IndexFunc(w.requests, func(r *fixtureRequest) bool { return r.overdue && r.requested == requested })
+	dueSoon := slices.IndexFunc(w.requests, func(r *fixtureRequest) bool { return r.dueSoon && r.requested == requested })
+	if overdue < 0 || dueSoon < 0 {
+		t.Fatalf("the fixture has no request to %s overdue, or none due soon: the deadline filters would prove nothing", requested)
+	}
 	w.forEachActor(t, func(t *testing.T, s *session) {
 		a := s.a
 		for _, f := range w.apiListFilters() {
@@ -143,12 +188,14 @@ func (w *world) testLists(t *testing.T) {
 			var p pageOfRequests
 			if decode(t, what, ans, &p) {
 				w.sameIDs(t, what, p.ids(), w.visibleIDs(a, f.keep))
+				w.checkListPersons(t, what, p)
 				if p.NextCursor != nil {
 					t.Errorf("%s: a next page after %d items of at most %d", what, len(p.Items), len(w.requests))
 				}
 			}
 		}
-		w.walkPages(t, s, list)
+		w.walkPages(t, s, list, url.Values{})
+		w.walkPages(t, s, list, url.Values{"sort": {"due"}})
 
 		what := counts.key() + " as " + a.String()
 		ans := w.do(t, s, call{ep: counts, path: counts.path})
@@ -168,6 +215,7 @@ func (w *world) testLists(t *testing.T) {
 			var p pageOfRequests
 			if decode(t, what, ans, &p) {
 				w.sameIDs(t, what, p.ids(), w.visibleIDs(a, waitsFor))
+				w.checkListPersons(t, what, p)
 			}
 		}
 
@@ -191,16 +239,18 @@ func (w *world) apiAnswer(t *testing.T, what string, a actor, ans answer) bool {
 	return ans.status == http.StatusOK && want == http.StatusOK
 }
 
-// walkPages reads the whole list one item per page: the pages together
-// hold exactly the visible requests, and no cursor leads elsewhere.
-func (w *world) walkPages(t *testing.T, s *session, list *endpoint) {
+// walkPages reads the whole list in the order of query one item per page:
+// the pages together hold exactly the visible requests, and no cursor leads
+// elsewhere.
+func (w *world) walkPages(t *testing.T, s *session, list *endpoint, query url.Values) {
 	t.Helper()
 	if s.a.role == anonymous {
 		return
 	}
-	what := list.key() + "?limit=1, page by page, as " + s.a.String()
+	query.Set("limit", "1")
+	what := list.key() + "?" + query.Encode() + ", page by page, as " + s.a.String()
 	var got []string
-	path := list.path + "?limit=1"
+	path := list.path + "?" + query.Encode()
 	for range len(w.requests) + 1 {
 		ans := w.do(t, s, call{ep: list, path: path})
 		var p pageOfRequests
@@ -213,7 +263,8 @@ func (w *world) walkPages(t *testing.T, s *session, list *endpoint) {
 			w.sameIDs(t, what, got, w.visibleIDs(s.a, everyRequest))
 			return
 		}
-		path = list.path + "?limit=1&cursor=" + url.QueryEscape(*p.NextCursor)
+		query.Set("cursor", *p.NextCursor)
+		path = list.path + "?" + query.Encode()
 	}
 	t.Errorf("%s: more pages than requests", what)
 }
@@ -221,7 +272,7 @@ func (w *world) walkPages(t *testing.T, s *session, list *endpoint) {
 // wantCounts is the counts answer due to a: every state on both sides.
 func (w *world) wantCounts(a actor) map[string]map[string]int {
 	out := map[string]map[string]int{"incoming": {}, "outgoing": {}}
-	for _, s := range workflow.States {
+	for _, s := range contractStates {
 		out["incoming"][string(s)], out["outgoing"][string(s)] = 0, 0
 	}
 	for _, r := range w.requests {
@@ -259,13 +310,13 @@ type webBox struct {
 }
 
 var webBoxes = []webBox{
-	{"GET /inbox", workflow.States[1:], func(a actor, r *fixtureRequest) bool {
+	{"GET /inbox", contractStates[1:], func(a actor, r *fixtureRequest) bool {
 		return a.sideOf(r) == "requested" && r.state != "drafted"
 	}},
-	{"GET /outbox", workflow.States[1:], func(a actor, r *fixtureRequest) bool {
+	{"GET /outbox", contractStates[1:], func(a actor, r *fixtureRequest) bool {
 		return a.sideOf(r) == "requesting" && r.state != "drafted"
 	}},
-	{"GET /drafts", workflow.States[:1], func(a actor, r *fixtureRequest) bool {
+	{"GET /drafts", contractStates[:1], func(a actor, r *fixtureRequest) bool {
 		return a.sideOf(r) == "requesting" && r.state == "drafted"
 	}},
 }

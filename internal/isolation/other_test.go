@@ -1,12 +1,12 @@
 package isolation
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -61,6 +61,12 @@ func (w *world) testAdmin(t *testing.T) {
 			}
 		}
 		missingUser := http.StatusNotFound
+		// The admin sets Italy's completeness policy to what it is, so that
+		// the fixture stays as built; everybody else tries to enforce it.
+		policy := "enforced"
+		if isAdmin {
+			policy = "advisory"
+		}
 		for _, c := range []struct {
 			key, path string
 			json      any
@@ -76,11 +82,18 @@ func (w *world) testAdmin(t *testing.T) {
 			{"POST /users/:id/status", "/users/" + target + "/status", nil, url.Values{"disabled": {"true"}}, missingUser},
 			{"POST /users/:id/password", "/users/" + target + "/password", nil, url.Values{"password": {w.attempt}}, missingUser},
 			{"POST /users/:id/role", "/users/" + target + "/role", nil, url.Values{"role": {"admin"}}, missingUser},
+			// CONTRACT.md section 5: the admin's; 403 for everyone else,
+			// whatever the body and whichever the authority.
+			{"PATCH /api/v1/authorities/:code", "/api/v1/authorities/IT", map[string]any{"completeness_policy": policy}, nil, http.StatusOK},
+			{"PATCH /api/v1/authorities/:code", "/api/v1/authorities/" + cmp.Or(a.authority, "ES"), map[string]any{"completeness_policy": "strict"}, nil, http.StatusUnprocessableEntity},
+			{"PATCH /api/v1/authorities/:code", "/api/v1/authorities/ES", map[string]any{}, nil, http.StatusUnprocessableEntity},
+			{"PATCH /api/v1/authorities/:code", "/api/v1/authorities/XX", map[string]any{"completeness_policy": "enforced"}, nil, http.StatusNotFound},
 		} {
 			ep := w.eps.get(t, c.key)
 			ans := w.do(t, s, call{ep: ep, path: c.path, json: c.json, form: c.form})
 			w.checkAnswer(t, c.key+" ("+c.path+") as "+a.String(), ans, statusFor(ep, a, isAdmin, c.ok))
 		}
+		w.authorityUpdates(t, a)
 		if isAdmin {
 			return
 		}
@@ -101,6 +114,40 @@ func (w *world) testAdmin(t *testing.T) {
 	if after != before {
 		t.Errorf("CHANGED: %d accounts after refused creations, want %d", after, before)
 	}
+	authorities, err := w.wf.Authorities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, au := range authorities {
+		w.checks.Add(1)
+		if au.CompletenessPolicy != workflow.CompletenessAdvisory {
+			t.Errorf("CHANGED: %s's completeness policy is %q after refused changes, want advisory", au.Code, au.CompletenessPolicy)
+		}
+	}
+}
+
+// authorityUpdates checks the audit log's record of a's changes of
+// authorities' settings: the admin's one change, as authority.update with
+// what it set; nobody else's, as none was made.
+func (w *world) authorityUpdates(t *testing.T, a actor) {
+	t.Helper()
+	if a.role == anonymous {
+		return
+	}
+	entries, _, err := w.store.AuditEntries(context.Background(), workflow.AuditFilter{
+		Action: "authority.update", Actor: a.name, Outcome: "ok", Limit: workflow.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.checks.Add(1)
+	switch {
+	case a.role != workflow.RoleAdmin && len(entries) > 0:
+		t.Errorf("CHANGED: %s changed an authority's settings: %+v", a, entries)
+	case a.role == workflow.RoleAdmin && len(entries) != 1:
+		t.Errorf("PATCH /api/v1/authorities/IT as %s: %d authority.update entries, want 1", a, len(entries))
+	case a.role == workflow.RoleAdmin && entries[0].Details != `{"authority":"IT","completeness_policy":"advisory"}`:
+		t.Errorf("PATCH /api/v1/authorities/IT as %s: audited with details %s, want the authority and the policy set", a, entries[0].Details)
+	}
 }
 
 // testMeta checks the routes that hold no case data: every caller gets
@@ -108,7 +155,7 @@ func (w *world) testAdmin(t *testing.T) {
 // holds a secret (the scan).
 func (w *world) testMeta(t *testing.T) {
 	shared := map[string]string{} // the code lists as it.officer reads them
-	for _, path := range []string{"/api/v1/authorities", "/api/v1/workflows", "/api/v1/refusal-grounds", "/api/v1/measures"} {
+	for _, path := range []string{"/api/v1/authorities", "/api/v1/workflows", "/api/v1/refusal-grounds", "/api/v1/measures", "/api/v1/instruments"} {
 		ans := w.do(t, w.sessions["it.officer"], call{ep: w.eps.get(t, "GET "+path), path: path})
 		shared[path] = string(ans.body)
 	}
@@ -122,6 +169,7 @@ func (w *world) testMeta(t *testing.T) {
 			{"GET /api/v1/workflows", "/api/v1/workflows"},
 			{"GET /api/v1/refusal-grounds", "/api/v1/refusal-grounds"},
 			{"GET /api/v1/measures", "/api/v1/measures"},
+			{"GET /api/v1/instruments", "/api/v1/instruments"},
 			{"GET /static/*", "/static/app.css"},
 		} {
 			ep := w.eps.get(t, c.key)
@@ -130,6 +178,21 @@ func (w *world) testMeta(t *testing.T) {
 			w.checkAnswer(t, what, ans, statusFor(ep, a, true, http.StatusOK))
 			if want, ok := shared[c.path]; ok && ans.status == http.StatusOK && string(ans.body) != want {
 				t.Errorf("%s: answers unlike to it.officer:\n%s\n--- it.officer:\n%s", what, short(ans.body), short([]byte(want)))
+			}
+			if c.path == "/api/v1/authorities" && ans.status == http.StatusOK {
+				var list struct {
+					Items []struct {
+						Code               string `json:"code"`
+						CompletenessPolicy string `json:"completeness_policy"`
+					} `json:"items"`
+				}
+				if decode(t, what, ans, &list) {
+					for _, au := range list.Items {
+						if au.CompletenessPolicy != "advisory" && au.CompletenessPolicy != "enforced" {
+							t.Errorf("%s: %s has completeness_policy %q, want advisory or enforced", what, au.Code, au.CompletenessPolicy)
+						}
+					}
+				}
 			}
 			if c.path == "/api/v1/me" && ans.status == http.StatusOK {
 				var me struct{ Username string }
@@ -239,13 +302,19 @@ func (w *world) testCreate(t *testing.T) {
 }
 
 // testLog checks that the server's log, which operators read, holds no
-// case content: no secret of any request, no text of a refused write.
+// case content: no secret of any request, no person's date of birth, no
+// text of a refused write.
 func (w *world) testLog(t *testing.T) {
 	w.checks.Add(1)
 	log := w.logs.String()
-	for _, m := range slices.Compact(secretMark.FindAllString(log, -1)) {
-		i := strings.Index(log, m)
-		t.Errorf("LEAK: the server log holds case content %q: …%s…", m, log[max(0, i-200):min(len(log), i+100)])
+	seen := map[string]bool{}
+	for _, m := range findMarks(log) {
+		if seen[m.text] {
+			continue
+		}
+		seen[m.text] = true
+		i := strings.Index(log, m.text)
+		t.Errorf("LEAK: the server log holds case content (%s) %q: …%s…", m.field, m.text, log[max(0, i-200):min(len(log), i+100)])
 	}
 }
 
