@@ -348,7 +348,7 @@ func (h *Handler) handleEditRequest() echo.HandlerFunc {
 // no longer a draft.
 func (h *Handler) editable(c echo.Context, read func(context.Context, workflow.Actor, string) (workflow.Request, error)) (workflow.Request, error) {
 	a := actorOf(c)
-	r, err := read(c.Request().Context(), a, c.Param("id"))
+	r, err := h.wf.Get(c.Request().Context(), a, c.Param("id"))
 	if err != nil {
 		return r, err
 	}
@@ -357,7 +357,12 @@ func (h *Handler) editable(c echo.Context, read func(context.Context, workflow.A
 		// The service's message names the state by its code.
 		return r, workflow.Errorf(workflow.ErrInvalidTransition, "%s", notDraftMessage(r.State))
 	}
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	// Read only what may be edited: a refused form discloses nothing, and
+	// so records no disclosure.
+	return read(c.Request().Context(), a, r.ID)
 }
 
 // handleUpdateRequest saves the edit of a draft.

@@ -70,7 +70,12 @@ func seesProtected(a actor, r *fixtureRequest) bool { return sees(a, r) && write
 
 // disclosingViews are the single-request answers, the only answers that
 // may show who a protected person is: the API's, and the request's page.
-var disclosingViews = []string{"GET /api/v1/requests/:id", "GET /requests/:id"}
+//
+// The draft's edit form is such an answer too: it shows the one request it
+// edits, to the drafting side's officers and supervisors only, who must see
+// whom they edit (a form that hid a person would lose it on saving), and
+// it audits the disclosure as the request page does.
+var disclosingViews = []string{"GET /api/v1/requests/:id", "GET /requests/:id", "GET /requests/:id/edit"}
 
 // Pages: the web application offers a page only to the roles that use it;
 // the others get 403 whatever the id (API.md has no such guards: it answers

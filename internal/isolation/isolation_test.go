@@ -70,6 +70,7 @@ var writeOps = map[string][]operation{
 	"POST /api/v1/requests/:id/deadlines/:kind/extensions": extendOps(),
 	"POST /requests/:id/edit":                              {{kind: opEdit}},
 	"POST /requests/:id/events/:event":                     fireOps(),
+	"POST /requests/:id/deadlines/:kind/extensions":        extendOps(),
 }
 
 func (w *world) testRequestReads(t *testing.T) {
@@ -131,6 +132,8 @@ func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 		c.form = url.Values{"title": {attempt}, "version": {strconv.Itoa(staleVersion)}}
 	case op.kind == opEdit:
 		c.json = map[string]any{"title": attempt, "version": staleVersion}
+	case op.kind == opExtend && ep.web:
+		c.form = url.Values{"days": {"1"}, "reason": {attempt}, "version": {strconv.Itoa(staleVersion)}}
 	case op.kind == opExtend:
 		c.json = map[string]any{"days": 1, "reason": attempt, "version": staleVersion}
 	case op.kind == opFire:

@@ -169,7 +169,8 @@ func (s *Service) Read(ctx context.Context, a Actor, id string) (Request, error)
 	c := Recorded(a, s.clock(), ActionViewPersons, OutcomeOK,
 		map[string]any{"reference": r.Reference, "persons": r.ProtectedIDs()})
 	c.RequestID = r.ID
-	if err := s.store.WithTx(context.WithoutCancel(ctx), func(tx Tx) error { return tx.Apply(ctx, c) }); err != nil {
+	ctx = context.WithoutCancel(ctx) // recorded whole, or nothing shown
+	if err := s.store.WithTx(ctx, func(tx Tx) error { return tx.Apply(ctx, c) }); err != nil {
 		return Request{}, fmt.Errorf("record the disclosure: %w", err)
 	}
 	return r, nil
