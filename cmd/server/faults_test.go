@@ -78,7 +78,8 @@ func TestServer_diskFull(t *testing.T) {
 	if refused == 0 {
 		t.Fatalf("%d drafts were accepted on a full disk and none refused", len(created))
 	}
-	_, list := officer.call("GET", "/api/v1/requests?limit=200", nil)
+	// Those drafted here, not the demo cases.
+	_, list := officer.call("GET", "/api/v1/requests?limit=200&q=Written+on+a+full+disk", nil)
 	if n := len(list["items"].([]any)); n != 1+len(created) {
 		t.Errorf("%d requests listed, want the %d answered 201: a refused one was kept, or an accepted one lost", n, 1+len(created))
 	}

@@ -333,8 +333,9 @@ func auditProblem(v workflow.AuditVerification, err error, logger *slog.Logger) 
 	return nil
 }
 
-// seedDemo fills an empty database with the demo world and prints its
-// log-ins; a database that has users already is left alone.
+// seedDemo fills an empty database with the demo world, its users and its
+// example cases, and prints the log-ins and the cases; a database that has
+// users already is left alone.
 func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
 	logins, err := seedDemoUsers(ctx, a)
 	if err != nil {
@@ -343,6 +344,10 @@ func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
 	if logins == nil {
 		fmt.Fprintln(stdout, "demo: the database has users already; nothing seeded")
 		return nil
+	}
+	cases, err := seedDemoCases(ctx, a)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintln(stdout, "demo world seeded; log in as any of these users:")
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
@@ -354,7 +359,61 @@ func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", l.Username, l.Password, l.Role, authority)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printDemoCases(stdout, cases)
+}
+
+// seedDemoCases creates the demo world's example cases, worked up to now
+// on the server's clock, through a workflow service of their own over the
+// server's store, Policy and instruments (see demo.SeedCases).
+func seedDemoCases(ctx context.Context, a *app) ([]demo.Case, error) {
+	instruments, err := law.Catalog()
+	if err != nil {
+		return nil, err
+	}
+	cases, err := demo.SeedCases(ctx, demo.Casework{
+		Store: a.store, Policy: a.workflow.Policy(), Instruments: instruments, Accounts: a.store,
+	}, a.clock())
+	if err != nil {
+		return nil, fmt.Errorf("seed demo cases: %w", err)
+	}
+	return cases, nil
+}
+
+// printDemoCases lists the demo cases, and points to server seed for
+// casework in bulk.
+func printDemoCases(stdout io.Writer, cases []demo.Case) error {
+	if len(cases) > 0 {
+		first := cases[0].OpenedAt
+		for _, c := range cases {
+			if c.OpenedAt.Before(first) {
+				first = c.OpenedAt
+			}
+		}
+		fmt.Fprintf(stdout, "demo cases created: %d requests of one trafficking-in-persons network between IT, ES, NG and TH, "+
+			"worked through the workflow since %s:\n", len(cases), first.Format(time.DateOnly))
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  REFERENCE\tSTATE\tTO\tTITLE")
+		for _, c := range cases {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Reference, c.State, c.RequestedAuthority, shorten(c.Title, 70))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(stdout, "for generated casework in bulk (benchmarks), run `server seed --requests N` "+
+		"on a database without real cases")
+	return err
+}
+
+// shorten cuts s to at most n characters, marking the cut.
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // seedDemoUsers creates the demo world's users on a database that has no
