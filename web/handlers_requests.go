@@ -202,7 +202,7 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request, disclosed
 	v.Deadlines = h.deadlineViews(a, r, now)
 	v.Persons = personViews(r.Persons)
 	if r.Instrument != "" {
-		v.Instrument = h.instrumentLabel(r.Instrument)
+		v.Instrument = h.wf.InstrumentLabel(r.Instrument)
 	}
 	if r.State == workflow.StateDrafted {
 		v.Checklist = checklist(r, now)

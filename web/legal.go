@@ -160,14 +160,6 @@ func (h *Handler) instrumentOptions(k workflow.Kind) []option {
 	return out
 }
 
-// instrumentLabel names the instrument of code.
-func (h *Handler) instrumentLabel(code string) string {
-	if in, ok := h.wf.Instrument(code); ok {
-		return in.Label
-	}
-	return code
-}
-
 // handleExtendDeadline extends a deadline with the days and the reason
 // its form carried; the service decides who may and how far.
 func (h *Handler) handleExtendDeadline() echo.HandlerFunc {

@@ -235,29 +235,12 @@ func (h *Handler) eventForms(a workflow.Actor, r workflow.Request) []eventForm {
 			CommentLabel: labelOr(commentLabels, ev),
 		}
 		if f.NeedsGrounds {
-			f.Grounds = h.groundsFor(r)
+			f.Grounds = h.wf.RefusalGrounds(r)
 		}
 		if ev == workflow.EventAcknowledge {
 			f.TakesReference, f.TakesConsent = true, r.Kind == workflow.KindExtradition
 		}
 		out = append(out, f)
-	}
-	return out
-}
-
-// groundsFor lists the grounds r may be refused on: those of its kind that
-// its instrument admits (all of its kind without an instrument).
-func (h *Handler) groundsFor(r workflow.Request) []workflow.Ground {
-	all := workflow.GroundsFor(r.Kind)
-	in, ok := h.wf.Instrument(r.Instrument)
-	if !ok {
-		return all
-	}
-	var out []workflow.Ground
-	for _, g := range all {
-		if in.Admits(g.Code) {
-			out = append(out, g)
-		}
 	}
 	return out
 }

@@ -161,6 +161,13 @@ func (c *Catalog) Instrument(code string) (Instrument, bool) {
 	return Instrument{}, false
 }
 
+// admits reports whether r's instrument lets it be refused on the ground
+// code; without an instrument every ground of its kind may be given.
+func (c *Catalog) admits(r Request, code string) bool {
+	in, ok := c.Instrument(r.Instrument)
+	return !ok || in.Admits(code)
+}
+
 // rulesFor returns the deadline rules that apply to r: its instrument's
 // (none without one) and requested_by when r has a due date.
 func (c *Catalog) rulesFor(r Request) []DeadlineRule {

@@ -242,7 +242,6 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 // instrument when it names one.
 func (s *Service) validatePayload(t Transition, r Request, in EventInput) error {
 	k := r.Kind
-	instrument, hasInstrument := s.instruments.Instrument(r.Instrument)
 	errs := fieldErrors{}
 	switch {
 	case in.Reference != "" && t.Event != EventAcknowledge:
@@ -276,8 +275,8 @@ func (s *Service) validatePayload(t Transition, r Request, in EventInput) error 
 				errs.add("grounds", fmt.Sprintf("unknown ground %q", truncate(g, 40)))
 			case !applies:
 				errs.add("grounds", fmt.Sprintf("%s does not apply to %s requests", g, k))
-			case hasInstrument && !instrument.Admits(g):
-				errs.add("grounds", fmt.Sprintf("%s is not a ground of %s", g, instrument.Label))
+			case !s.instruments.admits(r, g):
+				errs.add("grounds", fmt.Sprintf("%s is not a ground of %s", g, s.InstrumentLabel(r.Instrument)))
 			case seen[g]:
 				errs.add("grounds", fmt.Sprintf("%s is listed twice", g))
 			}

@@ -23,6 +23,28 @@ func (s *Service) Instruments() []Instrument { return s.instruments.Items() }
 // Instrument returns one instrument of the service's catalog.
 func (s *Service) Instrument(code string) (Instrument, bool) { return s.instruments.Instrument(code) }
 
+// RefusalGrounds lists the grounds r may be refused on, in the code
+// list's order: those of its kind that its instrument admits. Fire checks
+// a refusal by the same rule; the pages offer these.
+func (s *Service) RefusalGrounds(r Request) []Ground {
+	var out []Ground
+	for _, g := range GroundsFor(r.Kind) {
+		if s.instruments.admits(r, g.Code) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// InstrumentLabel names the instrument of code (the code itself when the
+// catalog has none such).
+func (s *Service) InstrumentLabel(code string) string {
+	if in, ok := s.instruments.Instrument(code); ok {
+		return in.Label
+	}
+	return code
+}
+
 // Now is the time on the service's clock: the time a request's deadlines
 // and completeness are read at.
 func (s *Service) Now() time.Time { return s.clock() }
