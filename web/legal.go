@@ -66,7 +66,6 @@ type deadlineView struct {
 
 // deadlineViews lists r's deadlines as the viewer a sees them at now.
 func (h *Handler) deadlineViews(a workflow.Actor, r workflow.Request, now time.Time) []deadlineView {
-	in, _ := h.wf.Instrument(r.Instrument)
 	var out []deadlineView
 	for _, d := range r.DeadlinesAt(now) {
 		v := deadlineView{
@@ -85,14 +84,8 @@ func (h *Handler) deadlineViews(a workflow.Actor, r workflow.Request, now time.T
 			v.StatusLabel = "Clock stopped"
 			v.Left = "the clock stands while the request is " + labelOr(stateLabels, r.State)
 		}
-		used := 0
-		for _, x := range d.Extensions {
-			used += x.Days
-		}
-		if rule, ok := in.Rule(d.Kind); ok && (d.Status == workflow.DeadlineRunning || d.Status == workflow.DeadlineOverdue) {
-			v.ExtendableLeft = rule.ExtendableDays - used
-			v.MayExtend = v.ExtendableLeft > 0 && h.wf.Policy().MayExtendDeadline(a, r, d.Side)
-		}
+		v.ExtendableLeft = h.wf.ExtensionLeft(a, r, d.Kind)
+		v.MayExtend = v.ExtendableLeft > 0
 		out = append(out, v)
 	}
 	return out

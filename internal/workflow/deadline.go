@@ -155,14 +155,6 @@ func (t *DeadlineTrack) restart(at time.Time) {
 // the person sought consented to surrender (acknowledge).
 func (c *Catalog) AdvanceDeadlines(next Request, h HistoryEntry, consent bool) (tracks []DeadlineTrack) {
 	rules := c.rulesFor(next)
-	ruleOf := func(kind string) (DeadlineRule, bool) {
-		for _, r := range rules {
-			if r.Kind == kind {
-				return r, true
-			}
-		}
-		return DeadlineRule{}, false
-	}
 	at := h.At
 	tracks = make([]DeadlineTrack, len(next.Deadlines), len(next.Deadlines)+len(rules))
 	copy(tracks, next.Deadlines)
@@ -177,7 +169,7 @@ func (c *Catalog) AdvanceDeadlines(next Request, h HistoryEntry, consent bool) (
 		if !t.running() {
 			continue
 		}
-		rule, known := ruleOf(t.Kind)
+		rule, known := ruleIn(rules, t.Kind)
 		switch {
 		case known && slices.Contains(rule.MetBy, h.Event):
 			t.restart(at)
@@ -199,7 +191,7 @@ func (c *Catalog) AdvanceDeadlines(next Request, h HistoryEntry, consent bool) (
 		if rule.StartsOn != string(h.Event) && !met[rule.StartsOn] {
 			continue
 		}
-		if rule.OnlyUrgent && next.Urgency != UrgencyUrgent || slices.ContainsFunc(tracks, func(t DeadlineTrack) bool { return t.Kind == rule.Kind }) {
+		if _, i := trackIn(tracks, rule.Kind); i >= 0 || rule.OnlyUrgent && next.Urgency != UrgencyUrgent {
 			continue
 		}
 		t := DeadlineTrack{Kind: rule.Kind, Basis: rule.Basis, Side: rule.Side, StartsAt: at}
@@ -220,6 +212,26 @@ func (c *Catalog) AdvanceDeadlines(next Request, h HistoryEntry, consent bool) (
 	return tracks
 }
 
+// trackIn returns the track of that kind among tracks and its index, -1
+// when there is none.
+func trackIn(tracks []DeadlineTrack, kind string) (DeadlineTrack, int) {
+	for i, t := range tracks {
+		if t.Kind == kind {
+			return t, i
+		}
+	}
+	return DeadlineTrack{}, -1
+}
+
+// extendedDays is how many days the track's extensions added.
+func (t DeadlineTrack) extendedDays() int {
+	n := 0
+	for _, x := range t.Extensions {
+		n += x.Days
+	}
+	return n
+}
+
 // dueDateEnd is the end of a due date (YYYY-MM-DD): midnight UTC after it.
 func dueDateEnd(date string) time.Time {
 	d, err := time.Parse(time.DateOnly, date)
@@ -238,15 +250,11 @@ func extendDeadline(r Request, rule DeadlineRule, kind string, e Extension) ([]D
 		errs.add("reason", "is required: say why the deadline is extended")
 	}
 	checkText(errs, "reason", e.Reason, MaxLegalBasis)
-	i := slices.IndexFunc(r.Deadlines, func(t DeadlineTrack) bool { return t.Kind == kind })
+	t, i := trackIn(r.Deadlines, kind)
 	if i < 0 {
 		return nil, Errorf(ErrNotFound, "the request has no deadline %s", truncate(kind, 40))
 	}
-	t := r.Deadlines[i]
-	used := 0
-	for _, x := range t.Extensions {
-		used += x.Days
-	}
+	used := t.extendedDays()
 	switch {
 	case !t.running():
 		errs.add("days", fmt.Sprintf("the deadline %s no longer runs", kind))

@@ -26,8 +26,11 @@ func (in Instrument) Serves(k Kind) bool { return slices.Contains(in.Kinds, k) }
 func (in Instrument) Admits(code string) bool { return slices.Contains(in.Grounds, code) }
 
 // Rule returns the instrument's deadline rule of that kind.
-func (in Instrument) Rule(kind string) (DeadlineRule, bool) {
-	for _, r := range in.Deadlines {
+func (in Instrument) Rule(kind string) (DeadlineRule, bool) { return ruleIn(in.Deadlines, kind) }
+
+// ruleIn returns the rule of that kind among rules.
+func ruleIn(rules []DeadlineRule, kind string) (DeadlineRule, bool) {
+	for _, r := range rules {
 		if r.Kind == kind {
 			return r, true
 		}
@@ -183,12 +186,7 @@ func (c *Catalog) rulesFor(r Request) []DeadlineRule {
 
 // rule returns the rule of the deadline kind that applies to r.
 func (c *Catalog) rule(r Request, kind string) (DeadlineRule, bool) {
-	for _, rule := range c.rulesFor(r) {
-		if rule.Kind == kind {
-			return rule, true
-		}
-	}
-	return DeadlineRule{}, false
+	return ruleIn(c.rulesFor(r), kind)
 }
 
 // WithInstruments gives the service the instruments requests may rest on.

@@ -92,9 +92,9 @@ func (s *Service) ExtendDeadline(ctx context.Context, a Actor, id, kind string, 
 			return err
 		}
 		seen = true
-		track, found := r.deadline(kind)
+		track, found := trackIn(r.Deadlines, kind)
 		rule, known := s.instruments.rule(r, kind)
-		if !found || !known {
+		if found < 0 || !known {
 			return Errorf(ErrNotFound, "the request has no deadline %s", truncate(kind, 40))
 		}
 		if !s.policy.MayExtendDeadline(a, r, track.Side) {
@@ -122,14 +122,16 @@ func (s *Service) ExtendDeadline(ctx context.Context, a Actor, id, kind string, 
 	return out, err
 }
 
-// deadline returns r's deadline of that kind.
-func (r Request) deadline(kind string) (DeadlineTrack, bool) {
-	for _, t := range r.Deadlines {
-		if t.Kind == kind {
-			return t, true
-		}
+// ExtensionLeft is how many days a may still extend r's deadline of kind
+// by now: what its rule leaves, or 0 when it no longer runs or a may not
+// extend it (ExtendDeadline's rules, for the pages to offer the form).
+func (s *Service) ExtensionLeft(a Actor, r Request, kind string) int {
+	t, i := trackIn(r.Deadlines, kind)
+	rule, known := s.instruments.rule(r, kind)
+	if i < 0 || !known || !t.running() || !s.policy.MayExtendDeadline(a, r, t.Side) {
+		return 0
 	}
-	return DeadlineTrack{}, false
+	return max(rule.ExtendableDays-t.extendedDays(), 0)
 }
 
 // Extended is the change of old's deadline of kind extended by a, leaving
