@@ -291,15 +291,11 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			return err
 		}
 		// Show the request as it is now, with what went wrong.
-		r, gerr := h.wf.Get(ctx, a, id)
-		if gerr != nil {
-			return gerr
-		}
-		v, verr := h.buildRequestView(c, r, false)
+		v, out, verr := h.refusedView(c, id, code)
 		if verr != nil {
 			return verr
 		}
-		out := view{status: statusOf(code), name: "request_view.html", title: r.Reference + " " + r.Title, content: &v}
+		r := v.R
 		switch code {
 		case workflow.ErrValidation:
 			fields, _ := validationFields(err)
@@ -322,6 +318,22 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 		}
 		return h.render(c, out)
 	}
+}
+
+// refusedView is the request page as the request stands now, answered
+// with the status of a refused change: where a form of the page comes back
+// with what went wrong. Its persons are concealed: it is no reading of the
+// request (Service.Read).
+func (h *Handler) refusedView(c echo.Context, id string, code workflow.Code) (*requestView, view, error) {
+	r, err := h.wf.Get(c.Request().Context(), actorOf(c), id)
+	if err != nil {
+		return nil, view{}, err
+	}
+	v, err := h.buildRequestView(c, r, false)
+	if err != nil {
+		return nil, view{}, err
+	}
+	return &v, view{status: statusOf(code), name: "request_view.html", title: r.Reference + " " + r.Title, content: &v}, nil
 }
 
 // handleEditRequest shows the form of a draft, filled in.

@@ -180,11 +180,7 @@ func (h *Handler) handleExtendDeadline() echo.HandlerFunc {
 		if code != workflow.ErrValidation && code != workflow.ErrVersionConflict {
 			return err
 		}
-		r, gerr := h.wf.Get(ctx, a, id)
-		if gerr != nil {
-			return gerr
-		}
-		v, verr := h.buildRequestView(c, r, false)
+		v, out, verr := h.refusedView(c, id, code)
 		if verr != nil {
 			return verr
 		}
@@ -194,8 +190,7 @@ func (h *Handler) handleExtendDeadline() echo.HandlerFunc {
 				v.Deadlines[i].Error, v.Deadlines[i].Days, v.Deadlines[i].Reason = fields, typed, in.Reason
 			}
 		}
-		out := view{status: statusOf(code), name: "request_view.html", title: r.Reference + " " + r.Title, content: &v,
-			alert: "The deadline was not extended. " + firstMessage(fields, err)}
+		out.alert = "The deadline was not extended. " + firstMessage(fields, err)
 		return h.render(c, out)
 	}
 }
