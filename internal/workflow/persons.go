@@ -41,7 +41,7 @@ func (r PersonRole) Valid() bool {
 // PersonConcerned is a person a request concerns. A protected person (a
 // victim or witness at risk, Palermo Protocol Art. 6) shows who it is only
 // to those who work the case on either side, in the one answer that shows
-// one request (Request.Disclosing); everywhere else it is Concealed.
+// one request (Service.Read); everywhere else it is Concealed.
 type PersonConcerned struct {
 	ID          string
 	Role        PersonRole
