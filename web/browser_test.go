@@ -560,4 +560,13 @@ func TestBrowser_legalSubstance(t *testing.T) {
 	c.open("/requests/" + draft.ID + "/edit")
 	c.contains("#sec-persons", "Persons concerned")
 	c.shoot("request-form-persons")
+	c.logout()
+
+	// The administrator sets an authority's completeness policy.
+	c.login("admin")
+	c.press(`.site-nav a[href="/authorities"]`)
+	c.do(chromedp.Click(chromedp.ID("cp-IT-enforced")))
+	c.press(`form[action="/authorities/IT"] button[type="submit"]`)
+	c.contains(".notice--ok", "settings have been saved")
+	c.shoot("authorities")
 }

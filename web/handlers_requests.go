@@ -159,6 +159,7 @@ var doneMessages = map[string]string{
 	string(workflow.EventResume):      "Execution has resumed; the deadlines' clocks run on.",
 	"extended":                        "The deadline has been extended; the reason is recorded in the audit log.",
 	"user_created":                    "The account has been created.",
+	"authority_updated":               "The authority's settings have been saved; the audit log records the change.",
 	"user_disabled":                   "The account has been disabled; its sessions end at once.",
 	"user_enabled":                    "The account has been enabled.",
 	"user_password":                   "The password has been reset. Give it to the user by a secure channel.",

@@ -133,3 +133,22 @@ func csrfOf(t *testing.T, body string) string {
 	token, _, _ := strings.Cut(rest, `"`)
 	return token
 }
+
+func TestAuthoritiesPage_completenessPolicy(t *testing.T) {
+	a := newTestApp(t, testdb.SQLite)
+	admin := a.as(t, "admin")
+	page := admin.get("/authorities").must(t, 200).has(t, "Completeness of outgoing requests", "IT — Italy", `value="enforced"`)
+	admin.post("/authorities/IT", url.Values{"_csrf": {csrfOf(t, page.body)}, "completeness_policy": {"strict"}}).must(t, 422)
+	done := admin.post("/authorities/IT", url.Values{"_csrf": {csrfOf(t, page.body)}, "completeness_policy": {"enforced"}}).must(t, 303)
+	admin.get(done.location).must(t, 200).has(t, "settings have been saved", `id="cp-IT-enforced" name="completeness_policy" value="enforced" checked`)
+	list, err := a.wf.Authorities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, au := range list {
+		if want := au.Code == "IT"; (au.CompletenessPolicy == workflow.CompletenessEnforced) != want {
+			t.Errorf("%s is %s after the page enforced IT's policy", au.Code, au.CompletenessPolicy)
+		}
+	}
+	a.as(t, "it.supervisor").get("/authorities").must(t, 403)
+}

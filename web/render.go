@@ -140,6 +140,9 @@ func (h *Handler) nav(c echo.Context, a workflow.Actor) []navItem {
 	if h.policy.MayManageUsers(a) {
 		items = append(items, navItem{Href: "/users", Label: "Users"})
 	}
+	if h.policy.MayConfigureAuthorities(a) {
+		items = append(items, navItem{Href: "/authorities", Label: "Authorities"})
+	}
 	route := c.Path()
 	for i := range items {
 		href := items[i].Href

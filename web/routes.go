@@ -47,6 +47,8 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/users/:id/status", h.handleSetDisabled(), h.signedIn, admin)
 	e.POST("/users/:id/password", h.handleResetPassword(), h.signedIn, admin)
 	e.POST("/users/:id/role", h.handleChangeRole(), h.signedIn, admin)
+	e.GET("/authorities", h.handleAuthorities(), h.signedIn, admin)
+	e.POST("/authorities/:code", h.handleSetCompleteness(), h.signedIn, admin)
 }
 
 // readsCases tells whether the actor sees any requests at all: the Policy's

@@ -167,6 +167,8 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users", class: classAdmin, web: true, pages: adminPages},
 		{method: get, path: "/users/:id", class: classAdmin, web: true, pages: adminPages},
+		{method: get, path: "/authorities", class: classAdmin, web: true, pages: adminPages},
+		{method: post, path: "/authorities/:code", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users/:id/status", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users/:id/password", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users/:id/role", class: classAdmin, web: true, pages: adminPages},

@@ -88,6 +88,8 @@ func (w *world) testAdmin(t *testing.T) {
 			{"PATCH /api/v1/authorities/:code", "/api/v1/authorities/" + cmp.Or(a.authority, "ES"), map[string]any{"completeness_policy": "strict"}, nil, http.StatusUnprocessableEntity},
 			{"PATCH /api/v1/authorities/:code", "/api/v1/authorities/ES", map[string]any{}, nil, http.StatusUnprocessableEntity},
 			{"PATCH /api/v1/authorities/:code", "/api/v1/authorities/XX", map[string]any{"completeness_policy": "enforced"}, nil, http.StatusNotFound},
+			{"GET /authorities", "/authorities", nil, nil, http.StatusOK},
+			{"POST /authorities/:code", "/authorities/XX", nil, url.Values{"completeness_policy": {"enforced"}}, http.StatusNotFound},
 		} {
 			ep := w.eps.get(t, c.key)
 			ans := w.do(t, s, call{ep: ep, path: c.path, json: c.json, form: c.form})
