@@ -106,11 +106,13 @@ type listPosition struct {
 }
 
 // listPart is one index range of a side that listQueries reads in order:
-// a condition, and whether it is read by due time (else newest first).
+// a condition, whether it is read by due time (else newest first), and
+// whether it holds only requests without a due time (noDue).
 type listPart struct {
 	cond  string
 	args  []any
 	byDue bool
+	noDue bool
 }
 
 // listQueries returns the queries of the sides of f's scope, each for up
@@ -118,22 +120,29 @@ type listPart struct {
 // one query, or several that each read one index range in order and stop
 // at n rows instead of sorting all of the side's requests: in a list by
 // due time (f.DueFirst), those with a due time (by due time) and those
-// without (newest first); in a worklist (f.UrgentFirst), the urgent ones
-// of the latter and then the others.
+// without (newest first), the latter left out under a deadline filter,
+// which they never match; in a worklist (f.UrgentFirst), the urgent ones
+// of the latter and then the others, and each of the side's states on its
+// own, through the side's index of (authority, state, due time): the few
+// states a worklist asks for would otherwise be picked out of every
+// request of the side with a due time.
 func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, pos listPosition, n int) []*gorm.DB {
 	parts := []listPart{{}}
 	switch {
 	case f.DueFirst && pos.byDue && pos.due == noDue:
-		parts = []listPart{{cond: "next_due_at_us IS NULL AND seq < ?", args: []any{pos.seq}}}
+		parts = []listPart{{cond: "next_due_at_us IS NULL AND seq < ?", args: []any{pos.seq}, noDue: true}}
 	case f.DueFirst && pos.byDue:
 		parts = []listPart{
 			{cond: "(next_due_at_us > ? OR (next_due_at_us = ? AND seq < ?))", args: []any{pos.due, pos.due, pos.seq}, byDue: true},
-			{cond: "next_due_at_us IS NULL"},
+			{cond: "next_due_at_us IS NULL", noDue: true},
 		}
 	case f.DueFirst:
-		parts = []listPart{{cond: "next_due_at_us IS NOT NULL", byDue: true}, {cond: "next_due_at_us IS NULL"}}
+		parts = []listPart{{cond: "next_due_at_us IS NOT NULL", byDue: true}, {cond: "next_due_at_us IS NULL", noDue: true}}
 	case pos.seq > 0:
 		parts = []listPart{{cond: "seq < ?", args: []any{pos.seq}}}
+	}
+	if !f.DueBefore.IsZero() || !f.DueFrom.IsZero() {
+		parts = slices.DeleteFunc(parts, func(p listPart) bool { return p.noDue })
 	}
 	if f.UrgentFirst {
 		var split []listPart
@@ -147,24 +156,30 @@ func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, pos list
 				if p.cond != "" {
 					cond = p.cond + " AND " + u
 				}
-				split = append(split, listPart{cond: cond, args: append(slices.Clone(p.args), string(workflow.UrgencyUrgent))})
+				split = append(split, listPart{cond: cond, args: append(slices.Clone(p.args), string(workflow.UrgencyUrgent)), noDue: p.noDue})
 			}
 		}
 		parts = split
 	}
 	var out []*gorm.DB
 	for _, sd := range scopeSides(f.Scope) {
-		for _, p := range parts {
-			q := s.listSide(ctx, f, sd)
-			if p.cond != "" {
-				q = q.Where(p.cond, p.args...)
+		sides := []scopeSide{sd}
+		if f.UrgentFirst {
+			sides = sd.byState(f.States)
+		}
+		for _, one := range sides {
+			for _, p := range parts {
+				q := s.listSide(ctx, f, one)
+				if p.cond != "" {
+					q = q.Where(p.cond, p.args...)
+				}
+				if p.byDue {
+					q = q.Order("next_due_at_us").Order("seq DESC")
+				} else {
+					q = q.Order("seq DESC")
+				}
+				out = append(out, q.Limit(n))
 			}
-			if p.byDue {
-				q = q.Order("next_due_at_us").Order("seq DESC")
-			} else {
-				q = q.Order("seq DESC")
-			}
-			out = append(out, q.Limit(n))
 		}
 	}
 	return out
@@ -172,12 +187,32 @@ func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, pos list
 
 // scopeSide is one side of a scope in SQL: the requests of the scope's
 // authority on that side (cond and args, its states included), and the
-// column that names the other side's authority.
+// column that names the other side's authority; of the condition, the
+// side's part without the states (on, onArgs) and the states.
 type scopeSide struct {
 	side         workflow.Side
 	cond         string
 	args         []any
 	counterparts string
+	on           string
+	onArgs       []any
+	states       []workflow.State
+}
+
+// byState splits the side into one side per state, of those of its states
+// that also are in only when only lists any.
+func (sd scopeSide) byState(only []workflow.State) []scopeSide {
+	var out []scopeSide
+	for _, st := range sd.states {
+		if len(only) > 0 && !slices.Contains(only, st) {
+			continue
+		}
+		one := sd
+		one.cond, one.args = stateCond(sd.on, slices.Clone(sd.onArgs), []workflow.State{st})
+		one.states = []workflow.State{st}
+		out = append(out, one)
+	}
+	return out
 }
 
 // scopeSides returns the sides of the scope that hold any state, the
@@ -196,13 +231,15 @@ func scopeSides(scope workflow.Scope) []scopeSide {
 		return nil
 	}
 	var out []scopeSide
+	side := func(side workflow.Side, on string, onArgs []any, states []workflow.State, counterparts string) {
+		cond, args := stateCond(on, slices.Clone(onArgs), states)
+		out = append(out, scopeSide{side, cond, args, counterparts, on, onArgs, states})
+	}
 	if len(scope.RequestingStates) > 0 {
-		cond, args := stateCond("requesting_authority = ?", []any{a}, scope.RequestingStates)
-		out = append(out, scopeSide{workflow.SideRequesting, cond, args, "requested_authority"})
+		side(workflow.SideRequesting, "requesting_authority = ?", []any{a}, scope.RequestingStates, "requested_authority")
 	}
 	if len(scope.RequestedStates) > 0 {
-		cond, args := stateCond("requested_authority = ? AND requesting_authority <> ?", []any{a, a}, scope.RequestedStates)
-		out = append(out, scopeSide{workflow.SideRequested, cond, args, "requesting_authority"})
+		side(workflow.SideRequested, "requested_authority = ? AND requesting_authority <> ?", []any{a, a}, scope.RequestedStates, "requesting_authority")
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"math"
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
@@ -662,6 +663,129 @@ func TestListRequests_worklistOrder(t *testing.T) {
 			}
 			if !slices.Equal(refs, want[:9]) || next != "" {
 				t.Fatalf("worklist %v (next %q)\nwant     %v", refs, next, want[:9])
+			}
+		})
+	}
+}
+
+// TestListRequests_orderOfTheModel lists a mix of requests, in several
+// states, urgent or not, with and without a running deadline, the way the
+// worklist, a list by due time and the deadline filters ask, page by page,
+// and compares each with the same list sorted in Go: the queries that
+// listQueries splits a side into must merge back into the one order.
+func TestListRequests_orderOfTheModel(t *testing.T) {
+	t.Parallel()
+	states := []workflow.State{workflow.StateSent, workflow.StateAcknowledged, workflow.StateInfoRequested, workflow.StateExecuted}
+	now := baseTime.Add(30 * 24 * time.Hour)
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			var rs []workflow.Request
+			for i := range 60 {
+				from, to := "IT", "ES"
+				if i%2 == 1 {
+					from, to = "ES", "IT"
+				}
+				r := newRequest(i, from, to, workflow.KindMLA, states[i%len(states)])
+				r.Urgency = workflow.UrgencyNormal
+				if i%5 == 0 {
+					r.Urgency = workflow.UrgencyUrgent
+				}
+				if i%3 != 0 {
+					// Due between 20 days before now and 20 after, some
+					// at the same time.
+					due := now.Add(time.Duration(i%7*6-20) * 24 * time.Hour)
+					r.Deadlines = []workflow.DeadlineTrack{{Kind: "execution", Basis: "b", Side: workflow.SideRequested, StartsAt: r.CreatedAt, DueAt: due}}
+				}
+				rs = append(rs, r)
+			}
+			insert(t, db.Store, rs...)
+			due := func(r workflow.Request) int64 {
+				if at, ok := r.NextDue(); ok {
+					return at.UnixMicro()
+				}
+				return math.MaxInt64
+			}
+			scope := workflow.Scope{Authority: "IT", RequestingStates: states[:3], RequestedStates: states[:3]}
+			cases := []struct {
+				name   string
+				filter workflow.ListFilter
+				keep   func(workflow.Request) bool
+				before func(a, b workflow.Request) bool
+			}{
+				{"worklist", workflow.ListFilter{Scope: scope, DueFirst: true, UrgentFirst: true}, nil,
+					func(a, b workflow.Request) bool {
+						if due(a) != due(b) {
+							return due(a) < due(b)
+						}
+						if _, has := a.NextDue(); !has && a.Urgency != b.Urgency {
+							return a.Urgency == workflow.UrgencyUrgent
+						}
+						return a.CreatedAt.After(b.CreatedAt)
+					}},
+				{"by due", workflow.ListFilter{Scope: scope, DueFirst: true}, nil,
+					func(a, b workflow.Request) bool {
+						if due(a) != due(b) {
+							return due(a) < due(b)
+						}
+						return a.CreatedAt.After(b.CreatedAt)
+					}},
+				{"overdue by due", workflow.ListFilter{Scope: scope, DueFirst: true, DueBefore: now},
+					func(r workflow.Request) bool { return due(r) < now.UnixMicro() },
+					func(a, b workflow.Request) bool {
+						if due(a) != due(b) {
+							return due(a) < due(b)
+						}
+						return a.CreatedAt.After(b.CreatedAt)
+					}},
+				{"overdue", workflow.ListFilter{Scope: scope, DueBefore: now},
+					func(r workflow.Request) bool { return due(r) < now.UnixMicro() },
+					func(a, b workflow.Request) bool { return a.CreatedAt.After(b.CreatedAt) }},
+			}
+			for _, tc := range cases {
+				var want []string
+				var model []workflow.Request
+				for _, r := range rs {
+					if scope.Includes(r) && (tc.keep == nil || tc.keep(r)) {
+						model = append(model, r)
+					}
+				}
+				slices.SortStableFunc(model, func(a, b workflow.Request) int {
+					if tc.before(a, b) {
+						return -1
+					}
+					if tc.before(b, a) {
+						return 1
+					}
+					return 0
+				})
+				for _, r := range model {
+					want = append(want, r.Reference)
+				}
+				if len(want) < 8 {
+					t.Fatalf("%s: only %d requests to list, too few to page", tc.name, len(want))
+				}
+				var got []string
+				f := tc.filter
+				f.Limit = 7
+				for page := 0; ; page++ {
+					list, next, err := db.Store.ListRequests(context.Background(), f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, r := range list {
+						got = append(got, r.Reference)
+					}
+					if next == "" || f.UrgentFirst || page > 20 {
+						break
+					}
+					f.Cursor = next
+				}
+				if tc.filter.UrgentFirst && len(want) > 7 {
+					want = want[:7] // a worklist has one page
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s:\n got  %v\n want %v", tc.name, got, want)
+				}
 			}
 		})
 	}
