@@ -13,8 +13,13 @@
 //     request_info and provide_info, each with a comment and the version it
 //     expects. Every answer is checked (status, state, version), and at the
 //     end every request is read back and must be where the worker left it.
+//     With --instrument, the requests rest on that instrument, and the
+//     server folds each transition into their deadlines.
 //   - reads: every worker lists an authority's inbox, filtered (incoming,
-//     open states, 50 rows), and checks the answer's shape and filter.
+//     open states, 50 rows), and checks the answer's shape and filter;
+//     --path and --query choose another list, such as the worklist
+//     (/api/v1/requests/waiting) or the overdue requests
+//     (--query deadline=overdue).
 //
 // Only servers on loopback addresses are driven: this is a benchmark tool,
 // not a way to load somebody else's machine. Runs are bounded by --duration.
@@ -72,7 +77,9 @@ type options struct {
 	warmup     time.Duration
 	requests   int // per worker, transitions
 	password   string
+	path       string // reads: the list's path
 	query      string // reads: the list query
+	instrument string // transitions: the instrument of the requests
 	serverPID  int
 	jsonOut    string
 	timeout    time.Duration
@@ -91,6 +98,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before the measured window, not counted")
 	fs.IntVar(&o.requests, "requests", 1, "transitions: requests each worker owns and cycles")
 	fs.StringVar(&o.password, "password", "demo-pass", "password of the demo users")
+	fs.StringVar(&o.path, "path", "/api/v1/requests", "reads: path of the list, such as /api/v1/requests/waiting")
+	fs.StringVar(&o.instrument, "instrument", "", "transitions: instrument of the requests (GET /api/v1/instruments), whose deadlines the server then keeps; none when empty")
 	fs.StringVar(&o.query, "query", "direction=incoming&state=sent,acknowledged,info_requested&limit=50",
 		"reads: query string of GET /api/v1/requests")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the server, to report its CPU time per operation and peak memory")
@@ -124,6 +133,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: --warmup must be 0 to %s", errUsage, maxDuration)
 	case o.requests < 1 || o.requests > 1000:
 		return o, fmt.Errorf("%w: --requests must be 1 to 1000", errUsage)
+	case !strings.HasPrefix(o.path, "/api/v1/") || strings.ContainsAny(o.path, "?#"):
+		return o, fmt.Errorf("%w: --path must be a path under /api/v1/, without a query (that is --query)", errUsage)
 	}
 	if err := checkLoopback(o.url); err != nil {
 		return o, fmt.Errorf("%w: %v", errUsage, err)

@@ -42,6 +42,8 @@ func TestParse_refusesBadRuns(t *testing.T) {
 		{"--duration", "2h"},
 		{"--duration", "0s"},
 		{"--requests", "0"},
+		{"--path", "/elsewhere"},
+		{"--path", "/api/v1/requests?state=sent"},
 		{"extra"},
 	} {
 		if _, err := parse(args, io.Discard); err == nil {

@@ -326,9 +326,10 @@ type workload interface {
 
 // transitions is the transitions workload.
 type transitions struct {
-	c      *client
-	tokens tokens
-	owned  [][]*owned // per worker
+	c          *client
+	tokens     tokens
+	owned      [][]*owned // per worker
+	instrument string
 }
 
 // owned is a request a worker drives, and where the worker believes it is.
@@ -348,7 +349,7 @@ func pair(w int) (string, string) {
 }
 
 func newTransitions(ctx context.Context, c *client, o options) (*transitions, error) {
-	t := &transitions{c: c, owned: make([][]*owned, o.workers)}
+	t := &transitions{c: c, owned: make([][]*owned, o.workers), instrument: o.instrument}
 	var err error
 	if t.tokens, err = signIn(ctx, c, o.password, "officer", "supervisor"); err != nil {
 		return nil, err
@@ -411,11 +412,15 @@ func (c *client) retrying(ctx context.Context, method, path, token string, body 
 
 func (t *transitions) prepare(ctx context.Context, from, to string) (*owned, error) {
 	r := &owned{from: from, to: to, requestingOfficer: from + ".officer", requestedOfficer: to + ".officer"}
-	status, body, err := t.c.retrying(ctx, "POST", "/api/v1/requests", t.tokens[from+".officer"], map[string]any{
+	draft := map[string]any{
 		"kind": "mla", "requested_authority": strings.ToUpper(to),
 		"title": "Load test: bank records of a shell company", "summary": "Created by loadgen.",
 		"measures": []string{"bank_records"},
-	})
+	}
+	if t.instrument != "" {
+		draft["instrument"] = t.instrument
+	}
+	status, body, err := t.c.retrying(ctx, "POST", "/api/v1/requests", t.tokens[from+".officer"], draft)
 	if err != nil || status != http.StatusCreated {
 		return nil, fmt.Errorf("create: %d %s %v", status, snippet(body), err)
 	}
@@ -548,7 +553,7 @@ func newReads(ctx context.Context, c *client, o options) (*reads, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: --query: %v", errUsage, err)
 	}
-	r := &reads{c: c, path: "/api/v1/requests?" + o.query, dir: q.Get("direction")}
+	r := &reads{c: c, path: o.path + "?" + o.query, dir: q.Get("direction")}
 	for _, v := range q["state"] {
 		for _, s := range strings.Split(v, ",") {
 			if r.states == nil {

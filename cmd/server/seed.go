@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/law"
 	"github.com/mla-flow/mla-flow/internal/seed"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -51,12 +52,16 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if logins != nil {
 		fmt.Fprintf(stdout, "demo users created (password %s)\n", demo.Password)
 	}
+	instruments, err := law.Catalog()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	loader := a.store.NewLoader(ctx)
 	progress := &seedProgress{Loader: loader, w: stdout, every: 5 * time.Second, last: start, start: start}
 	st, err := seed.Generate(ctx, seed.Options{
 		Requests: *n, Authorities: demo.Authorities, End: start, Span: *span, Seed: *rs,
-		Digester: a.store,
+		Instruments: instruments, Digester: a.store,
 		UsedSerials: func(authority string, kind workflow.Kind, year int) (int64, error) {
 			return a.store.UsedSerials(ctx, authority, kind, year)
 		},

@@ -45,6 +45,13 @@ type Options struct {
 	Span time.Duration
 	// Seed makes the body reproducible.
 	Seed uint64
+	// Instruments are the legal instruments requests rest on: each request
+	// names one that serves its kind, is refused only on grounds it
+	// admits, and has the deadlines its rules and its history give it, as
+	// the workflow service would have folded them. Without a catalog the
+	// requests name no instrument and have only their requested_by
+	// deadline.
+	Instruments *workflow.Catalog
 	// Digester keys the digests of case text in the audit details, as the
 	// workflow service's store does; the store the body goes to is one.
 	Digester workflow.Digester
@@ -253,7 +260,7 @@ func (g *generator) draft(created time.Time) (*life, error) {
 		case g.chance(0.04):
 			add(g.days(1, 30), step{event: workflow.EventWithdraw, actor: supervisor, auth: from, comment: "The proceedings were discontinued."})
 		case g.chance(0.03):
-			add(g.days(1, 20), step{event: workflow.EventRefuse, actor: theirSupervisor, auth: to, grounds: g.grounds(kind)})
+			add(g.days(1, 20), step{event: workflow.EventRefuse, actor: theirSupervisor, auth: to, grounds: g.grounds(r)})
 		default:
 			add(g.days(0.5, 10), step{event: workflow.EventAcknowledge, actor: theirOfficer, auth: to})
 			if stall {
@@ -263,7 +270,7 @@ func (g *generator) draft(created time.Time) (*life, error) {
 				add(g.days(2, 20), step{event: workflow.EventRequestInfo, actor: theirOfficer, auth: to,
 					comment: "Please provide the dates of the transactions and the account numbers concerned."})
 				if g.chance(0.05) {
-					add(g.days(1, 60), step{event: workflow.EventRefuse, actor: theirSupervisor, auth: to, grounds: g.grounds(kind)})
+					add(g.days(1, 60), step{event: workflow.EventRefuse, actor: theirSupervisor, auth: to, grounds: g.grounds(r)})
 					break
 				}
 				add(g.days(2, 25), step{event: workflow.EventProvideInfo, actor: officer, auth: from,
@@ -272,19 +279,30 @@ func (g *generator) draft(created time.Time) (*life, error) {
 			if n := len(plan); n > 0 && plan[n-1].event == workflow.EventRefuse {
 				break
 			}
+			if g.chance(0.06) {
+				// Execution put off for the requested side's own
+				// proceedings (UNTOC Art. 18(25)), mostly resumed later.
+				add(g.days(2, 30), step{event: workflow.EventPostpone, actor: theirSupervisor, auth: to,
+					comment: "Execution would interfere with an ongoing domestic investigation."})
+				if g.chance(0.3) {
+					break
+				}
+				add(g.days(10, 90), step{event: workflow.EventResume, actor: theirOfficer, auth: to})
+			}
 			switch p := g.rnd.Float64(); {
 			case p < 0.70:
 				add(g.days(5, 120), step{event: workflow.EventExecute, actor: theirSupervisor, auth: to,
 					comment: "Executed: the evidence obtained is transmitted with this report."})
 			case p < 0.85:
-				add(g.days(5, 90), step{event: workflow.EventRefuse, actor: theirSupervisor, auth: to, grounds: g.grounds(kind)})
+				add(g.days(5, 90), step{event: workflow.EventRefuse, actor: theirSupervisor, auth: to, grounds: g.grounds(r)})
 			case p < 0.93:
 				add(g.days(5, 90), step{event: workflow.EventWithdraw, actor: supervisor, auth: from, comment: "No longer needed."})
 			}
 		}
 	}
 
-	// Cut what lies after End, and set the request as it stands then.
+	// Cut what lies after End, and set the request as it stands then,
+	// its deadlines folded from its history as the service folds them.
 	l := &life{r: r, state: workflow.StateDrafted, ver: 1}
 	for _, s := range plan {
 		if !s.at.Before(g.o.End) {
@@ -295,11 +313,16 @@ func (g *generator) draft(created time.Time) (*life, error) {
 			continue
 		}
 		l.r.Version++
+		at := s.at.UTC().Truncate(time.Microsecond)
 		if s.event != "" {
 			t, _ := workflow.Lookup(s.event)
+			from := l.r.State
 			l.r.State = t.To
+			l.r.Deadlines = g.o.Instruments.AdvanceDeadlines(l.r, workflow.HistoryEntry{
+				RequestID: l.r.ID, Event: s.event, From: from, To: t.To, Actor: s.actor, Authority: s.auth, At: at,
+			}, false)
 		}
-		l.r.UpdatedAt = s.at.UTC().Truncate(time.Microsecond)
+		l.r.UpdatedAt = at
 	}
 	if err := g.sink.Request(l.r); err != nil {
 		return nil, err
@@ -382,11 +405,15 @@ func (g *generator) id(at time.Time) string {
 	return string(out[:])
 }
 
-// grounds picks one or two refusal grounds that apply to the kind.
-func (g *generator) grounds(k workflow.Kind) []string {
+// grounds picks one or two refusal grounds that apply to r's kind and that
+// its instrument admits.
+func (g *generator) grounds(r workflow.Request) []string {
 	var fit []string
-	for _, gr := range workflow.GroundsFor(k) {
-		fit = append(fit, gr.Code)
+	in, named := g.o.Instruments.Instrument(r.Instrument)
+	for _, gr := range workflow.GroundsFor(r.Kind) {
+		if !named || in.Admits(gr.Code) {
+			fit = append(fit, gr.Code)
+		}
 	}
 	first := g.pick(fit)
 	if g.chance(0.7) {
@@ -431,6 +458,15 @@ func (g *generator) content(r *workflow.Request) {
 		}
 	}
 	r.LegalBasis = g.pick(bases)
+	var serving []string
+	for _, in := range g.o.Instruments.Items() {
+		if in.Serves(r.Kind) {
+			serving = append(serving, in.Code)
+		}
+	}
+	if len(serving) > 0 {
+		r.Instrument = g.pick(serving)
+	}
 	if g.chance(0.15) {
 		r.Urgency = workflow.UrgencyUrgent
 		r.UrgencyReason = "The suspect is about to leave the country."
