@@ -2,9 +2,9 @@ package store_test
 
 import (
 	"context"
-	"math"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
