@@ -9,13 +9,19 @@
 #   scripts/bench.sh reads          SQLite: inbox list at 10,000 and at 1,000,000 requests (1 and 4 workers)
 #   scripts/bench.sh verify         SQLite: server audit verify on the 1,000,000-request database
 #   scripts/bench.sh postgres       PostgreSQL (scripts/pg-test.sh): 32 workers
+#   scripts/bench.sh deadlines      SQLite, 1,000,000 requests: the deadline lists and the worklist
+#   scripts/bench.sh ab             transitions of AB_BASE (a commit) and of this checkout, alternately
 #   scripts/bench.sh smoke          a few seconds of everything on a small database (CI)
 #   scripts/bench.sh all            fsync, transitions, reads, verify, postgres
 #
 # Settings (environment): MLA_BENCH_DIR, DURATION (default 20s), REPEAT
 # (runs of each load measurement, default 3; every run is printed and kept
 # as JSON), BIG (requests of the large database, default 1000000; it is
-# seeded once and kept in $MLA_BENCH_DIR/big for the next runs).
+# seeded once per version of the seeder and kept in $MLA_BENCH_DIR for the
+# next runs). ab: AB_BASE (the commit to compare with, required), AB_RUNS
+# (runs of each build, default 5), AB_INSTRUMENT (instrument of this
+# checkout's requests, default eio, so that its transitions keep
+# deadlines; the base is driven without one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,11 +53,14 @@ start_server() {
 	local db=$1
 	shift
 	local log="$dir/results/server-$port.log"
-	"$dir/bin/server" --db "$db" --addr "127.0.0.1:$port" --debug-addr "127.0.0.1:$((port + 1))" \
+	"${server_bin:-$dir/bin/server}" --db "$db" --addr "127.0.0.1:$port" --debug-addr "127.0.0.1:$((port + 1))" \
 		--log-format json "$@" >"$log.out" 2>"$log" &
 	server_pid=$!
-	for _ in $(seq 1 600); do
-		if grep -q "listening on" "$log.out" 2>/dev/null; then
+	for _ in $(seq 1 3000); do
+		# Listening, and answering: on a large database the server may
+		# still be reading it when it starts listening.
+		if grep -q "listening on" "$log.out" 2>/dev/null &&
+			curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; then
 			return 0
 		fi
 		if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -79,15 +88,18 @@ load() {
 }
 
 # seeded N: a SQLite database with the demo users and N requests, seeded
-# once and kept.
+# once per version of the seeder, the schema and the instruments, and kept.
 seeded() {
-	local n=$1 db="$dir/seed-$1/mla.db"
-	if [[ ! -f "$dir/seed-$1/done" ]]; then
-		rm -rf "$dir/seed-$1"
-		mkdir -p "$dir/seed-$1"
+	local version
+	version=$(cat internal/seed/*.go internal/store/migrations/sqlite/*.sql config/instruments.yaml | sha256sum | cut -c1-10)
+	local n=$1 at="$dir/seed-$1-$version"
+	local db="$at/mla.db"
+	if [[ ! -f "$at/done" ]]; then
+		rm -rf "$dir/seed-$1"-*
+		mkdir -p "$at"
 		echo "-- seeding $n requests into $db" >&2
 		/usr/bin/time -f "seed: %e s elapsed, %M KB max resident" "$dir/bin/server" seed --db "$db" --requests "$n" >&2
-		touch "$dir/seed-$1/done"
+		touch "$at/done"
 	fi
 	echo "$db"
 }
@@ -149,6 +161,70 @@ postgres() {
 	psql "$base" "DROP SCHEMA $schema CASCADE"
 }
 
+# deadlines: the lists the deadlines added, on the large database, each
+# with 1 and 4 workers: the overdue requests newest first and by due
+# time, the requests due soon, every request by due time, and the worklist.
+deadlines() {
+	echo "== deadlines, SQLite, $big requests"
+	local db
+	db=$(seeded "$big")
+	start_server "$db"
+	local name query path
+	for spec in \
+		"overdue|/api/v1/requests|deadline=overdue&limit=50" \
+		"overdue-by-due|/api/v1/requests|deadline=overdue&sort=due&limit=50" \
+		"due-soon|/api/v1/requests|deadline=due_soon&limit=50" \
+		"by-due|/api/v1/requests|sort=due&limit=50" \
+		"worklist|/api/v1/requests/waiting|limit=50"; do
+		IFS='|' read -r name path query <<<"$spec"
+		load "deadlines-$name-w1" --workload reads --path "$path" --query "$query" --workers 1 --duration "$duration"
+		load "deadlines-$name-w4" --workload reads --path "$path" --query "$query" --workers 4 --duration "$duration"
+	done
+	stop_server
+}
+
+# ab: the transitions figure of AB_BASE and of this checkout, run
+# alternately (base, this, base, this, ...) on fresh databases, so that
+# the machine's drift falls on both alike; prints each run and the medians.
+ab() {
+	local base="${AB_BASE:?ab needs AB_BASE, the commit to compare with}"
+	local runs="${AB_RUNS:-5}" instrument="${AB_INSTRUMENT:-eio}"
+	echo "== transitions: $base against this checkout, $runs runs each, alternately"
+	rm -rf "$dir/ab-src"
+	git worktree add -f --detach "$dir/ab-src" "$base" >/dev/null
+	(cd "$dir/ab-src" && go build -o "$dir/bin/server-base" ./cmd/server)
+	git worktree remove --force "$dir/ab-src"
+	local -a figures_base=() figures_this=()
+	for run in $(seq 1 "$runs"); do
+		for build in base this; do
+			local bin="$dir/bin/server" flags=()
+			if [[ $build == base ]]; then
+				bin="$dir/bin/server-base"
+			elif [[ -n "$instrument" ]]; then
+				flags=(--instrument "$instrument")
+			fi
+			rm -rf "$dir/ab"
+			mkdir -p "$dir/ab"
+			"$bin" seed --db "$dir/ab/mla.db" --requests 0 >/dev/null
+			server_bin="$bin" start_server "$dir/ab/mla.db"
+			echo "-- $build, run $run of $runs"
+			"$dir/bin/loadgen" --url "http://127.0.0.1:$port" --server-pid "$server_pid" --workload transitions \
+				--workers 32 --duration "$duration" "${flags[@]}" --json "$dir/results/ab-$build-$run.json" |
+				tee "$dir/results/ab-$build-$run.txt"
+			stop_server
+			local figure
+			figure=$(grep -o '"ops_per_s": *[0-9.]*' "$dir/results/ab-$build-$run.json" | grep -o '[0-9.]*$')
+			if [[ $build == base ]]; then figures_base+=("$figure"); else figures_this+=("$figure"); fi
+		done
+	done
+	local mb mt
+	mb=$(printf '%s\n' "${figures_base[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	mt=$(printf '%s\n' "${figures_this[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	echo "base $base: ${figures_base[*]} transitions/s, median $mb"
+	echo "this checkout: ${figures_this[*]} transitions/s, median $mt"
+	awk -v b="$mb" -v t="$mt" 'BEGIN {printf "this checkout is %.1f %% %s than the base\n", (b>t ? (b-t)/b : (t-b)/b)*100, (b>t ? "slower" : "faster")}'
+}
+
 # psql URL SQL: runs one statement with the newest installed psql.
 psql() {
 	local bin
@@ -180,6 +256,8 @@ transitions) transitions ;;
 reads) reads ;;
 verify) verify ;;
 postgres) postgres ;;
+deadlines) deadlines ;;
+ab) ab ;;
 smoke) smoke ;;
 all)
 	fsync_probe
@@ -189,7 +267,7 @@ all)
 	postgres
 	;;
 *)
-	echo "usage: $0 fsync|transitions|reads|verify|postgres|smoke|all" >&2
+	echo "usage: $0 fsync|transitions|reads|verify|postgres|deadlines|ab|smoke|all" >&2
 	exit 2
 	;;
 esac

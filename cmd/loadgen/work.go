@@ -20,6 +20,7 @@ import (
 type result struct {
 	Workload     string       `json:"workload"`
 	URL          string       `json:"url"`
+	Path         string       `json:"path,omitempty"`
 	Query        string       `json:"query,omitempty"`
 	Workers      int          `json:"workers"`
 	Requests     int          `json:"requests_per_worker,omitempty"`
@@ -38,6 +39,9 @@ type result struct {
 
 func (r result) print(w io.Writer) {
 	fmt.Fprintf(w, "workload %s, %d workers, %.1f s measured\n", r.Workload, r.Workers, r.DurationS)
+	if r.Path != "" {
+		fmt.Fprintf(w, "list: GET %s?%s\n", r.Path, r.Query)
+	}
 	fmt.Fprintf(w, "ops: %d  (%.0f ops/s)  errors: %d\n", r.Ops, r.OpsPerS, r.Errors)
 	fmt.Fprintf(w, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (mean %.2f)\n",
 		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Latency.Mean)
@@ -278,7 +282,7 @@ func drive(ctx context.Context, o options, stderr io.Writer) (result, error) {
 		StartedAt: began.UTC().Format(time.RFC3339), GoMaxProcs: runtime.GOMAXPROCS(0),
 	}
 	if o.workload == "reads" {
-		res.Query = o.query
+		res.Path, res.Query = o.path, o.query
 	} else {
 		res.Requests = o.requests
 	}

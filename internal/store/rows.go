@@ -547,25 +547,26 @@ func encodeDeadlines(list []workflow.DeadlineTrack) (string, error) {
 	if len(list) == 0 {
 		return "", nil
 	}
-	docs := make([]deadlineDoc, len(list))
-	for i, t := range list {
-		d := deadlineDoc{Kind: t.Kind, Basis: t.Basis, Side: string(t.Side), StartsUS: toMicros(t.StartsAt),
-			DueUS: toMicros(t.DueAt), StoppedUS: optMicros(t.StoppedSince), MetUS: optMicros(t.MetAt), EndedUS: optMicros(t.EndedAt)}
-		for _, x := range t.Extensions {
-			d.Extensions = append(d.Extensions, extensionDoc{x.Days, x.Reason, x.Actor, toMicros(x.At)})
-		}
-		docs[i] = d
-	}
-	return encodeDoc(docs)
+	return string(appendDeadlinesJSON(make([]byte, 0, 256*len(list)), deadlineDocs(list))), nil
 }
 
 func decodeDeadlines(s string) ([]workflow.DeadlineTrack, error) {
-	docs, err := decodeDoc[[]deadlineDoc](s)
-	if docs == nil || err != nil {
-		return nil, err
+	if s == "" {
+		return nil, nil
 	}
-	out := make([]workflow.DeadlineTrack, len(*docs))
-	for i, d := range *docs {
+	docs, ok := readDeadlinesJSON(s)
+	if !ok {
+		d, err := decodeDoc[[]deadlineDoc](s)
+		if err != nil {
+			return nil, err
+		}
+		docs = *d
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	out := make([]workflow.DeadlineTrack, len(docs))
+	for i, d := range docs {
 		t := workflow.DeadlineTrack{Kind: d.Kind, Basis: d.Basis, Side: workflow.Side(d.Side), StartsAt: fromMicros(d.StartsUS),
 			DueAt: fromMicros(d.DueUS), StoppedSince: optTime(d.StoppedUS), MetAt: optTime(d.MetUS), EndedAt: optTime(d.EndedUS)}
 		for _, x := range d.Extensions {
