@@ -135,6 +135,9 @@ var funcs = template.FuncMap{
 	"roleOfPerson": func(r workflow.PersonRole) string { return labelOr(personRoleLabels, r) },
 	"add":          func(a, b int) int { return a + b },
 	"personField":  func(i int, name string) string { return "persons[" + strconv.Itoa(i) + "]." + name },
+	// dueSoonDays is how near a due time is due soon (workflow.DueSoon),
+	// for the filter's label.
+	"dueSoonDays": func() int { return int(workflow.DueSoon / (24 * time.Hour)) },
 }
 
 // fieldID is the id of a form field's input: "f-" and its API name with
