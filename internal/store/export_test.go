@@ -132,18 +132,16 @@ func Unversion(s *Store) error {
 		}
 	}
 	// And the columns migrations after the baseline added (0004), their
-	// indexes first, then the baseline's indexes that 0005 redefined.
+	// indexes first (0004's and 0005's).
 	for _, stmt := range []string{
 		"DROP INDEX IF EXISTS ix_requests_requesting_due", "DROP INDEX IF EXISTS ix_requests_requested_due",
-		"DROP INDEX IF EXISTS ix_requests_requesting_state_due", "DROP INDEX IF EXISTS ix_requests_requested_state_due",
-		"DROP INDEX IF EXISTS ix_requests_requesting_seq", "DROP INDEX IF EXISTS ix_requests_requested_seq",
+		"DROP INDEX IF EXISTS ix_requests_requesting_worklist", "DROP INDEX IF EXISTS ix_requests_requested_worklist",
+		"DROP INDEX IF EXISTS ix_requests_requesting_running", "DROP INDEX IF EXISTS ix_requests_requested_running",
 		"ALTER TABLE requests DROP COLUMN instrument", "ALTER TABLE requests DROP COLUMN purpose",
 		"ALTER TABLE requests DROP COLUMN requested_reference", "ALTER TABLE requests DROP COLUMN persons",
 		"ALTER TABLE requests DROP COLUMN deadlines", "ALTER TABLE requests DROP COLUMN next_due_at_us",
 		"ALTER TABLE requests DROP COLUMN created_by",
 		"ALTER TABLE authorities DROP COLUMN completeness_policy",
-		"CREATE INDEX ix_requests_requested_seq ON requests (requested_authority, seq)",
-		"CREATE INDEX ix_requests_requesting_seq ON requests (requesting_authority, seq)",
 	} {
 		if err := s.w.Exec(stmt).Error; err != nil {
 			return err

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -54,13 +56,9 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 	if err != nil {
 		return nil, "", err
 	}
-	var rows []requestRow
-	for _, q := range s.listQueries(ctx, f, pos, limit+1) {
-		page, err := scanRequests(q)
-		if err != nil {
-			return nil, "", s.fail(err, "list requests")
-		}
-		rows = mergeInListOrder(rows, page, f)
+	rows, err := s.listRows(ctx, f, pos, limit+1)
+	if err != nil {
+		return nil, "", s.fail(err, "list requests")
 	}
 	next := ""
 	if len(rows) > limit {
@@ -83,6 +81,96 @@ func (s *Store) ListRequests(ctx context.Context, f workflow.ListFilter) ([]work
 		out = append(out, r)
 	}
 	return out, next, nil
+}
+
+// listRows reads up to n rows of f's list after pos, in f's order. One
+// query is read as it is. The rows of several (listQueries) are picked in
+// two steps, in one snapshot of the database: the keys of each query's
+// rows, merged into the list's order, and then the whole rows of the n
+// first only. A worklist asks a dozen queries for a page each, and reading
+// every whole row of every query was most of its time; under a deadline
+// filter, the first step is answered from the running-deadline indexes
+// alone (migration 0005).
+func (s *Store) listRows(ctx context.Context, f workflow.ListFilter, pos listPosition, n int) ([]requestRow, error) {
+	if queries := s.listQueries(s.r.WithContext(ctx), f, pos, n); !inTwoSteps(f, queries) {
+		var rows []requestRow
+		for _, q := range queries {
+			page, err := scanRequests(q)
+			if err != nil {
+				return nil, err
+			}
+			rows = page
+		}
+		return rows, nil
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.postgres {
+		opts.Isolation = sql.LevelRepeatableRead // one snapshot for both steps
+	}
+	var rows []requestRow
+	err := s.r.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var keys []requestRow
+		for _, q := range s.listQueries(tx, f, pos, n) {
+			page, err := scanListKeys(q)
+			if err != nil {
+				return err
+			}
+			keys = mergeInListOrder(keys, page, f)
+		}
+		if len(keys) > n {
+			keys = keys[:n]
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		seqs := make([]int64, len(keys))
+		at := make(map[int64]int, len(keys))
+		for i, k := range keys {
+			seqs[i], at[k.Seq] = k.Seq, i
+		}
+		whole, err := scanRequests(tx.Model(&requestRow{}).Where("seq IN ?", seqs))
+		if err != nil {
+			return err
+		}
+		if len(whole) != len(keys) {
+			return fmt.Errorf("list: %d of %d rows read back in one snapshot", len(whole), len(keys))
+		}
+		rows = make([]requestRow, len(keys))
+		for _, row := range whole {
+			rows[at[row.Seq]] = row
+		}
+		return nil
+	}, opts)
+	return rows, err
+}
+
+// inTwoSteps reports whether listRows reads f's list, of those queries, in
+// two steps: when there are several, and under a deadline filter, whose
+// first step the running-deadline indexes answer alone.
+func inTwoSteps(f workflow.ListFilter, queries []*gorm.DB) bool {
+	return len(queries) > 1 || !f.DueBefore.IsZero() || !f.DueFrom.IsZero()
+}
+
+// listKeyColumns are what mergeInListOrder orders rows by: what the first
+// step of a list in two steps reads.
+const listKeyColumns = "seq, next_due_at_us, urgency"
+
+// scanListKeys reads what mergeInListOrder orders rows by, and nothing else.
+func scanListKeys(q *gorm.DB) ([]requestRow, error) {
+	rs, err := q.Select(listKeyColumns).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []requestRow
+	for rs.Next() {
+		var k requestRow
+		if err := rs.Scan(&k.Seq, &k.NextDueUS, &k.Urgency); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rs.Err()
 }
 
 // noDue is the due key of a request without a running deadline: it sorts
@@ -121,12 +209,12 @@ type listPart struct {
 // at n rows instead of sorting all of the side's requests: in a list by
 // due time (f.DueFirst), those with a due time (by due time) and those
 // without (newest first), the latter left out under a deadline filter,
-// which they never match; in a worklist (f.UrgentFirst), the urgent ones
-// of the latter and then the others, and each of the side's states on its
-// own, through the side's index of (authority, state, due time): the few
-// states a worklist asks for would otherwise be picked out of every
-// request of the side with a due time.
-func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, pos listPosition, n int) []*gorm.DB {
+// which they never match; in a worklist (f.UrgentFirst), each of the
+// side's states and each urgency on its own, through the side's worklist
+// index of (authority, state, urgency, due time): the few states a
+// worklist asks for would otherwise be picked out of every request of the
+// side with a due time, and the urgent ones out of the others.
+func (s *Store) listQueries(db *gorm.DB, f workflow.ListFilter, pos listPosition, n int) []*gorm.DB {
 	parts := []listPart{{}}
 	switch {
 	case f.DueFirst && pos.byDue && pos.due == noDue:
@@ -145,18 +233,17 @@ func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, pos list
 		parts = slices.DeleteFunc(parts, func(p listPart) bool { return p.noDue })
 	}
 	if f.UrgentFirst {
+		// Each urgency apart, by equality (an urgency is one of the two,
+		// Urgency.Valid), so that each part is one range of the worklist
+		// index.
 		var split []listPart
 		for _, p := range parts {
-			if p.byDue {
-				split = append(split, p)
-				continue
-			}
-			for _, u := range []string{"urgency = ?", "urgency <> ?"} {
-				cond := u
+			for _, u := range []workflow.Urgency{workflow.UrgencyUrgent, workflow.UrgencyNormal} {
+				cond := "urgency = ?"
 				if p.cond != "" {
-					cond = p.cond + " AND " + u
+					cond = p.cond + " AND " + cond
 				}
-				split = append(split, listPart{cond: cond, args: append(slices.Clone(p.args), string(workflow.UrgencyUrgent)), noDue: p.noDue})
+				split = append(split, listPart{cond: cond, args: append(slices.Clone(p.args), string(u)), byDue: p.byDue, noDue: p.noDue})
 			}
 		}
 		parts = split
@@ -169,7 +256,7 @@ func (s *Store) listQueries(ctx context.Context, f workflow.ListFilter, pos list
 		}
 		for _, one := range sides {
 			for _, p := range parts {
-				q := s.listSide(ctx, f, one)
+				q := listSide(db, f, one)
 				if p.cond != "" {
 					q = q.Where(p.cond, p.args...)
 				}
@@ -246,8 +333,8 @@ func scopeSides(scope workflow.Scope) []scopeSide {
 
 // listSide is the query of one side of a scope under f's filters, without
 // order or position: see listQueries.
-func (s *Store) listSide(ctx context.Context, f workflow.ListFilter, sd scopeSide) *gorm.DB {
-	q := s.r.WithContext(ctx).Model(&requestRow{}).Where(sd.cond, sd.args...)
+func listSide(db *gorm.DB, f workflow.ListFilter, sd scopeSide) *gorm.DB {
+	q := db.Model(&requestRow{}).Where(sd.cond, sd.args...)
 	if len(f.States) > 0 {
 		q = q.Where("state IN ?", statesToStrings(f.States))
 	}
