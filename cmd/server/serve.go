@@ -19,6 +19,7 @@ import (
 	"github.com/mla-flow/mla-flow/config"
 	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/jobs"
@@ -140,11 +141,17 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		return nil, err
 	}
 	policy := auth.NewPolicy()
+	blobs, err := blob.NewDir(cfg.DocumentsDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return &app{
 		cfg:      cfg,
 		logger:   logger,
 		store:    st,
-		workflow: workflow.NewService(st, policy, workflow.WithClock(clock), workflow.WithInstruments(instruments)),
+		workflow: workflow.NewService(st, policy, workflow.WithClock(clock), workflow.WithInstruments(instruments),
+			workflow.WithDocuments(blobs, cfg.MaxDocument)),
 		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), clock, logger,
 			auth.WithRefreshLifetime(cfg.RefreshTTL), auth.WithPolicy(policy)),
 		keys:   ring,
