@@ -147,9 +147,9 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		return nil, err
 	}
 	return &app{
-		cfg:      cfg,
-		logger:   logger,
-		store:    st,
+		cfg:    cfg,
+		logger: logger,
+		store:  st,
 		workflow: workflow.NewService(st, policy, workflow.WithClock(clock), workflow.WithInstruments(instruments),
 			workflow.WithDocuments(blobs, cfg.MaxDocument)),
 		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), clock, logger,
