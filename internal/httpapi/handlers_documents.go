@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"mime"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -126,26 +121,7 @@ func handleDocumentContent(wf *workflow.Service) echo.HandlerFunc {
 			return err
 		}
 		defer f.Close()
-		return ServeDocument(c.Response(), d, f)
+		return upload.Serve(c.Response(), d, f)
 	}
 }
 
-// ServeDocument writes d's verified bytes from f as an attachment, in the
-// stored media type, never sniffed. The bytes are hashed again as they go
-// out: should they have changed between the check and the sending, the
-// connection is cut rather than the answer completed, so that the client
-// sees a broken download and not a whole one.
-func ServeDocument(w http.ResponseWriter, d workflow.CaseDocument, f io.Reader) error {
-	h := w.Header()
-	h.Set(echo.HeaderContentType, d.MediaType)
-	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": d.Filename}))
-	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-	h.Set(echo.HeaderContentLength, strconv.FormatInt(d.Size, 10))
-	w.WriteHeader(http.StatusOK)
-	sum := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, sum), f)
-	if err != nil || n != d.Size || hex.EncodeToString(sum.Sum(nil)) != d.SHA256 {
-		panic(http.ErrAbortHandler)
-	}
-	return nil
-}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,8 +72,12 @@ func documentCall(ep *endpoint, id, attempt string) call {
 // not add to its case file (403), and otherwise for its bad status (422).
 func expectDocument(ep *endpoint, a actor, r *fixtureRequest) outcome {
 	switch {
+	case a.role == anonymous && ep.web:
+		return outcome{status: http.StatusSeeOther, asMissing: true} // to the log-in page
 	case a.role == anonymous:
 		return outcome{status: http.StatusUnauthorized, code: "unauthenticated", asMissing: true}
+	case ep.pages != nil && !slices.Contains(ep.pages, a.role):
+		return outcome{status: http.StatusForbidden, code: "forbidden", asMissing: true}
 	case !sees(a, r):
 		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
 	case ep.method != http.MethodPatch:

@@ -429,6 +429,10 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 	switch {
 	case c.body != nil:
 		body, contentType = c.body, c.contentType
+		if c.ep.web && s.csrf != "" {
+			// An upload's form carries its token in its address.
+			c.path += "?_csrf=" + url.QueryEscape(s.csrf)
+		}
 	case c.json != nil:
 		var err error
 		if body, err = json.Marshal(c.json); err != nil {

@@ -74,6 +74,7 @@ var writeOps = map[string][]operation{
 	"POST /requests/:id/events/:event":                     fireOps(),
 	"POST /requests/:id/deadlines/:kind/extensions":        extendOps(),
 	"POST /api/v1/requests/:id/documents":                  {{kind: opUpload}},
+	"POST /requests/:id/documents":                         {{kind: opUpload}},
 }
 
 func (w *world) testRequestReads(t *testing.T) {
