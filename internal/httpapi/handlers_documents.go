@@ -124,4 +124,3 @@ func handleDocumentContent(wf *workflow.Service) echo.HandlerFunc {
 		return upload.Serve(c.Response(), d, f)
 	}
 }
-
