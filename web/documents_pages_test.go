@@ -38,7 +38,7 @@ func TestCaseFilePage_uploadAndDownload(t *testing.T) {
 	app := newTestApp(t, testdb.SQLite)
 	r := app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: "Bank records"})
 	it := app.as(t, "it.officer")
-	m := uploadAction.FindStringSubmatch(it.get("/requests/" + r.ID).must(t, 200).has(t, "Case file", "No documents yet").body)
+	m := uploadAction.FindStringSubmatch(it.get("/requests/"+r.ID).must(t, 200).has(t, "Case file", "No documents yet").body)
 	if m == nil {
 		t.Fatal("the request page has no upload form")
 	}
