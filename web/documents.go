@@ -24,6 +24,8 @@ type caseFileView struct {
 	Documents     []documentView
 	LanguagesDone []string
 	MayUpload     bool
+	CSRF          string // for the translation status forms
+	Statuses      []statusOption
 	Types         []documentTypeOption
 	Originals     []documentView // what a translation may render
 	MaxSize       string
@@ -43,6 +45,14 @@ type documentView struct {
 	ShortSHA    string
 	StatusLabel string
 	Original    string // the title of the document it translates
+}
+
+// translationOptions are the statuses the page offers to set.
+var translationOptions = []workflow.TranslationStatus{workflow.TranslationNeeded, workflow.TranslationInProgress, workflow.TranslationDone}
+
+type statusOption struct {
+	Value workflow.TranslationStatus
+	Label string
 }
 
 type documentTypeOption struct {
@@ -98,6 +108,10 @@ func (h *Handler) caseFile(c echo.Context, a workflow.Actor, r workflow.Request)
 		if d.TranslationOf == "" {
 			v.Originals = append(v.Originals, dv)
 		}
+	}
+	v.CSRF = h.csrfToken(c, userOf(c).ID)
+	for _, st := range translationOptions {
+		v.Statuses = append(v.Statuses, statusOption{st, translationLabels[st]})
 	}
 	for _, t := range workflow.DocumentTypes {
 		v.Types = append(v.Types, documentTypeOption{t, documentTypeLabels[t]})
@@ -156,5 +170,18 @@ func (h *Handler) handleDownloadDocument() echo.HandlerFunc {
 		}
 		defer f.Close()
 		return upload.Serve(c.Response(), d, f)
+	}
+}
+
+// handleTranslationStatus sets a document's translation status from the
+// page's form, and comes back to its request's page.
+func (h *Handler) handleTranslationStatus() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		d, err := h.wf.SetTranslationStatus(c.Request().Context(), actorOf(c), c.Param("id"),
+			workflow.TranslationStatus(c.FormValue("translation_status")))
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/requests/"+d.RequestID+"?done=translation#documents-title")
 	}
 }

@@ -63,6 +63,8 @@ func TestCaseFilePage_uploadAndDownload(t *testing.T) {
 	if err != nil || len(docs) != 1 {
 		t.Fatalf("documents: %v %v", docs, err)
 	}
+	it.post("/documents/"+docs[0].ID+"/translation", url.Values{"translation_status": {"needed"}}).must(t, http.StatusSeeOther)
+	it.get("/requests/"+r.ID).must(t, 200).has(t, "Translation needed")
 	link := "/documents/" + docs[0].ID + "/content"
 	es := app.as(t, "es.officer")
 	es.get(link).must(t, http.StatusNotFound) // a draft's case file is the requesting side's

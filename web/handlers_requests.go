@@ -151,6 +151,7 @@ var doneMessages = map[string]string{
 	"created":                         "The draft has been saved. A supervisor of your authority sends it.",
 	"updated":                         "Your changes to the draft have been saved.",
 	"document":                        "The document has been added to the case file.",
+	"translation":                     "The translation status has been saved.",
 	string(workflow.EventSend):        "The request has been sent to the requested authority.",
 	string(workflow.EventAcknowledge): "Receipt of the request has been acknowledged.",
 	string(workflow.EventRequestInfo): "The request for more information has been sent.",

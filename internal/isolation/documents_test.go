@@ -5,6 +5,7 @@ import (
 	"context"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -60,9 +61,12 @@ func uploadBody(title string, _ bool) ([]byte, string) {
 // documentOps are the checks of the document endpoints: what each sends.
 func documentCall(ep *endpoint, id, attempt string) call {
 	c := call{ep: ep, path: strings.Replace(ep.path, ":id", id, 1)}
-	if ep.method == http.MethodPatch {
+	switch {
+	case ep.method == http.MethodPatch:
 		// Not a status: refused, after the checks of access, with 422.
 		c.json = map[string]any{"translation_status": attempt}
+	case ep.method == http.MethodPost:
+		c.form = url.Values{"translation_status": {attempt}}
 	}
 	return c
 }
@@ -80,7 +84,7 @@ func expectDocument(ep *endpoint, a actor, r *fixtureRequest) outcome {
 		return outcome{status: http.StatusForbidden, code: "forbidden", asMissing: true}
 	case !sees(a, r):
 		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
-	case ep.method != http.MethodPatch:
+	case ep.method == http.MethodGet:
 		return outcome{status: http.StatusOK}
 	case !writes(a):
 		return outcome{status: http.StatusForbidden, code: "forbidden"}

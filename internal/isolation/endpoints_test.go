@@ -177,6 +177,7 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/requests/:id/deadlines/:kind/extensions", class: classRequestWrite, web: true, pages: casePages},
 		{method: post, path: "/requests/:id/documents", class: classRequestWrite, web: true, pages: casePages},
 		{method: get, path: "/documents/:id/content", class: classDocument, web: true, pages: casePages},
+		{method: post, path: "/documents/:id/translation", class: classDocument, web: true, pages: casePages},
 		{method: get, path: "/audit", class: classAudit, web: true, pages: auditPages},
 		{method: post, path: "/audit/verify", class: classAudit, web: true, pages: auditPages},
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},
