@@ -63,6 +63,21 @@ type Config struct {
 	// MaxDocument is the size limit of one document, in bytes (25 MiB by
 	// default, CONTRACT 6). It raises no other body's limit.
 	MaxDocument int64 `yaml:"max_document"`
+	// DocumentsS3 puts the documents' bytes in a bucket of an
+	// S3-compatible store instead of DocumentsDir, when its Bucket is set.
+	DocumentsS3 S3 `yaml:"documents_s3"`
+}
+
+// S3 says where an S3-compatible object store is and how to sign in.
+type S3 struct {
+	Endpoint  string `yaml:"endpoint"` // host:port
+	Bucket    string `yaml:"bucket"`
+	Prefix    string `yaml:"prefix"`
+	Region    string `yaml:"region"`
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	// Insecure speaks plain HTTP (a store on a private network only).
+	Insecure bool `yaml:"insecure"`
 }
 
 // DefaultMaxDocument is the size limit of one document, 25 MiB.
@@ -147,6 +162,17 @@ var settings = []setting{
 		c.MaxDocument = n
 		return err
 	}, func(c Config) string { return strconv.FormatInt(c.MaxDocument, 10) }},
+	{"documents-s3-endpoint", "MLA_DOCUMENTS_S3_ENDPOINT", "host:port of an S3-compatible store for the documents (with --documents-s3-bucket)", func(c *Config, v string) error { c.DocumentsS3.Endpoint = v; return nil }, nil},
+	{"documents-s3-bucket", "MLA_DOCUMENTS_S3_BUCKET", "bucket of the documents in the S3-compatible store (default: none, the documents directory)", func(c *Config, v string) error { c.DocumentsS3.Bucket = v; return nil }, nil},
+	{"documents-s3-prefix", "MLA_DOCUMENTS_S3_PREFIX", "prefix of the documents' object names in the bucket", func(c *Config, v string) error { c.DocumentsS3.Prefix = v; return nil }, nil},
+	{"documents-s3-region", "MLA_DOCUMENTS_S3_REGION", "region of the S3-compatible store", func(c *Config, v string) error { c.DocumentsS3.Region = v; return nil }, nil},
+	{"documents-s3-access-key", "MLA_DOCUMENTS_S3_ACCESS_KEY", "access key of the S3-compatible store", func(c *Config, v string) error { c.DocumentsS3.AccessKey = v; return nil }, nil},
+	{"documents-s3-secret-key", "MLA_DOCUMENTS_S3_SECRET_KEY", "secret key of the S3-compatible store (better given by the environment)", func(c *Config, v string) error { c.DocumentsS3.SecretKey = v; return nil }, nil},
+	{"documents-s3-insecure", "MLA_DOCUMENTS_S3_INSECURE", "speak plain HTTP to the S3-compatible store (private networks only)", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.DocumentsS3.Insecure = b
+		return err
+	}, nil},
 	{"debug-addr", "MLA_DEBUG_ADDR", "loopback host:port of the profiling listener (pprof), e.g. 127.0.0.1:6060 (default: off)", func(c *Config, v string) error { c.DebugAddr = v; return nil }, nil},
 }
 
@@ -320,6 +346,8 @@ func (c Config) Validate() error {
 		return errors.New("db is empty")
 	case c.MaxDocument <= 0:
 		return errors.New("max-document must be positive")
+	case c.DocumentsS3.Bucket != "" && c.DocumentsS3.Endpoint == "":
+		return errors.New("documents-s3-bucket needs documents-s3-endpoint")
 	case c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour:
 		return fmt.Errorf("token-ttl %s is outside 1m..24h", c.TokenTTL)
 	case c.RefreshTTL < 5*time.Minute || c.RefreshTTL > 30*24*time.Hour:
@@ -364,9 +392,13 @@ func (c Config) String() string {
 	if c.TLSCert != "" {
 		tls = c.TLSCert
 	}
-	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s refresh-ttl=%s log-format=%s debug-addr=%s verify-audit=%t tls=%s documents-dir=%s max-document=%d",
+	documents := c.DocumentsDir
+	if b := c.DocumentsS3; b.Bucket != "" {
+		documents = "s3://" + b.Endpoint + "/" + b.Bucket + "/" + b.Prefix // never the keys
+	}
+	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s refresh-ttl=%s log-format=%s debug-addr=%s verify-audit=%t tls=%s documents=%s max-document=%d",
 		c.Addr, maskURL(c.DB), secret, c.AuditKeyFile, c.Demo, c.TokenTTL, c.RefreshTTL, c.LogFormat, debug, c.VerifyAudit, tls,
-		c.DocumentsDir, c.MaxDocument)
+		documents, c.MaxDocument)
 }
 
 // maskURL hides the password of a database URL.

@@ -141,7 +141,7 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		return nil, err
 	}
 	policy := auth.NewPolicy()
-	blobs, err := blob.NewDir(cfg.DocumentsDir)
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -161,6 +161,18 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 }
 
 func (a *app) Close() error { return a.store.Close() }
+
+// openBlobs opens the store of the documents' bytes: the S3-compatible
+// bucket when one is configured, else the documents directory.
+func openBlobs(ctx context.Context, cfg config.Config) (workflow.Blobs, error) {
+	if b := cfg.DocumentsS3; b.Bucket != "" {
+		return blob.NewS3(ctx, blob.S3Options{
+			Endpoint: b.Endpoint, Bucket: b.Bucket, Prefix: b.Prefix, Region: b.Region,
+			AccessKey: b.AccessKey, SecretKey: b.SecretKey, Insecure: b.Insecure,
+		})
+	}
+	return blob.NewDir(cfg.DocumentsDir)
+}
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)

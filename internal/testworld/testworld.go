@@ -36,6 +36,7 @@ type Options struct {
 	Policy        workflow.Policy // nil: auth.NewPolicy()
 	TokenLifetime time.Duration   // 0: auth.DefaultTokenLifetime
 	MaxDocument   int64           // 0: workflow.DefaultMaxDocument
+	Blobs         workflow.Blobs  // nil: a directory of the test's own (World.Blobs)
 }
 
 // World is a store holding the demo world (its authorities and users), and
@@ -84,9 +85,13 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var docs workflow.Blobs = blobs
+	if o.Blobs != nil {
+		docs = o.Blobs
+	}
 	return &World{
 		Store: st, Auth: a, Clock: clock, Blobs: blobs,
 		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog()),
-			workflow.WithDocuments(blobs, o.MaxDocument)),
+			workflow.WithDocuments(docs, o.MaxDocument)),
 	}
 }
