@@ -128,6 +128,7 @@ func (h *Handler) handleUploadDocument() echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		upload.AllowTime(c.Response())
 		u, err := upload.Read(c.Request(), h.wf, csrfField)
 		if err == nil {
 			_, err = h.wf.AddDocument(ctx, a, id, u.Input, u.Content)

@@ -53,6 +53,7 @@ func handleUploadDocument(wf *workflow.Service) echo.HandlerFunc {
 		if err := wf.CheckUpload(ctx, a, id); err != nil {
 			return err
 		}
+		upload.AllowTime(c.Response())
 		u, err := upload.Read(c.Request(), wf)
 		if err != nil {
 			return err

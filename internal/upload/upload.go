@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -134,6 +135,18 @@ func truncate(s string) string {
 		return "field"
 	}
 	return s
+}
+
+// UploadTimeout is how long an upload's body may take to arrive: the
+// server's read timeout (30 s) suits JSON bodies, not 25 MiB over a slow
+// line between two ministries.
+const UploadTimeout = 15 * time.Minute
+
+// AllowTime gives the upload being read on w UploadTimeout to arrive,
+// instead of the server's read timeout. A writer that cannot (a test's
+// recorder) is left as it is.
+func AllowTime(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(UploadTimeout))
 }
 
 // IsUpload tells whether a route takes uploads, so that the server's body

@@ -7,8 +7,8 @@ import (
 )
 
 // allowedMediaTypes are the media types the case file takes (CONTRACT 6):
-// PDF, the office and OpenDocument formats, raster images, plain text and
-// XML. Not HTML, SVG or XHTML, which a browser would run scripts in, nor
+// PDF, the office and OpenDocument formats, raster images, plain text
+// (CSV included) and XML. Not HTML, SVG or XHTML, which a browser would run scripts in, nor
 // archives or programs: a case file holds documents, and the other side
 // opens them.
 var allowedMediaTypes = map[string]bool{
@@ -29,6 +29,8 @@ var allowedMediaTypes = map[string]bool{
 	"image/bmp": true, "image/heic": true, "image/heif": true, "image/jp2": true,
 	// Text and XML.
 	"text/plain": true, "text/xml": true, "application/xml": true,
+	// Plain text that looks like a table (bank statements often are).
+	"text/csv": true, "text/tab-separated-values": true,
 }
 
 // DetectMediaType tells the media type of a document from its first bytes
