@@ -56,7 +56,32 @@ type Config struct {
 	// profiling. Off by default; refused unless on loopback, because
 	// profiles show internals.
 	DebugAddr string `yaml:"debug_addr"`
+	// DocumentsDir is the directory of the case file's documents' bytes
+	// (the metadata is in the database): documents/ beside the SQLite
+	// database, data/documents with PostgreSQL, by default.
+	DocumentsDir string `yaml:"documents_dir"`
+	// MaxDocument is the size limit of one document, in bytes (25 MiB by
+	// default, CONTRACT 6). It raises no other body's limit.
+	MaxDocument int64 `yaml:"max_document"`
+	// DocumentsS3 puts the documents' bytes in a bucket of an
+	// S3-compatible store instead of DocumentsDir, when its Bucket is set.
+	DocumentsS3 S3 `yaml:"documents_s3"`
 }
+
+// S3 says where an S3-compatible object store is and how to sign in.
+type S3 struct {
+	Endpoint  string `yaml:"endpoint"` // host:port
+	Bucket    string `yaml:"bucket"`
+	Prefix    string `yaml:"prefix"`
+	Region    string `yaml:"region"`
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	// Insecure speaks plain HTTP (a store on a private network only).
+	Insecure bool `yaml:"insecure"`
+}
+
+// DefaultMaxDocument is the size limit of one document, 25 MiB.
+const DefaultMaxDocument = 25 << 20
 
 // Defaults of the lifetimes that the server hands to internal/auth. They
 // are plain values here, so that config imports no package of the program
@@ -82,6 +107,7 @@ func Defaults() Config {
 		RefreshTTL:  DefaultRefreshTTL,
 		LogFormat:   "text",
 		VerifyAudit: true,
+		MaxDocument: DefaultMaxDocument,
 	}
 }
 
@@ -130,6 +156,23 @@ var settings = []setting{
 	}, func(c Config) string { return strconv.FormatBool(c.VerifyAudit) }},
 	{"tls-cert", "MLA_TLS_CERT", "PEM certificate chain for HTTPS (with --tls-key; default: plain HTTP)", func(c *Config, v string) error { c.TLSCert = v; return nil }, nil},
 	{"tls-key", "MLA_TLS_KEY", "PEM private key for HTTPS (with --tls-cert)", func(c *Config, v string) error { c.TLSKey = v; return nil }, nil},
+	{"documents-dir", "MLA_DOCUMENTS_DIR", "directory of the documents' bytes (default: documents beside the SQLite database, data/documents with PostgreSQL)", func(c *Config, v string) error { c.DocumentsDir = v; return nil }, nil},
+	{"max-document", "MLA_MAX_DOCUMENT", "size limit of one document, in bytes or with KiB, MiB or GiB", func(c *Config, v string) error {
+		n, err := parseSize(v)
+		c.MaxDocument = n
+		return err
+	}, func(c Config) string { return strconv.FormatInt(c.MaxDocument, 10) }},
+	{"documents-s3-endpoint", "MLA_DOCUMENTS_S3_ENDPOINT", "host:port of an S3-compatible store for the documents (with --documents-s3-bucket)", func(c *Config, v string) error { c.DocumentsS3.Endpoint = v; return nil }, nil},
+	{"documents-s3-bucket", "MLA_DOCUMENTS_S3_BUCKET", "bucket of the documents in the S3-compatible store (default: none, the documents directory)", func(c *Config, v string) error { c.DocumentsS3.Bucket = v; return nil }, nil},
+	{"documents-s3-prefix", "MLA_DOCUMENTS_S3_PREFIX", "prefix of the documents' object names in the bucket", func(c *Config, v string) error { c.DocumentsS3.Prefix = v; return nil }, nil},
+	{"documents-s3-region", "MLA_DOCUMENTS_S3_REGION", "region of the S3-compatible store", func(c *Config, v string) error { c.DocumentsS3.Region = v; return nil }, nil},
+	{"documents-s3-access-key", "MLA_DOCUMENTS_S3_ACCESS_KEY", "access key of the S3-compatible store", func(c *Config, v string) error { c.DocumentsS3.AccessKey = v; return nil }, nil},
+	{"documents-s3-secret-key", "MLA_DOCUMENTS_S3_SECRET_KEY", "secret key of the S3-compatible store (better given by the environment)", func(c *Config, v string) error { c.DocumentsS3.SecretKey = v; return nil }, nil},
+	{"documents-s3-insecure", "MLA_DOCUMENTS_S3_INSECURE", "speak plain HTTP to the S3-compatible store (private networks only)", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.DocumentsS3.Insecure = b
+		return err
+	}, nil},
 	{"debug-addr", "MLA_DEBUG_ADDR", "loopback host:port of the profiling listener (pprof), e.g. 127.0.0.1:6060 (default: off)", func(c *Config, v string) error { c.DebugAddr = v; return nil }, nil},
 }
 
@@ -217,6 +260,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	if cfg.AuditKeyFile == "" {
 		cfg.AuditKeyFile = defaultAuditKeyFile(cfg)
 	}
+	if cfg.DocumentsDir == "" {
+		cfg.DocumentsDir = defaultDocumentsDir(cfg)
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -227,6 +273,31 @@ func defaultAuditKeyFile(c Config) string {
 		return filepath.Join("data", "audit.key")
 	}
 	return filepath.Join(filepath.Dir(c.DB), "audit.key")
+}
+
+// defaultDocumentsDir keeps the documents beside a SQLite database, as its
+// audit key is (CONTRACT 6).
+func defaultDocumentsDir(c Config) string {
+	if c.IsPostgres() {
+		return filepath.Join("data", "documents")
+	}
+	return filepath.Join(filepath.Dir(c.DB), "documents")
+}
+
+// parseSize reads a size in bytes, or with a binary suffix: 25MiB, 512KiB.
+func parseSize(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, suffix)), m
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size", v)
+	}
+	return n * mult, nil
 }
 
 func loadFile(path string, cfg *Config) error {
@@ -273,6 +344,10 @@ func (c Config) Validate() error {
 		return errors.New("addr is empty")
 	case c.DB == "":
 		return errors.New("db is empty")
+	case c.MaxDocument <= 0:
+		return errors.New("max-document must be positive")
+	case c.DocumentsS3.Bucket != "" && c.DocumentsS3.Endpoint == "":
+		return errors.New("documents-s3-bucket needs documents-s3-endpoint")
 	case c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour:
 		return fmt.Errorf("token-ttl %s is outside 1m..24h", c.TokenTTL)
 	case c.RefreshTTL < 5*time.Minute || c.RefreshTTL > 30*24*time.Hour:
@@ -317,8 +392,13 @@ func (c Config) String() string {
 	if c.TLSCert != "" {
 		tls = c.TLSCert
 	}
-	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s refresh-ttl=%s log-format=%s debug-addr=%s verify-audit=%t tls=%s",
-		c.Addr, maskURL(c.DB), secret, c.AuditKeyFile, c.Demo, c.TokenTTL, c.RefreshTTL, c.LogFormat, debug, c.VerifyAudit, tls)
+	documents := c.DocumentsDir
+	if b := c.DocumentsS3; b.Bucket != "" {
+		documents = "s3://" + b.Endpoint + "/" + b.Bucket + "/" + b.Prefix // never the keys
+	}
+	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s refresh-ttl=%s log-format=%s debug-addr=%s verify-audit=%t tls=%s documents=%s max-document=%d",
+		c.Addr, maskURL(c.DB), secret, c.AuditKeyFile, c.Demo, c.TokenTTL, c.RefreshTTL, c.LogFormat, debug, c.VerifyAudit, tls,
+		documents, c.MaxDocument)
 }
 
 // maskURL hides the password of a database URL.

@@ -150,3 +150,27 @@ func TestLoad_verifyAuditAndTLS(t *testing.T) {
 		t.Errorf("a certificate without a key was accepted")
 	}
 }
+
+func TestLoad_documents(t *testing.T) {
+	c, err := load(t, []string{"--db", filepath.Join("srv", "mla.db")}, nil)
+	if err != nil || c.DocumentsDir != filepath.Join("srv", "documents") || c.MaxDocument != 25<<20 {
+		t.Errorf("defaults: dir %q, max %d, %v; want documents beside the database, 25 MiB", c.DocumentsDir, c.MaxDocument, err)
+	}
+	c, err = load(t, []string{"--db", "postgres://mla@127.0.0.1/mla"}, nil)
+	if err != nil || c.DocumentsDir != filepath.Join("data", "documents") {
+		t.Errorf("PostgreSQL default dir %q, %v; want data/documents", c.DocumentsDir, err)
+	}
+	c, err = load(t, []string{"--max-document", "10MiB", "--documents-s3-endpoint", "127.0.0.1:9000",
+		"--documents-s3-bucket", "docs", "--documents-s3-secret-key", "hunter2hunter2"}, nil)
+	if err != nil || c.MaxDocument != 10<<20 || c.DocumentsS3.Bucket != "docs" {
+		t.Fatalf("got max %d, bucket %q, %v", c.MaxDocument, c.DocumentsS3.Bucket, err)
+	}
+	if strings.Contains(c.String(), "hunter2") {
+		t.Errorf("String() leaks the S3 secret key: %s", c)
+	}
+	for _, args := range [][]string{{"--max-document", "0"}, {"--max-document", "lots"}, {"--documents-s3-bucket", "docs"}} {
+		if _, err := load(t, args, nil); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

@@ -142,12 +142,16 @@ type requestView struct {
 	Checklist  []checkView // a draft's completeness
 	Complete   bool
 	Enforced   bool // the requesting authority sends complete requests only
+	// The case file (CONTRACT 6).
+	Case caseFileView
 }
 
 // doneMessages confirm a change after the redirect that follows it.
 var doneMessages = map[string]string{
 	"created":                         "The draft has been saved. A supervisor of your authority sends it.",
 	"updated":                         "Your changes to the draft have been saved.",
+	"document":                        "The document has been added to the case file.",
+	"translation":                     "The translation status has been saved.",
 	string(workflow.EventSend):        "The request has been sent to the requested authority.",
 	string(workflow.EventAcknowledge): "Receipt of the request has been acknowledged.",
 	string(workflow.EventRequestInfo): "The request for more information has been sent.",
@@ -198,6 +202,9 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request, disclosed
 		Mermaid:  mermaid,
 		Actions:  h.eventForms(a, r),
 		MayEdit:  h.wf.Editable(a, r) == nil,
+	}
+	if v.Case, err = h.caseFile(c, a, r); err != nil {
+		return requestView{}, err
 	}
 	now := h.now()
 	v.Deadlines = h.deadlineViews(a, r, now)

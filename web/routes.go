@@ -37,6 +37,9 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/requests/:id/edit", h.handleUpdateRequest(), h.signedIn, drafter)
 	e.POST("/requests/:id/events/:event", h.handleFire(), h.signedIn, cases)
 	e.POST("/requests/:id/deadlines/:kind/extensions", h.handleExtendDeadline(), h.signedIn, cases)
+	e.POST("/requests/:id/documents", h.handleUploadDocument(), h.signedIn, cases)
+	e.GET("/documents/:id/content", h.handleDownloadDocument(), h.signedIn, cases)
+	e.POST("/documents/:id/translation", h.handleTranslationStatus(), h.signedIn, cases)
 
 	e.GET("/audit", h.handleAudit(), h.signedIn, auditor)
 	e.POST("/audit/verify", h.handleVerifyAudit(), h.signedIn, auditor)

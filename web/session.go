@@ -202,7 +202,15 @@ func (h *Handler) checkCSRF(c echo.Context, subject string) bool {
 	if err != nil {
 		return false
 	}
-	form := c.FormValue(csrfField)
+	var form string
+	if strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+		// An upload (documents.go): its body is streamed to disk, not
+		// parsed whole for a field, so the form sends its token in its
+		// address.
+		form = c.QueryParam(csrfField)
+	} else {
+		form = c.FormValue(csrfField)
+	}
 	if form == "" || subtle.ConstantTimeCompare([]byte(form), []byte(ck.Value)) != 1 {
 		return false
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mla-flow/mla-flow/config"
 	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/jobs"
@@ -140,11 +141,17 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 		return nil, err
 	}
 	policy := auth.NewPolicy()
+	blobs, err := openBlobs(ctx, cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return &app{
-		cfg:      cfg,
-		logger:   logger,
-		store:    st,
-		workflow: workflow.NewService(st, policy, workflow.WithClock(clock), workflow.WithInstruments(instruments)),
+		cfg:    cfg,
+		logger: logger,
+		store:  st,
+		workflow: workflow.NewService(st, policy, workflow.WithClock(clock), workflow.WithInstruments(instruments),
+			workflow.WithDocuments(blobs, cfg.MaxDocument)),
 		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), clock, logger,
 			auth.WithRefreshLifetime(cfg.RefreshTTL), auth.WithPolicy(policy)),
 		keys:   ring,
@@ -154,6 +161,18 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 }
 
 func (a *app) Close() error { return a.store.Close() }
+
+// openBlobs opens the store of the documents' bytes: the S3-compatible
+// bucket when one is configured, else the documents directory.
+func openBlobs(ctx context.Context, cfg config.Config) (workflow.Blobs, error) {
+	if b := cfg.DocumentsS3; b.Bucket != "" {
+		return blob.NewS3(ctx, blob.S3Options{
+			Endpoint: b.Endpoint, Bucket: b.Bucket, Prefix: b.Prefix, Region: b.Region,
+			AccessKey: b.AccessKey, SecretKey: b.SecretKey, Insecure: b.Insecure,
+		})
+	}
+	return blob.NewDir(cfg.DocumentsDir)
+}
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)

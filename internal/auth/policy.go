@@ -163,3 +163,14 @@ func (Policy) MaySeeProtected(a workflow.Actor, r workflow.Request) bool {
 // MayConfigureAuthorities tells whether the actor may change an authority's
 // settings (its completeness policy): the admin, who operates the platform.
 func (Policy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }
+
+// MayAddDocument tells whether the actor, who may see r, may add documents
+// to its case file and track their translations: the officers and
+// supervisors of either side, each of which files its part (the requesting
+// side its letter and annexes, the requested side its evidence and
+// execution report; UNTOC 18(14) and 18(17)). What they add is seen by
+// whoever sees r: the case file's visibility is the request's, so the
+// requesting side's drafts reach the requested side when r is sent.
+func (Policy) MayAddDocument(a workflow.Actor, r workflow.Request) bool {
+	return writesCases(a) && r.SideOf(a.Authority) != workflow.SideNone
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mla-flow/mla-flow/internal/upload"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -164,12 +165,21 @@ func securityHeaders() echo.MiddlewareFunc {
 // limitBody refuses bodies over n bytes: at once when Content-Length says
 // so, and otherwise while reading, where the decoder meets the error that
 // http.MaxBytesReader returns (and the server closes the connection rather
-// than read the rest).
-func limitBody(n int64) echo.MiddlewareFunc {
+// than read the rest). An upload's route (upload.IsUpload, known once Echo
+// has routed the request) gets uploads bytes instead: the document limit
+// and its framing, which the upload streams to disk and never holds.
+func limitBody(n, uploads int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			n := n
+			if upload.IsUpload(req.Method, c.Path()) {
+				n = uploads
+			}
 			if req.ContentLength > n {
+				if n != MaxBody {
+					return workflow.Errorf(workflow.ErrTooLarge, "the upload is larger than %d bytes", n)
+				}
 				return errTooLarge
 			}
 			if req.Body != nil {

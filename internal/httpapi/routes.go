@@ -39,6 +39,14 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	v1.GET("/requests/:id/history", handleHistory(wf), user)
 	v1.POST("/requests/:id/deadlines/:kind/extensions", handleExtendDeadline(wf), user)
 
+	// The case file (CONTRACT 6). An upload's body gets the document limit
+	// (limitBody, upload.IsUpload), every other body the JSON limit.
+	v1.POST("/requests/:id/documents", handleUploadDocument(wf), user)
+	v1.GET("/requests/:id/documents", handleListDocuments(wf), user)
+	v1.GET("/documents/:id", handleGetDocument(wf), user)
+	v1.PATCH("/documents/:id", handleUpdateDocument(wf), user)
+	v1.GET("/documents/:id/content", handleDocumentContent(wf), user)
+
 	// added: account administration; the Policy lets only the admin in.
 	v1.GET("/users", handleListUsers(d.Auth, names), user)
 	v1.POST("/users", handleCreateUser(d.Auth, names), user)

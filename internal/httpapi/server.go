@@ -8,6 +8,7 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/textcheck"
+	"github.com/mla-flow/mla-flow/internal/upload"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -60,7 +61,7 @@ func New(d Deps) *echo.Echo {
 		recoverPanics(d.Logger),
 		checkFraming(), // before securityHeaders: it restores the TLS state they look at
 		securityHeaders(),
-		limitBody(MaxBody),
+		limitBody(MaxBody, d.Workflow.MaxDocument()+upload.Slack),
 		// Paths and query strings, of the API and of the web pages
 		// registered on the same instance; bodies are decodeJSON's.
 		textcheck.Guard(),

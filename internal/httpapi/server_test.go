@@ -17,6 +17,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/testworld"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -34,6 +35,7 @@ type testServer struct {
 	clock   *testkit.Clock
 	secret  []byte
 	logs    *testkit.SyncBuffer
+	blobs   *blob.Dir
 
 	mu     sync.Mutex
 	tokens map[string]string
@@ -45,13 +47,20 @@ func newTestServer(tb testing.TB) *testServer { return newTestServerOn(tb, testd
 
 // newTestServerOn starts the API on a fresh database of the given kind.
 func newTestServerOn(tb testing.TB, db testdb.Backend) *testServer {
+	return newTestServerWith(tb, db, testworld.Options{})
+}
+
+// newTestServerWith starts the API on a fresh database of the given kind,
+// its world built with o (whose Logger it sets).
+func newTestServerWith(tb testing.TB, db testdb.Backend, o testworld.Options) *testServer {
 	tb.Helper()
 	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w := testworld.New(tb, db, testworld.Options{Logger: logger})
+	o.Logger = logger
+	w := testworld.New(tb, db, o)
 	h := New(Deps{Workflow: w.Workflow, Auth: w.Auth, Ready: w.Store.Ping, Logger: logger})
 	return &testServer{
-		handler: h, store: w.Store, wf: w.Workflow, auth: w.Auth, clock: w.Clock, secret: testworld.Secret, logs: logs,
+		handler: h, store: w.Store, wf: w.Workflow, auth: w.Auth, clock: w.Clock, secret: testworld.Secret, logs: logs, blobs: w.Blobs,
 		tokens: map[string]string{},
 	}
 }

@@ -35,11 +35,16 @@ const (
 	// classMeta holds no case data: health, log-in, code lists, static
 	// files. Every caller gets the same, without any request's secret.
 	classMeta
+	// classDocument reads or changes one document of a request's case
+	// file, by the document's id: visibility is the request's
+	// (documents_test.go).
+	classDocument
 )
 
 var classNames = map[class]string{
 	classRequestRead: "request read", classRequestWrite: "request write", classList: "list",
 	classAudit: "audit", classCreate: "create", classAdmin: "admin", classMeta: "meta",
+	classDocument: "document",
 }
 
 // endpoint is one route of the server with its classification.
@@ -71,7 +76,8 @@ func (op operation) String() string {
 	case opExtend:
 		return "extend " + op.deadline
 	}
-	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit"}[op.kind]
+	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit",
+		opDocuments: "documents", opUpload: "upload"}[op.kind]
 }
 
 type opKind int
@@ -83,6 +89,8 @@ const (
 	opEdit
 	opFire
 	opExtend
+	opDocuments // the case file's list
+	opUpload    // an upload to the case file
 )
 
 // unknownEvent is an event name that the workflow does not know.
@@ -138,6 +146,11 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/api/v1/requests/:id/events", class: classRequestWrite},
 		{method: get, path: "/api/v1/requests/:id/history", class: classRequestRead},
 		{method: post, path: "/api/v1/requests/:id/deadlines/:kind/extensions", class: classRequestWrite},
+		{method: post, path: "/api/v1/requests/:id/documents", class: classRequestWrite},
+		{method: get, path: "/api/v1/requests/:id/documents", class: classRequestRead},
+		{method: get, path: "/api/v1/documents/:id", class: classDocument},
+		{method: patch, path: "/api/v1/documents/:id", class: classDocument},
+		{method: get, path: "/api/v1/documents/:id/content", class: classDocument},
 		{method: get, path: "/api/v1/users", class: classAdmin},
 		{method: post, path: "/api/v1/users", class: classAdmin},
 		{method: patch, path: "/api/v1/users/:id", class: classAdmin},
@@ -162,6 +175,9 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/requests/:id/edit", class: classRequestWrite, web: true, pages: draftPages},
 		{method: post, path: "/requests/:id/events/:event", class: classRequestWrite, web: true, pages: casePages},
 		{method: post, path: "/requests/:id/deadlines/:kind/extensions", class: classRequestWrite, web: true, pages: casePages},
+		{method: post, path: "/requests/:id/documents", class: classRequestWrite, web: true, pages: casePages},
+		{method: get, path: "/documents/:id/content", class: classDocument, web: true, pages: casePages},
+		{method: post, path: "/documents/:id/translation", class: classDocument, web: true, pages: casePages},
 		{method: get, path: "/audit", class: classAudit, web: true, pages: auditPages},
 		{method: post, path: "/audit/verify", class: classAudit, web: true, pages: auditPages},
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},

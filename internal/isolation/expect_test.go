@@ -107,8 +107,15 @@ func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
 		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
 	}
 	switch op.kind {
-	case opView, opHistory:
+	case opView, opHistory, opDocuments:
 		return outcome{status: http.StatusOK}
+	case opUpload:
+		// CONTRACT.md section 6: the case file's visibility is the
+		// request's; its two sides' officers and supervisors add to it.
+		if !writes(a) {
+			return outcome{status: http.StatusForbidden, code: "forbidden"}
+		}
+		return outcome{status: http.StatusConflict, code: "version_conflict"}
 	case opEditForm, opEdit:
 		switch {
 		case !writes(a) || a.sideOf(r) != "requesting":

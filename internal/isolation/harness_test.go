@@ -125,6 +125,7 @@ type fixtureRequest struct {
 	persons               []fixturePerson  // the persons concerned, in order
 	requestedRef          string           // the requested side's own reference, once acknowledged
 	secrets               []string         // every secret of its content
+	document              string           // the id of its case file's one document
 }
 
 // fired tells whether e is one of the events that brought r to its state.
@@ -205,6 +206,7 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 		w.users[u.Username] = u
 	}
 	w.buildFixture(t, specs)
+	w.buildDocuments(t)
 	tw.Clock.Advance(clockMovesOn)
 	w.readDeadlines(t)
 	for _, ac := range actors {
@@ -406,6 +408,9 @@ type call struct {
 	path string
 	json any
 	form url.Values
+	// body, when set, is sent as it is, as contentType (an upload).
+	body        []byte
+	contentType string
 }
 
 // answer is what the server answered.
@@ -422,6 +427,12 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 	var body []byte
 	contentType := ""
 	switch {
+	case c.body != nil:
+		body, contentType = c.body, c.contentType
+		if c.ep.web && s.csrf != "" {
+			// An upload's form carries its token in its address.
+			c.path += "?_csrf=" + url.QueryEscape(s.csrf)
+		}
 	case c.json != nil:
 		var err error
 		if body, err = json.Marshal(c.json); err != nil {

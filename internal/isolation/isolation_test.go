@@ -36,6 +36,7 @@ func TestIsolation(t *testing.T) {
 		t.Run("request_reads", w.testRequestReads)
 		t.Run("lists", w.testLists)
 		t.Run("request_writes", w.testRequestWrites)
+		t.Run("documents", w.testDocuments)
 		t.Run("audit", w.testAudit)
 		t.Run("admin", w.testAdmin)
 		t.Run("meta", w.testMeta)
@@ -57,10 +58,11 @@ func TestIsolation(t *testing.T) {
 
 // readOps tells which operation each per-request read performs.
 var readOps = map[string]operation{
-	"GET /api/v1/requests/:id":         {kind: opView},
-	"GET /api/v1/requests/:id/history": {kind: opHistory},
-	"GET /requests/:id":                {kind: opView},
-	"GET /requests/:id/edit":           {kind: opEditForm},
+	"GET /api/v1/requests/:id":           {kind: opView},
+	"GET /api/v1/requests/:id/history":   {kind: opHistory},
+	"GET /requests/:id":                  {kind: opView},
+	"GET /requests/:id/edit":             {kind: opEditForm},
+	"GET /api/v1/requests/:id/documents": {kind: opDocuments},
 }
 
 // writeOps tells which operations each per-request write performs.
@@ -71,6 +73,8 @@ var writeOps = map[string][]operation{
 	"POST /requests/:id/edit":                              {{kind: opEdit}},
 	"POST /requests/:id/events/:event":                     fireOps(),
 	"POST /requests/:id/deadlines/:kind/extensions":        extendOps(),
+	"POST /api/v1/requests/:id/documents":                  {{kind: opUpload}},
+	"POST /requests/:id/documents":                         {{kind: opUpload}},
 }
 
 func (w *world) testRequestReads(t *testing.T) {
@@ -136,6 +140,8 @@ func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 		c.form = url.Values{"days": {"1"}, "reason": {attempt}, "version": {strconv.Itoa(staleVersion)}}
 	case op.kind == opExtend:
 		c.json = map[string]any{"days": 1, "reason": attempt, "version": staleVersion}
+	case op.kind == opUpload:
+		c.body, c.contentType = uploadBody(attempt, ep.web)
 	case op.kind == opFire:
 		body := map[string]any{"event": op.event, "comment": attempt, "version": staleVersion}
 		form := url.Values{"comment": {attempt}, "version": {strconv.Itoa(staleVersion)}}

@@ -37,6 +37,16 @@ func (t *tx) Apply(ctx context.Context, c workflow.Change) error {
 			return err
 		}
 	}
+	if d := c.Document; d != nil {
+		if err := t.createDocument(ctx, *d); err != nil {
+			return err
+		}
+	}
+	if d := c.DocumentStatus; d != nil {
+		if err := t.setDocumentStatus(ctx, *d); err != nil {
+			return err
+		}
+	}
 	if h := c.History; h != nil {
 		if err := t.appendHistory(*h); err != nil {
 			return err

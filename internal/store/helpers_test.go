@@ -234,3 +234,7 @@ func (testPolicy) MaySeeProtected(a workflow.Actor, r workflow.Request) bool {
 }
 
 func (testPolicy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }
+
+func (p testPolicy) MayAddDocument(a workflow.Actor, r workflow.Request) bool {
+	return p.MayCreate(a) && r.SideOf(a.Authority) != workflow.SideNone
+}

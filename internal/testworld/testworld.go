@@ -7,12 +7,14 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/law"
 	"github.com/mla-flow/mla-flow/internal/store"
@@ -33,6 +35,8 @@ type Options struct {
 	Logger        *slog.Logger    // nil: discarded
 	Policy        workflow.Policy // nil: auth.NewPolicy()
 	TokenLifetime time.Duration   // 0: auth.DefaultTokenLifetime
+	MaxDocument   int64           // 0: workflow.DefaultMaxDocument
+	Blobs         workflow.Blobs  // nil: a directory of the test's own (World.Blobs)
 }
 
 // World is a store holding the demo world (its authorities and users), and
@@ -43,6 +47,9 @@ type World struct {
 	Auth     *auth.Authenticator
 	Workflow *workflow.Service
 	Clock    *testkit.Clock
+	// Blobs holds the bytes of the case file's documents, in a directory
+	// of the test's own.
+	Blobs *blob.Dir
 }
 
 // New builds a World on a fresh database of db's kind, closed when the test
@@ -74,8 +81,17 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if _, err := demo.Seed(ctx, a); err != nil {
 		tb.Fatalf("seed: %v", err)
 	}
+	blobs, err := blob.NewDir(filepath.Join(tb.TempDir(), "documents"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var docs workflow.Blobs = blobs
+	if o.Blobs != nil {
+		docs = o.Blobs
+	}
 	return &World{
-		Store: st, Auth: a, Clock: clock,
-		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog())),
+		Store: st, Auth: a, Clock: clock, Blobs: blobs,
+		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog()),
+			workflow.WithDocuments(docs, o.MaxDocument)),
 	}
 }

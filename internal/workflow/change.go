@@ -49,6 +49,10 @@ type Change struct {
 	// AuthoritySettings are an authority's new settings, when the command
 	// changes them (its completeness policy).
 	AuthoritySettings *Authority
+	// Document is a document the command adds to a request's case file.
+	Document *CaseDocument
+	// DocumentStatus is a translation status the command sets.
+	DocumentStatus *DocumentStatusChange
 }
 
 // AuditRecord is the audit record of the change. It is the one function

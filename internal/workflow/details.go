@@ -52,6 +52,12 @@ var detailClasses = map[string]DetailClass{
 	"requested_reference": DetailMeta, "consent": DetailCase,
 	"deadline": DetailMeta, "days": DetailMeta, "reason_hmac": DetailDigest,
 	"persons": DetailMeta, "completeness_policy": DetailMeta,
+	// document.upload, document.download, document.update: which document,
+	// what it is, and its bytes' SHA-256, which binds them as a digest binds
+	// text (and confirms a guessed file, so it is read as case content is).
+	"document_id": DetailMeta, "type": DetailMeta, "language": DetailMeta, "media_type": DetailMeta,
+	"size": DetailMeta, "translation_of": DetailMeta, "translation_status": DetailMeta,
+	"sha256": DetailDigest,
 	// Refused attempts: the state the request was in, the error answered.
 	"state": DetailMeta, "error": DetailMeta,
 	// auth.login, auth.refresh, auth.logout, auth.prune, auth.key_rotate.

@@ -32,6 +32,10 @@ type Store interface {
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error)
 	// VerifyAudit recomputes the whole audit chain.
 	VerifyAudit(ctx context.Context) (AuditVerification, error)
+	// Documents lists the documents of a request, oldest first.
+	Documents(ctx context.Context, requestID string) ([]CaseDocument, error)
+	// Document reads one document; an *Error with ErrNotFound when none.
+	Document(ctx context.Context, id string) (CaseDocument, error)
 }
 
 // Tx is what a command needs inside its write transaction.
@@ -79,6 +83,9 @@ type Policy interface {
 	// MayConfigureAuthorities tells whether the actor may change an
 	// authority's settings.
 	MayConfigureAuthorities(a Actor) bool
+	// MayAddDocument tells whether the actor, who may see r, may add
+	// documents to its case file and track their translations.
+	MayAddDocument(a Actor, r Request) bool
 }
 
 // Scope is the set of requests an actor may see: those its authority

@@ -20,6 +20,10 @@ type Service struct {
 	store       Store
 	policy      Policy
 	instruments *Catalog
+	// blobs holds the bytes of documents, at most maxDocument each
+	// (WithDocuments).
+	blobs       Blobs
+	maxDocument int64
 	now         func() time.Time
 	newID       func() string
 	// verifying coalesces concurrent chain verifications into one pass:
