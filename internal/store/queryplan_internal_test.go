@@ -69,9 +69,9 @@ func TestListRequests_queryPlans(t *testing.T) {
 			for _, q := range queries {
 				columns := requestColumns
 				if inTwoSteps(tc.filter, queries) {
-					columns = listKeyColumns
+					columns = listKeyColumns(tc.filter)
 				}
-				stmt := q.Select(columns).Session(&gorm.Session{DryRun: true}).Find(&[]requestRow{}).Statement
+				stmt := q.db.Select(columns).Session(&gorm.Session{DryRun: true}).Find(&[]requestRow{}).Statement
 				plan := explain(t, s, stmt.SQL.String(), stmt.Vars)
 				// One index of (column, seq), walked newest first: the
 				// side's, or the state's or kind's if the planner expects

@@ -95,7 +95,7 @@ func (s *Store) listRows(ctx context.Context, f workflow.ListFilter, pos listPos
 	if queries := s.listQueries(s.r.WithContext(ctx), f, pos, n); !inTwoSteps(f, queries) {
 		var rows []requestRow
 		for _, q := range queries {
-			page, err := scanRequests(q)
+			page, err := scanRequests(q.db)
 			if err != nil {
 				return nil, err
 			}
@@ -110,8 +110,13 @@ func (s *Store) listRows(ctx context.Context, f workflow.ListFilter, pos listPos
 	var rows []requestRow
 	err := s.r.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var keys []requestRow
+		tier := 0
 		for _, q := range s.listQueries(tx, f, pos, n) {
-			page, err := scanListKeys(q)
+			if q.tier > tier && len(keys) >= n {
+				break // every row of a later tier comes after these
+			}
+			tier = q.tier
+			page, err := scanListKeys(q.db, f)
 			if err != nil {
 				return err
 			}
@@ -147,17 +152,24 @@ func (s *Store) listRows(ctx context.Context, f workflow.ListFilter, pos listPos
 // inTwoSteps reports whether listRows reads f's list, of those queries, in
 // two steps: when there are several, and under a deadline filter, whose
 // first step the running-deadline indexes answer alone.
-func inTwoSteps(f workflow.ListFilter, queries []*gorm.DB) bool {
+func inTwoSteps(f workflow.ListFilter, queries []listQuery) bool {
 	return len(queries) > 1 || !f.DueBefore.IsZero() || !f.DueFrom.IsZero()
 }
 
-// listKeyColumns are what mergeInListOrder orders rows by: what the first
-// step of a list in two steps reads.
-const listKeyColumns = "seq, next_due_at_us, urgency"
+// listKeyColumns are what mergeInListOrder orders f's rows by: what the
+// first step of a list in two steps reads (the urgency only in a
+// worklist, so that the other lists are answered by indexes without it).
+func listKeyColumns(f workflow.ListFilter) string {
+	if f.UrgentFirst {
+		return "seq, next_due_at_us, urgency"
+	}
+	return "seq, next_due_at_us"
+}
 
-// scanListKeys reads what mergeInListOrder orders rows by, and nothing else.
-func scanListKeys(q *gorm.DB) ([]requestRow, error) {
-	rs, err := q.Select(listKeyColumns).Rows()
+// scanListKeys reads what mergeInListOrder orders f's rows by, and nothing
+// else.
+func scanListKeys(q *gorm.DB, f workflow.ListFilter) ([]requestRow, error) {
+	rs, err := q.Select(listKeyColumns(f)).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +177,11 @@ func scanListKeys(q *gorm.DB) ([]requestRow, error) {
 	var out []requestRow
 	for rs.Next() {
 		var k requestRow
-		if err := rs.Scan(&k.Seq, &k.NextDueUS, &k.Urgency); err != nil {
+		targets := []any{&k.Seq, &k.NextDueUS}
+		if f.UrgentFirst {
+			targets = append(targets, &k.Urgency)
+		}
+		if err := rs.Scan(targets...); err != nil {
 			return nil, err
 		}
 		out = append(out, k)
@@ -201,6 +217,17 @@ type listPart struct {
 	args  []any
 	byDue bool
 	noDue bool
+	tier  int
+}
+
+// listQuery is one query of a list, and its tier: every row of a query of
+// a lower tier comes before every row of a higher one in the list's order
+// (those with a due time before those without, in a worklist the urgent
+// ones of the latter before the others), so that once the queries of the
+// lower tiers have filled a page the others need not be asked.
+type listQuery struct {
+	db   *gorm.DB
+	tier int
 }
 
 // listQueries returns the queries of the sides of f's scope, each for up
@@ -214,18 +241,18 @@ type listPart struct {
 // index of (authority, state, urgency, due time): the few states a
 // worklist asks for would otherwise be picked out of every request of the
 // side with a due time, and the urgent ones out of the others.
-func (s *Store) listQueries(db *gorm.DB, f workflow.ListFilter, pos listPosition, n int) []*gorm.DB {
+func (s *Store) listQueries(db *gorm.DB, f workflow.ListFilter, pos listPosition, n int) []listQuery {
 	parts := []listPart{{}}
 	switch {
 	case f.DueFirst && pos.byDue && pos.due == noDue:
-		parts = []listPart{{cond: "next_due_at_us IS NULL AND seq < ?", args: []any{pos.seq}, noDue: true}}
+		parts = []listPart{{cond: "next_due_at_us IS NULL AND seq < ?", args: []any{pos.seq}, noDue: true, tier: 1}}
 	case f.DueFirst && pos.byDue:
 		parts = []listPart{
 			{cond: "(next_due_at_us > ? OR (next_due_at_us = ? AND seq < ?))", args: []any{pos.due, pos.due, pos.seq}, byDue: true},
-			{cond: "next_due_at_us IS NULL", noDue: true},
+			{cond: "next_due_at_us IS NULL", noDue: true, tier: 1},
 		}
 	case f.DueFirst:
-		parts = []listPart{{cond: "next_due_at_us IS NOT NULL", byDue: true}, {cond: "next_due_at_us IS NULL", noDue: true}}
+		parts = []listPart{{cond: "next_due_at_us IS NOT NULL", byDue: true}, {cond: "next_due_at_us IS NULL", noDue: true, tier: 1}}
 	case pos.seq > 0:
 		parts = []listPart{{cond: "seq < ?", args: []any{pos.seq}}}
 	}
@@ -243,12 +270,16 @@ func (s *Store) listQueries(db *gorm.DB, f workflow.ListFilter, pos listPosition
 				if p.cond != "" {
 					cond = p.cond + " AND " + cond
 				}
-				split = append(split, listPart{cond: cond, args: append(slices.Clone(p.args), string(u)), byDue: p.byDue, noDue: p.noDue})
+				tier := p.tier
+				if p.noDue && u != workflow.UrgencyUrgent {
+					tier++
+				}
+				split = append(split, listPart{cond: cond, args: append(slices.Clone(p.args), string(u)), byDue: p.byDue, noDue: p.noDue, tier: tier})
 			}
 		}
 		parts = split
 	}
-	var out []*gorm.DB
+	var out []listQuery
 	for _, sd := range scopeSides(f.Scope) {
 		sides := []scopeSide{sd}
 		if f.UrgentFirst {
@@ -265,10 +296,11 @@ func (s *Store) listQueries(db *gorm.DB, f workflow.ListFilter, pos listPosition
 				} else {
 					q = q.Order("seq DESC")
 				}
-				out = append(out, q.Limit(n))
+				out = append(out, listQuery{q.Limit(n), p.tier})
 			}
 		}
 	}
+	slices.SortStableFunc(out, func(a, b listQuery) int { return a.tier - b.tier })
 	return out
 }
 
