@@ -157,6 +157,7 @@ var doneMessages = map[string]string{
 	string(workflow.EventWithdraw):    "The request has been withdrawn.",
 	string(workflow.EventPostpone):    "Execution has been postponed; the deadlines' clocks stand until it resumes.",
 	string(workflow.EventResume):      "Execution has resumed; the deadlines' clocks run on.",
+	string(workflow.EventDeliver):     "The delivery has been recorded; the request stays open.",
 	"extended":                        "The deadline has been extended; the reason is recorded in the audit log.",
 	"user_created":                    "The account has been created.",
 	"authority_updated":               "The authority's settings have been saved; the audit log records the change.",

@@ -23,7 +23,8 @@ var contractStates = []workflow.State{
 
 // contractEvents is the workflow table of CONTRACT.md section 3, with the
 // rows and sources section 5 adds (postpone and resume, UNTOC 18(25);
-// refuse and withdraw also from postponed): from which states each event
+// refuse and withdraw also from postponed) and section 6 adds (deliver:
+// execution in part, the request staying acknowledged): from which states each event
 // leaves, which side fires it, with which roles. The forward moves come
 // before refusal and withdrawal, as in the contract.
 var contractEvents = []struct {
@@ -41,6 +42,7 @@ var contractEvents = []struct {
 	{"resume", []workflow.State{"postponed"}, "requested", []workflow.Role{"officer", "supervisor"}},
 	{"refuse", []workflow.State{"sent", "acknowledged", "info_requested", "postponed"}, "requested", []workflow.Role{"supervisor"}},
 	{"withdraw", []workflow.State{"sent", "acknowledged", "info_requested", "postponed"}, "requesting", []workflow.Role{"supervisor"}},
+	{"deliver", []workflow.State{"acknowledged"}, "requested", []workflow.Role{"officer", "supervisor"}},
 }
 
 // sees is "who sees what": the requesting authority in every state, the
