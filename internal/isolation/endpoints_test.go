@@ -71,7 +71,8 @@ func (op operation) String() string {
 	case opExtend:
 		return "extend " + op.deadline
 	}
-	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit"}[op.kind]
+	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit",
+		opMessages: "messages", opPost: "post message"}[op.kind]
 }
 
 type opKind int
@@ -83,6 +84,11 @@ const (
 	opEdit
 	opFire
 	opExtend
+	// opMessages reads a request's thread; opPost posts to it a message of
+	// a kind that does not exist, refused by the one allowed to post
+	// (CONTRACT 6).
+	opMessages
+	opPost
 )
 
 // unknownEvent is an event name that the workflow does not know.
@@ -138,6 +144,8 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/api/v1/requests/:id/events", class: classRequestWrite},
 		{method: get, path: "/api/v1/requests/:id/history", class: classRequestRead},
 		{method: post, path: "/api/v1/requests/:id/deadlines/:kind/extensions", class: classRequestWrite},
+		{method: get, path: "/api/v1/requests/:id/messages", class: classRequestRead},
+		{method: post, path: "/api/v1/requests/:id/messages", class: classRequestWrite},
 		{method: get, path: "/api/v1/users", class: classAdmin},
 		{method: post, path: "/api/v1/users", class: classAdmin},
 		{method: patch, path: "/api/v1/users/:id", class: classAdmin},

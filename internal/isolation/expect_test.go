@@ -109,8 +109,15 @@ func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
 		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
 	}
 	switch op.kind {
-	case opView, opHistory:
+	case opView, opHistory, opMessages:
 		return outcome{status: http.StatusOK}
+	case opPost:
+		// CONTRACT 6: the officers and supervisors of both sides post; the
+		// kind is checked after the right to post.
+		if !writes(a) {
+			return outcome{status: http.StatusForbidden, code: "forbidden"}
+		}
+		return outcome{status: http.StatusUnprocessableEntity, code: "validation_failed"}
 	case opEditForm, opEdit:
 		switch {
 		case !writes(a) || a.sideOf(r) != "requesting":

@@ -334,6 +334,16 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 		if got.State != r.state {
 			t.Fatalf("drove %s to %s", r, got.State)
 		}
+		// Each side that sees the request keeps an internal note on it,
+		// which the other must never see (CONTRACT 6; checkContent).
+		for _, by := range []string{r.requesting, r.requested} {
+			if by == r.requested && r.state == workflow.StateDrafted {
+				continue
+			}
+			if _, err := w.wf.PostMessage(ctx, user(by, "officer"), got.ID, workflow.MessageKindNote, "internal note of "+by); err != nil {
+				t.Fatalf("%s posts a note on %s: %v", by, r, err)
+			}
+		}
 		r.id, r.reference, r.version = got.ID, got.Reference, got.Version
 		w.requests = append(w.requests, r)
 	}

@@ -57,10 +57,11 @@ func TestIsolation(t *testing.T) {
 
 // readOps tells which operation each per-request read performs.
 var readOps = map[string]operation{
-	"GET /api/v1/requests/:id":         {kind: opView},
-	"GET /api/v1/requests/:id/history": {kind: opHistory},
-	"GET /requests/:id":                {kind: opView},
-	"GET /requests/:id/edit":           {kind: opEditForm},
+	"GET /api/v1/requests/:id":          {kind: opView},
+	"GET /api/v1/requests/:id/history":  {kind: opHistory},
+	"GET /requests/:id":                 {kind: opView},
+	"GET /requests/:id/edit":            {kind: opEditForm},
+	"GET /api/v1/requests/:id/messages": {kind: opMessages},
 }
 
 // writeOps tells which operations each per-request write performs.
@@ -71,6 +72,8 @@ var writeOps = map[string][]operation{
 	"POST /requests/:id/edit":                              {{kind: opEdit}},
 	"POST /requests/:id/events/:event":                     fireOps(),
 	"POST /requests/:id/deadlines/:kind/extensions":        extendOps(),
+	"POST /api/v1/requests/:id/messages":                   {{kind: opPost}},
+	"POST /requests/:id/messages":                          {{kind: opPost}},
 }
 
 func (w *world) testRequestReads(t *testing.T) {
@@ -136,6 +139,10 @@ func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 		c.form = url.Values{"days": {"1"}, "reason": {attempt}, "version": {strconv.Itoa(staleVersion)}}
 	case op.kind == opExtend:
 		c.json = map[string]any{"days": 1, "reason": attempt, "version": staleVersion}
+	case op.kind == opPost && ep.web:
+		c.form = url.Values{"kind": {"no_such_kind"}, "body": {attempt}}
+	case op.kind == opPost:
+		c.json = map[string]any{"kind": "no_such_kind", "body": attempt}
 	case op.kind == opFire:
 		body := map[string]any{"event": op.event, "comment": attempt, "version": staleVersion}
 		form := url.Values{"comment": {attempt}, "version": {strconv.Itoa(staleVersion)}}
@@ -268,6 +275,21 @@ func (w *world) checkContent(t testing.TB, what string, a actor, ep *endpoint, o
 			t.Errorf("%s: got %+v, want the request %s %s %q, requested reference %q", what, body, r.id, r.reference, r.title, r.requestedRef)
 		}
 		w.checkPersons(t, what, r, body.Persons, seesProtected(a, r))
+	case op.kind == opMessages:
+		var body struct {
+			Items []struct{ Body string } `json:"items"`
+		}
+		if !decode(t, what, got, &body) {
+			return
+		}
+		if body.Items == nil {
+			t.Errorf("%s: no items in %s", what, short(got.body))
+		}
+		for _, it := range body.Items {
+			if strings.Contains(it.Body, "internal") && !strings.Contains(it.Body, "of "+a.authority) {
+				t.Errorf("LEAK: %s: another authority's internal message %q", what, it.Body)
+			}
+		}
 	case op.kind == opHistory:
 		var body struct {
 			Items []struct{ Comment string } `json:"items"`

@@ -234,3 +234,11 @@ func (testPolicy) MaySeeProtected(a workflow.Actor, r workflow.Request) bool {
 }
 
 func (testPolicy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }
+
+func (testPolicy) MayPostMessage(a workflow.Actor, r workflow.Request) bool {
+	return r.SideOf(a.Authority) != workflow.SideNone && a.Role != workflow.RoleAuditor
+}
+
+func (testPolicy) MaySeeMessage(a workflow.Actor, _ workflow.Request, m workflow.Message) bool {
+	return !m.Internal || m.Authority == a.Authority
+}

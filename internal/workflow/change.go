@@ -49,6 +49,10 @@ type Change struct {
 	// AuthoritySettings are an authority's new settings, when the command
 	// changes them (its completeness policy).
 	AuthoritySettings *Authority
+	// Message is a message posted to a request's thread.
+	Message *Message
+	// ReadMark sets the read receipts of a request's messages.
+	ReadMark *ReadMark
 }
 
 // AuditRecord is the audit record of the change. It is the one function

@@ -52,6 +52,10 @@ var detailClasses = map[string]DetailClass{
 	"requested_reference": DetailMeta, "consent": DetailCase,
 	"deadline": DetailMeta, "days": DetailMeta, "reason_hmac": DetailDigest,
 	"persons": DetailMeta, "completeness_policy": DetailMeta,
+	// message.post and message.read: the message's id, kind (already
+	// listed), whether it is internal, its body by digest; how many
+	// messages a reading marked read.
+	"message_id": DetailMeta, "internal": DetailMeta, "body_hmac": DetailDigest, "messages_read": DetailMeta,
 	// Refused attempts: the state the request was in, the error answered.
 	"state": DetailMeta, "error": DetailMeta,
 	// auth.login, auth.refresh, auth.logout, auth.prune, auth.key_rotate.
