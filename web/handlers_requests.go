@@ -142,6 +142,8 @@ type requestView struct {
 	Checklist  []checkView // a draft's completeness
 	Complete   bool
 	Enforced   bool // the requesting authority sends complete requests only
+	// The thread of messages (CONTRACT 6).
+	Thread threadView
 }
 
 // doneMessages confirm a change after the redirect that follows it.
@@ -158,6 +160,7 @@ var doneMessages = map[string]string{
 	string(workflow.EventPostpone):    "Execution has been postponed; the deadlines' clocks stand until it resumes.",
 	string(workflow.EventResume):      "Execution has resumed; the deadlines' clocks run on.",
 	string(workflow.EventDeliver):     "The delivery has been recorded; the request stays open.",
+	"message":                         "The message has been posted.",
 	"extended":                        "The deadline has been extended; the reason is recorded in the audit log.",
 	"user_created":                    "The account has been created.",
 	"authority_updated":               "The authority's settings have been saved; the audit log records the change.",
@@ -199,6 +202,9 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request, disclosed
 		Mermaid:  mermaid,
 		Actions:  h.eventForms(a, r),
 		MayEdit:  h.wf.Editable(a, r) == nil,
+	}
+	if v.Thread, err = h.buildThread(c, a, r, names); err != nil {
+		return requestView{}, err
 	}
 	now := h.now()
 	v.Deadlines = h.deadlineViews(a, r, now)

@@ -37,6 +37,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/requests/:id/edit", h.handleUpdateRequest(), h.signedIn, drafter)
 	e.POST("/requests/:id/events/:event", h.handleFire(), h.signedIn, cases)
 	e.POST("/requests/:id/deadlines/:kind/extensions", h.handleExtendDeadline(), h.signedIn, cases)
+	e.POST("/requests/:id/messages", h.handlePostMessage(), h.signedIn, cases) // CONTRACT 6
 
 	e.GET("/audit", h.handleAudit(), h.signedIn, auditor)
 	e.POST("/audit/verify", h.handleVerifyAudit(), h.signedIn, auditor)

@@ -179,6 +179,7 @@ type requestRow struct {
 	Created     time.Time
 	DueDate     string
 	Overdue     []string // labels of its overdue deadlines
+	Unread      int      // the counterpart's messages not read yet
 }
 
 func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]string) requestRow {

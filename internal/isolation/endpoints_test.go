@@ -170,6 +170,7 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/requests/:id/edit", class: classRequestWrite, web: true, pages: draftPages},
 		{method: post, path: "/requests/:id/events/:event", class: classRequestWrite, web: true, pages: casePages},
 		{method: post, path: "/requests/:id/deadlines/:kind/extensions", class: classRequestWrite, web: true, pages: casePages},
+		{method: post, path: "/requests/:id/messages", class: classRequestWrite, web: true, pages: casePages},
 		{method: get, path: "/audit", class: classAudit, web: true, pages: auditPages},
 		{method: post, path: "/audit/verify", class: classAudit, web: true, pages: auditPages},
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},

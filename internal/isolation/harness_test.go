@@ -118,6 +118,7 @@ type fixtureRequest struct {
 	requesting, requested string
 	id, reference         string
 	version               int
+	notes                 bool // each side that sees it keeps an internal note on it
 	title, summary        string
 	comments              []string         // one per transition, in the history
 	events                []workflow.Event // the events that brought it to its state
@@ -344,6 +345,7 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 				t.Fatalf("%s posts a note on %s: %v", by, r, err)
 			}
 		}
+		r.notes = true
 		r.id, r.reference, r.version = got.ID, got.Reference, got.Version
 		w.requests = append(w.requests, r)
 	}

@@ -255,6 +255,17 @@ func (w *world) checkContent(t testing.TB, what string, a actor, ep *endpoint, o
 		}
 		if op.kind == opView {
 			w.checkPagePersons(t, what, a, r, got.body)
+			// The page's thread: the actor's own authority's note, never
+			// the other's (CONTRACT 6).
+			for _, by := range []string{r.requesting, r.requested} {
+				note := "internal note of " + by
+				switch shown := strings.Contains(string(got.body), note); {
+				case shown && by != a.authority:
+					t.Errorf("LEAK: %s: the page shows %q", what, note)
+				case !shown && by == a.authority && r.notes:
+					t.Errorf("%s: the page lacks its own authority's %q", what, note)
+				}
+			}
 		}
 	case op.kind == opView:
 		var body struct {
