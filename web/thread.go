@@ -43,6 +43,7 @@ type messageView struct {
 	ReadAt        *time.Time
 	Internal      bool
 	Mine          bool // of the viewer's authority
+	New           bool // unread by the viewer's authority until this page
 }
 
 // kindOption is a kind the form offers.
@@ -77,7 +78,7 @@ func (h *Handler) buildThread(c echo.Context, a workflow.Actor, r workflow.Reque
 		mv := messageView{
 			ID: m.ID, Kind: m.Kind, KindLabel: labelOr(messageKindLabels, m.Kind), Body: m.Body,
 			Actor: m.Actor, Authority: m.Authority, AuthorityName: names[m.Authority], At: m.At,
-			ReadAt: m.ReadAt, Internal: m.Internal, Mine: m.Authority == a.Authority,
+			ReadAt: m.ReadAt, Internal: m.Internal, Mine: m.Authority == a.Authority, New: m.New,
 		}
 		v.Messages = append(v.Messages, mv)
 		if m.Kind == workflow.MessageKindConsultation && !m.Internal && v.Consultation == nil {

@@ -62,6 +62,9 @@ type Message struct {
 	// the thread after it was posted; nil while unread, and always for an
 	// internal message, which has no counterpart.
 	ReadAt *time.Time
+	// New tells, in the answer of a reading, that the reader's authority
+	// had not read the message before (not stored).
+	New bool
 }
 
 // The audit actions of the thread.
@@ -179,7 +182,7 @@ func (s *Service) Messages(ctx context.Context, a Actor, id string) ([]Message, 
 	}
 	for i := range out {
 		if out[i].ReadAt == nil && !out[i].Internal && out[i].Authority != a.Authority {
-			out[i].ReadAt = &now
+			out[i].ReadAt, out[i].New = &now, true
 		}
 	}
 	return out, nil
