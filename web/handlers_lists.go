@@ -169,8 +169,14 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 		if len(states) > 1 {
 			v.StateOptions = stateOptions(states)
 		}
+		unread, err := h.wf.UnreadMessages(c.Request().Context(), a, list)
+		if err != nil {
+			return err
+		}
 		for _, r := range list {
-			v.Rows = append(v.Rows, h.toRow(a, r, names))
+			row := h.toRow(a, r, names)
+			row.Unread = unread[r.ID]
+			v.Rows = append(v.Rows, row)
 		}
 		v.NextURL, v.FirstURL = pageLinks(v.Path, map[string]string{
 			"state": f.State, "kind": f.Kind, "counterpart": f.Counterpart, "q": f.Text,
@@ -274,8 +280,14 @@ func (h *Handler) handleDashboard() echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
+			unread, err := h.wf.UnreadMessages(ctx, a, waiting)
+			if err != nil {
+				return err
+			}
 			for _, r := range waiting {
-				v.Waiting = append(v.Waiting, h.toRow(a, r, names))
+				row := h.toRow(a, r, names)
+				row.Unread = unread[r.ID]
+				v.Waiting = append(v.Waiting, row)
 			}
 			overdue, next, err := h.wf.List(ctx, a, workflow.ListQuery{Deadline: workflow.DeadlineDue, SortDue: true, Limit: overdueLimit})
 			if err != nil {

@@ -144,6 +144,8 @@ type requestView struct {
 	Enforced   bool // the requesting authority sends complete requests only
 	// The case file (CONTRACT 6).
 	Case caseFileView
+	// The thread of messages (CONTRACT 6).
+	Thread threadView
 }
 
 // doneMessages confirm a change after the redirect that follows it.
@@ -161,6 +163,8 @@ var doneMessages = map[string]string{
 	string(workflow.EventWithdraw):    "The request has been withdrawn.",
 	string(workflow.EventPostpone):    "Execution has been postponed; the deadlines' clocks stand until it resumes.",
 	string(workflow.EventResume):      "Execution has resumed; the deadlines' clocks run on.",
+	string(workflow.EventDeliver):     "The delivery has been recorded; the request stays open.",
+	"message":                         "The message has been posted.",
 	"extended":                        "The deadline has been extended; the reason is recorded in the audit log.",
 	"user_created":                    "The account has been created.",
 	"authority_updated":               "The authority's settings have been saved; the audit log records the change.",
@@ -204,6 +208,9 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request, disclosed
 		MayEdit:  h.wf.Editable(a, r) == nil,
 	}
 	if v.Case, err = h.caseFile(c, a, r); err != nil {
+		return requestView{}, err
+	}
+	if v.Thread, err = h.buildThread(c, a, r, names); err != nil {
 		return requestView{}, err
 	}
 	now := h.now()

@@ -40,6 +40,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/requests/:id/documents", h.handleUploadDocument(), h.signedIn, cases)
 	e.GET("/documents/:id/content", h.handleDownloadDocument(), h.signedIn, cases)
 	e.POST("/documents/:id/translation", h.handleTranslationStatus(), h.signedIn, cases)
+	e.POST("/requests/:id/messages", h.handlePostMessage(), h.signedIn, cases) // CONTRACT 6
 
 	e.GET("/audit", h.handleAudit(), h.signedIn, auditor)
 	e.POST("/audit/verify", h.handleVerifyAudit(), h.signedIn, auditor)

@@ -36,6 +36,7 @@ var eventLabels = map[workflow.Event]string{
 	workflow.EventWithdraw:    "Withdraw",
 	workflow.EventPostpone:    "Postpone execution",
 	workflow.EventResume:      "Resume execution",
+	workflow.EventDeliver:     "Deliver in part",
 }
 
 // eventPast says what an event did, for the timeline: what happened
@@ -50,6 +51,7 @@ var eventPast = map[workflow.Event]string{
 	workflow.EventWithdraw:    "Withdrawn",
 	workflow.EventPostpone:    "Postponed",
 	workflow.EventResume:      "Resumed",
+	workflow.EventDeliver:     "Delivered in part",
 }
 
 // eventHints say in a line what an event does, under its button.
@@ -63,6 +65,7 @@ var eventHints = map[workflow.Event]string{
 	workflow.EventWithdraw:    "Tell the requested authority that assistance is no longer needed (UNTOC Art. 18(24)).",
 	workflow.EventPostpone:    "Put execution off because it would interfere with your own investigation or proceedings (UNTOC Art. 18(25)); the deadlines' clocks stop.",
 	workflow.EventResume:      "Take up execution again; the deadlines' clocks run on.",
+	workflow.EventDeliver:     "Hand over what has been gathered so far (execution in part); the request stays open and its execution deadline runs on.",
 }
 
 // commentLabels name the comment an event carries.
@@ -72,6 +75,7 @@ var commentLabels = map[workflow.Event]string{
 	workflow.EventExecute:     "Execution report",
 	workflow.EventWithdraw:    "Reason for withdrawal",
 	workflow.EventPostpone:    "Reason for postponement and its expected length",
+	workflow.EventDeliver:     "What is delivered now, and what remains",
 }
 
 var kindLabels = map[workflow.Kind]string{
@@ -178,6 +182,7 @@ type requestRow struct {
 	Created     time.Time
 	DueDate     string
 	Overdue     []string // labels of its overdue deadlines
+	Unread      int      // the counterpart's messages not read yet
 }
 
 func (h *Handler) toRow(a workflow.Actor, r workflow.Request, names map[string]string) requestRow {

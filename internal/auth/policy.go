@@ -174,3 +174,18 @@ func (Policy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role == 
 func (Policy) MayAddDocument(a workflow.Actor, r workflow.Request) bool {
 	return writesCases(a) && r.SideOf(a.Authority) != workflow.SideNone
 }
+
+// MayPostMessage tells whether the actor, who may see r, may post to its
+// thread: the officers and supervisors of its two authorities, who work the
+// case. Auditors read, never write, and leave no read receipt.
+func (Policy) MayPostMessage(a workflow.Actor, r workflow.Request) bool {
+	return writesCases(a) && r.SideOf(a.Authority) != workflow.SideNone
+}
+
+// MaySeeMessage tells whether the actor, who may see r, may see its message
+// m: whoever sees the request sees its thread, except the internal
+// messages (notes, and what was posted on the draft), which only the
+// author's authority ever sees.
+func (p Policy) MaySeeMessage(a workflow.Actor, r workflow.Request, m workflow.Message) bool {
+	return p.Scope(a).Includes(r) && (!m.Internal || m.Authority == a.Authority)
+}

@@ -22,6 +22,8 @@ var contractGrants = map[workflow.Event]map[string]bool{
 	// CONTRACT 5.
 	workflow.EventPostpone: {"requested/supervisor": true},
 	workflow.EventResume:   {"requested/officer": true, "requested/supervisor": true},
+	// CONTRACT 6.
+	workflow.EventDeliver: {"requested/officer": true, "requested/supervisor": true},
 }
 
 // sides of a request between IT (requesting) and ES (requested), and NG,
@@ -214,6 +216,31 @@ func TestAudience_matchesScope(t *testing.T) {
 		}
 		if got := workflow.Audience(r); !slices.Equal(got, want) {
 			t.Errorf("%s: Audience = %v, the Policy lets %v see it", st, got, want)
+		}
+	}
+}
+
+// TestPolicy_messages: the officers and supervisors of the two sides post;
+// whoever sees the request sees its thread, but an internal message only
+// the author's authority.
+func TestPolicy_messages(t *testing.T) {
+	p := NewPolicy()
+	r := testRequest(workflow.StateAcknowledged)
+	for _, side := range []string{"requesting", "requested", "third"} {
+		for _, role := range workflow.Roles {
+			a := actorFor(role, side)
+			posts := side != "third" && (role == workflow.RoleOfficer || role == workflow.RoleSupervisor)
+			if got := p.MayPostMessage(a, r); got != posts {
+				t.Errorf("MayPostMessage(%s/%s) = %v, want %v", side, role, got, posts)
+			}
+			sees := side != "third" && role.NeedsAuthority()
+			for _, internal := range []bool{false, true} {
+				m := workflow.Message{Authority: "IT", Internal: internal}
+				want := sees && (!internal || side == "requesting")
+				if got := p.MaySeeMessage(a, r, m); got != want {
+					t.Errorf("MaySeeMessage(%s/%s, internal %v of IT) = %v, want %v", side, role, internal, got, want)
+				}
+			}
 		}
 	}
 }

@@ -34,7 +34,7 @@ func BenchmarkListPageJSON(b *testing.B) {
 	b.ReportAllocs()
 	var size int
 	for b.Loop() {
-		page := toPage(toRequestsJSON(wf, actor, list), "cursor")
+		page := toPage(toRequestsJSON(wf, actor, list, nil), "cursor")
 		w := &countingWriter{}
 		if err := json.NewEncoder(w).Encode(page); err != nil {
 			b.Fatal(err)

@@ -75,7 +75,11 @@ func handleListRequests(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, toPage(toRequestsJSON(wf, a, list), next))
+		unread, err := wf.UnreadMessages(c.Request().Context(), a, list)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toPage(toRequestsJSON(wf, a, list, unread), next))
 	}
 }
 
@@ -96,7 +100,11 @@ func handleWaiting(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, itemsJSON[requestJSON]{Items: toRequestsJSON(wf, a, list)})
+		unread, err := wf.UnreadMessages(c.Request().Context(), a, list)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, itemsJSON[requestJSON]{Items: toRequestsJSON(wf, a, list, unread)})
 	}
 }
 

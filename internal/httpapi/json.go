@@ -114,6 +114,9 @@ type requestJSON struct {
 	CreatedAt          string                `json:"created_at"`
 	UpdatedAt          string                `json:"updated_at"`
 	AllowedEvents      []workflow.Event      `json:"allowed_events"`
+	// UnreadMessages (added, in lists only) counts the counterpart's
+	// messages the caller's authority has not read.
+	UnreadMessages *int `json:"unread_messages,omitempty"`
 }
 
 // personConcernedJSON is a person a request concerns. A concealed
@@ -312,10 +315,12 @@ func requestJSONOf(wf *workflow.Service, a workflow.Actor, r workflow.Request) r
 	return out
 }
 
-func toRequestsJSON(wf *workflow.Service, a workflow.Actor, list []workflow.Request) []requestJSON {
+func toRequestsJSON(wf *workflow.Service, a workflow.Actor, list []workflow.Request, unread map[string]int) []requestJSON {
 	items := make([]requestJSON, len(list))
 	for i, r := range list {
 		items[i] = toRequestJSON(wf, a, r)
+		n := unread[r.ID]
+		items[i].UnreadMessages = &n
 	}
 	return items
 }

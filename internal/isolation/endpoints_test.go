@@ -77,7 +77,7 @@ func (op operation) String() string {
 		return "extend " + op.deadline
 	}
 	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit",
-		opDocuments: "documents", opUpload: "upload"}[op.kind]
+		opDocuments: "documents", opUpload: "upload", opMessages: "messages", opPost: "post message"}[op.kind]
 }
 
 type opKind int
@@ -91,6 +91,11 @@ const (
 	opExtend
 	opDocuments // the case file's list
 	opUpload    // an upload to the case file
+	// opMessages reads a request's thread; opPost posts to it a message of
+	// a kind that does not exist, refused by the one allowed to post
+	// (CONTRACT 6).
+	opMessages
+	opPost
 )
 
 // unknownEvent is an event name that the workflow does not know.
@@ -151,6 +156,8 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/api/v1/documents/:id", class: classDocument},
 		{method: patch, path: "/api/v1/documents/:id", class: classDocument},
 		{method: get, path: "/api/v1/documents/:id/content", class: classDocument},
+		{method: get, path: "/api/v1/requests/:id/messages", class: classRequestRead},
+		{method: post, path: "/api/v1/requests/:id/messages", class: classRequestWrite},
 		{method: get, path: "/api/v1/users", class: classAdmin},
 		{method: post, path: "/api/v1/users", class: classAdmin},
 		{method: patch, path: "/api/v1/users/:id", class: classAdmin},
@@ -178,6 +185,7 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/requests/:id/documents", class: classRequestWrite, web: true, pages: casePages},
 		{method: get, path: "/documents/:id/content", class: classDocument, web: true, pages: casePages},
 		{method: post, path: "/documents/:id/translation", class: classDocument, web: true, pages: casePages},
+		{method: post, path: "/requests/:id/messages", class: classRequestWrite, web: true, pages: casePages},
 		{method: get, path: "/audit", class: classAudit, web: true, pages: auditPages},
 		{method: post, path: "/audit/verify", class: classAudit, web: true, pages: auditPages},
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},

@@ -23,7 +23,8 @@ var contractStates = []workflow.State{
 
 // contractEvents is the workflow table of CONTRACT.md section 3, with the
 // rows and sources section 5 adds (postpone and resume, UNTOC 18(25);
-// refuse and withdraw also from postponed): from which states each event
+// refuse and withdraw also from postponed) and section 6 adds (deliver:
+// execution in part, the request staying acknowledged): from which states each event
 // leaves, which side fires it, with which roles. The forward moves come
 // before refusal and withdrawal, as in the contract.
 var contractEvents = []struct {
@@ -41,6 +42,7 @@ var contractEvents = []struct {
 	{"resume", []workflow.State{"postponed"}, "requested", []workflow.Role{"officer", "supervisor"}},
 	{"refuse", []workflow.State{"sent", "acknowledged", "info_requested", "postponed"}, "requested", []workflow.Role{"supervisor"}},
 	{"withdraw", []workflow.State{"sent", "acknowledged", "info_requested", "postponed"}, "requesting", []workflow.Role{"supervisor"}},
+	{"deliver", []workflow.State{"acknowledged"}, "requested", []workflow.Role{"officer", "supervisor"}},
 }
 
 // sees is "who sees what": the requesting authority in every state, the
@@ -107,7 +109,7 @@ func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
 		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
 	}
 	switch op.kind {
-	case opView, opHistory, opDocuments:
+	case opView, opHistory, opDocuments, opMessages:
 		return outcome{status: http.StatusOK}
 	case opUpload:
 		// CONTRACT.md section 6: the case file's visibility is the
@@ -116,6 +118,13 @@ func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
 			return outcome{status: http.StatusForbidden, code: "forbidden"}
 		}
 		return outcome{status: http.StatusConflict, code: "version_conflict"}
+	case opPost:
+		// CONTRACT 6: the officers and supervisors of both sides post; the
+		// kind is checked after the right to post.
+		if !writes(a) {
+			return outcome{status: http.StatusForbidden, code: "forbidden"}
+		}
+		return outcome{status: http.StatusUnprocessableEntity, code: "validation_failed"}
 	case opEditForm, opEdit:
 		switch {
 		case !writes(a) || a.sideOf(r) != "requesting":

@@ -118,6 +118,7 @@ type fixtureRequest struct {
 	requesting, requested string
 	id, reference         string
 	version               int
+	notes                 bool // each side that sees it keeps an internal note on it
 	title, summary        string
 	comments              []string         // one per transition, in the history
 	events                []workflow.Event // the events that brought it to its state
@@ -336,6 +337,17 @@ func (w *world) buildFixture(t *testing.T, specs []fixtureRequest) {
 		if got.State != r.state {
 			t.Fatalf("drove %s to %s", r, got.State)
 		}
+		// Each side that sees the request keeps an internal note on it,
+		// which the other must never see (CONTRACT 6; checkContent).
+		for _, by := range []string{r.requesting, r.requested} {
+			if by == r.requested && r.state == workflow.StateDrafted {
+				continue
+			}
+			if _, err := w.wf.PostMessage(ctx, user(by, "officer"), got.ID, workflow.MessageKindNote, "internal note of "+by); err != nil {
+				t.Fatalf("%s posts a note on %s: %v", by, r, err)
+			}
+		}
+		r.notes = true
 		r.id, r.reference, r.version = got.ID, got.Reference, got.Version
 		w.requests = append(w.requests, r)
 	}

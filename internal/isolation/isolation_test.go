@@ -63,6 +63,7 @@ var readOps = map[string]operation{
 	"GET /requests/:id":                  {kind: opView},
 	"GET /requests/:id/edit":             {kind: opEditForm},
 	"GET /api/v1/requests/:id/documents": {kind: opDocuments},
+	"GET /api/v1/requests/:id/messages":  {kind: opMessages},
 }
 
 // writeOps tells which operations each per-request write performs.
@@ -75,6 +76,8 @@ var writeOps = map[string][]operation{
 	"POST /requests/:id/deadlines/:kind/extensions":        extendOps(),
 	"POST /api/v1/requests/:id/documents":                  {{kind: opUpload}},
 	"POST /requests/:id/documents":                         {{kind: opUpload}},
+	"POST /api/v1/requests/:id/messages":                   {{kind: opPost}},
+	"POST /requests/:id/messages":                          {{kind: opPost}},
 }
 
 func (w *world) testRequestReads(t *testing.T) {
@@ -142,6 +145,10 @@ func (w *world) requestCall(ep *endpoint, op operation, id string) call {
 		c.json = map[string]any{"days": 1, "reason": attempt, "version": staleVersion}
 	case op.kind == opUpload:
 		c.body, c.contentType = uploadBody(attempt, ep.web)
+	case op.kind == opPost && ep.web:
+		c.form = url.Values{"kind": {"no_such_kind"}, "body": {attempt}}
+	case op.kind == opPost:
+		c.json = map[string]any{"kind": "no_such_kind", "body": attempt}
 	case op.kind == opFire:
 		body := map[string]any{"event": op.event, "comment": attempt, "version": staleVersion}
 		form := url.Values{"comment": {attempt}, "version": {strconv.Itoa(staleVersion)}}
@@ -254,6 +261,17 @@ func (w *world) checkContent(t testing.TB, what string, a actor, ep *endpoint, o
 		}
 		if op.kind == opView {
 			w.checkPagePersons(t, what, a, r, got.body)
+			// The page's thread: the actor's own authority's note, never
+			// the other's (CONTRACT 6).
+			for _, by := range []string{r.requesting, r.requested} {
+				note := "internal note of " + by
+				switch shown := strings.Contains(string(got.body), note); {
+				case shown && by != a.authority:
+					t.Errorf("LEAK: %s: the page shows %q", what, note)
+				case !shown && by == a.authority && r.notes:
+					t.Errorf("%s: the page lacks its own authority's %q", what, note)
+				}
+			}
 		}
 	case op.kind == opView:
 		var body struct {
@@ -274,6 +292,21 @@ func (w *world) checkContent(t testing.TB, what string, a actor, ep *endpoint, o
 			t.Errorf("%s: got %+v, want the request %s %s %q, requested reference %q", what, body, r.id, r.reference, r.title, r.requestedRef)
 		}
 		w.checkPersons(t, what, r, body.Persons, seesProtected(a, r))
+	case op.kind == opMessages:
+		var body struct {
+			Items []struct{ Body string } `json:"items"`
+		}
+		if !decode(t, what, got, &body) {
+			return
+		}
+		if body.Items == nil {
+			t.Errorf("%s: no items in %s", what, short(got.body))
+		}
+		for _, it := range body.Items {
+			if strings.Contains(it.Body, "internal") && !strings.Contains(it.Body, "of "+a.authority) {
+				t.Errorf("LEAK: %s: another authority's internal message %q", what, it.Body)
+			}
+		}
 	case op.kind == opHistory:
 		var body struct {
 			Items []struct{ Comment string } `json:"items"`

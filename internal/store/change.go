@@ -52,6 +52,16 @@ func (t *tx) Apply(ctx context.Context, c workflow.Change) error {
 			return err
 		}
 	}
+	if m := c.Message; m != nil {
+		if err := t.insertMessage(ctx, *m); err != nil {
+			return err
+		}
+	}
+	if rm := c.ReadMark; rm != nil {
+		if err := t.markRead(ctx, *rm); err != nil {
+			return err
+		}
+	}
 	if err := t.appendAudit(c.AuditRecord()); err != nil {
 		return err
 	}

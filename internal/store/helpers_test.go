@@ -238,3 +238,11 @@ func (testPolicy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role
 func (p testPolicy) MayAddDocument(a workflow.Actor, r workflow.Request) bool {
 	return p.MayCreate(a) && r.SideOf(a.Authority) != workflow.SideNone
 }
+
+func (testPolicy) MayPostMessage(a workflow.Actor, r workflow.Request) bool {
+	return r.SideOf(a.Authority) != workflow.SideNone && a.Role != workflow.RoleAuditor
+}
+
+func (testPolicy) MaySeeMessage(a workflow.Actor, _ workflow.Request, m workflow.Message) bool {
+	return !m.Internal || m.Authority == a.Authority
+}

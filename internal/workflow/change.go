@@ -53,6 +53,10 @@ type Change struct {
 	Document *CaseDocument
 	// DocumentStatus is a translation status the command sets.
 	DocumentStatus *DocumentStatusChange
+	// Message is a message posted to a request's thread.
+	Message *Message
+	// ReadMark sets the read receipts of a request's messages.
+	ReadMark *ReadMark
 }
 
 // AuditRecord is the audit record of the change. It is the one function

@@ -58,6 +58,10 @@ var detailClasses = map[string]DetailClass{
 	"document_id": DetailMeta, "type": DetailMeta, "language": DetailMeta, "media_type": DetailMeta,
 	"size": DetailMeta, "translation_of": DetailMeta, "translation_status": DetailMeta,
 	"sha256": DetailDigest,
+	// message.post and message.read: the message's id, kind (already
+	// listed), whether it is internal, its body by digest; how many
+	// messages a reading marked read.
+	"message_id": DetailMeta, "internal": DetailMeta, "body_hmac": DetailDigest, "messages_read": DetailMeta,
 	// Refused attempts: the state the request was in, the error answered.
 	"state": DetailMeta, "error": DetailMeta,
 	// auth.login, auth.refresh, auth.logout, auth.prune, auth.key_rotate.

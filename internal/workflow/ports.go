@@ -30,6 +30,12 @@ type Store interface {
 	Authorities(ctx context.Context) ([]Authority, error)
 	// AuditEntries returns one page of audit entries, newest first.
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error)
+	// Messages returns the thread of a request, oldest first.
+	Messages(ctx context.Context, requestID string) ([]Message, error)
+	// UnreadMessages counts, per request of ids, the messages not internal
+	// and not of authority that nobody has read yet; requests without any
+	// are left out.
+	UnreadMessages(ctx context.Context, authority string, ids []string) (map[string]int, error)
 	// VerifyAudit recomputes the whole audit chain.
 	VerifyAudit(ctx context.Context) (AuditVerification, error)
 	// Documents lists the documents of a request, oldest first.
@@ -86,6 +92,12 @@ type Policy interface {
 	// MayAddDocument tells whether the actor, who may see r, may add
 	// documents to its case file and track their translations.
 	MayAddDocument(a Actor, r Request) bool
+	// MayPostMessage tells whether the actor, who may see r, may post to
+	// its thread (and so leaves read receipts when reading it).
+	MayPostMessage(a Actor, r Request) bool
+	// MaySeeMessage tells whether the actor, who may see r, may see its
+	// message m.
+	MaySeeMessage(a Actor, r Request, m Message) bool
 }
 
 // Scope is the set of requests an actor may see: those its authority

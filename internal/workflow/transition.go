@@ -49,6 +49,11 @@ var Table = []Transition{
 		Side: SideRequested, Roles: []Role{RoleSupervisor}, Needs: []Field{FieldGrounds}},
 	{Event: EventWithdraw, From: []State{StateSent, StateAcknowledged, StateInfoRequested, StatePostponed}, To: StateWithdrawn,
 		Side: SideRequesting, Roles: []Role{RoleSupervisor}, Needs: []Field{FieldComment}},
+	// Execution in part: the requested side hands over what it has
+	// gathered so far and the request stays acknowledged (CONTRACT 6). It meets no
+	// deadline (no rule lists it in met_by): only execute does.
+	{Event: EventDeliver, From: []State{StateAcknowledged}, To: StateAcknowledged,
+		Side: SideRequested, Roles: []Role{RoleOfficer, RoleSupervisor}, Needs: []Field{FieldComment}},
 }
 
 // Lookup returns the table row of an event, and false for an unknown event.
@@ -136,7 +141,12 @@ func Advance(ctx context.Context, from State, e Event) (State, error) {
 		// wrong state is InvalidEventError, an unknown one UnknownEventError.
 		var invalid fsm.InvalidEventError
 		var unknown fsm.UnknownEventError
+		var same fsm.NoTransitionError
 		switch {
+		case errors.As(err, &same) && same.Err == nil:
+			// A self-transition (deliver): the move is allowed and leaves
+			// the request where it is.
+			return State(m.Current()), nil
 		case errors.As(err, &invalid):
 			return from, Errorf(ErrInvalidTransition, "%s is not possible from state %s", e, from)
 		case errors.As(err, &unknown):

@@ -13,7 +13,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestTable_matchesContract restates the contract's workflow table (section
-// 3 of CONTRACT.md, with section 5's postponement) independently of Table, so that a change of the table
+// 3 of CONTRACT.md, with section 5's postponement and section 6's delivery in part) independently of Table, so that a change of the table
 // that breaks the contract fails here.
 func TestTable_matchesContract(t *testing.T) {
 	type row struct {
@@ -33,6 +33,7 @@ func TestTable_matchesContract(t *testing.T) {
 		EventResume:      {"postponed", StateAcknowledged, SideRequested, "officer,supervisor", ""},
 		EventRefuse:      {"sent,acknowledged,info_requested,postponed", StateRefused, SideRequested, "supervisor", "grounds"},
 		EventWithdraw:    {"sent,acknowledged,info_requested,postponed", StateWithdrawn, SideRequesting, "supervisor", "comment"},
+		EventDeliver:     {"acknowledged", StateAcknowledged, SideRequested, "officer,supervisor", "comment"},
 	}
 	if len(Table) != len(contract) {
 		t.Fatalf("table has %d events, contract %d", len(Table), len(contract))

@@ -74,6 +74,9 @@ const (
 	EventWithdraw    Event = "withdraw"
 	EventPostpone    Event = "postpone"
 	EventResume      Event = "resume"
+	// EventDeliver records execution in part: evidence handed over while
+	// the request stays open (DOMAIN.md: "possibly in batches").
+	EventDeliver Event = "deliver"
 )
 
 // Side is the part an authority plays in one request.
