@@ -33,11 +33,6 @@ func TestDeliver_executionInPart(t *testing.T) {
 		if status != 422 || errorFields(body)["comment"] == nil {
 			t.Errorf("deliver without a comment: %d %v, want 422 with a comment field", status, body)
 		}
-		// Evidence documents are not attached to the event (yet): the body
-		// takes no documents.
-		status, body = srv.do(t, srv.login(t, "es.officer"), http.MethodPost, pathTo(id, "events"),
-			map[string]any{"event": "deliver", "comment": "x", "documents": []string{"d1"}})
-		wantError(t, status, body, 400, "bad_request")
 		for _, user := range []string{"it.supervisor", "es.auditor"} {
 			status, body := srv.do(t, srv.login(t, user), http.MethodPost, pathTo(id, "events"), map[string]any{"event": "deliver", "comment": "x"})
 			wantError(t, status, body, 403, "forbidden")

@@ -210,12 +210,13 @@ type fireInput struct {
 	Grounds   []string       `json:"grounds"`
 	Reference string         `json:"reference"` // acknowledge: the requested side's own
 	Consent   bool           `json:"consent"`   // acknowledge (added): the person sought consents to surrender
+	Documents []string       `json:"documents"` // deliver (added): the evidence handed over
 	Version   *int           `json:"version"`
 }
 
 func (in fireInput) toDomain() workflow.EventInput {
 	return workflow.EventInput{Event: in.Event, Comment: in.Comment, Grounds: in.Grounds,
-		Reference: in.Reference, Consent: in.Consent, Version: in.Version}
+		Reference: in.Reference, Consent: in.Consent, Documents: in.Documents, Version: in.Version}
 }
 
 // extendInput is the body of POST /requests/{id}/deadlines/{kind}/extensions.

@@ -370,12 +370,14 @@ type historyJSON struct {
 	At        string         `json:"at"`
 	Comment   string         `json:"comment"`
 	Grounds   []string       `json:"grounds"`
+	Documents []string       `json:"documents"` // added: the evidence a delivery handed over
 }
 
 func toHistoryJSON(h workflow.HistoryEntry) historyJSON {
 	return historyJSON{
 		Event: h.Event, From: h.From, To: h.To, Actor: h.Actor, Authority: h.Authority,
 		At: timeJSON(h.At), Comment: h.Comment, Grounds: nonNil(h.Grounds),
+		Documents: nonNil(h.Documents),
 	}
 }
 

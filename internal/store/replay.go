@@ -223,7 +223,7 @@ func (s *Store) replayHistory(ctx context.Context, tx *sql.Tx, after, upTo strin
 	for rs.Next() {
 		var row historyRow
 		if err := rs.Scan(&row.RequestID, &row.Event, &row.FromState, &row.ToState, &row.Actor, &row.Authority,
-			&row.AtUS, &row.Comment, &row.Grounds); err != nil {
+			&row.AtUS, &row.Comment, &row.Grounds, &row.Documents); err != nil {
 			return nil, err
 		}
 		h, err := row.toDomain()

@@ -194,6 +194,7 @@ type historyRow struct {
 	AtUS      int64  `gorm:"column:at_us;not null"`
 	Comment   string `gorm:"column:comment;not null"`
 	Grounds   string `gorm:"column:grounds;not null"` // JSON array of codes
+	Documents string `gorm:"column:documents;not null;default:''"` // JSON array of document ids (deliver; migration 0008)
 
 	Request *requestRow `gorm:"foreignKey:RequestID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
 }
@@ -205,6 +206,10 @@ func (h historyRow) toDomain() (workflow.HistoryEntry, error) {
 	if err != nil {
 		return workflow.HistoryEntry{}, fmt.Errorf("history %d grounds: %w", h.ID, err)
 	}
+	documents, err := decodeStrings(h.Documents)
+	if err != nil {
+		return workflow.HistoryEntry{}, fmt.Errorf("history %d documents: %w", h.ID, err)
+	}
 	return workflow.HistoryEntry{
 		RequestID: h.RequestID,
 		Event:     workflow.Event(h.Event),
@@ -215,11 +220,16 @@ func (h historyRow) toDomain() (workflow.HistoryEntry, error) {
 		At:        fromMicros(h.AtUS),
 		Comment:   h.Comment,
 		Grounds:   grounds,
+		Documents: documents,
 	}, nil
 }
 
 func historyFromDomain(h workflow.HistoryEntry) (historyRow, error) {
 	grounds, err := encodeStrings(h.Grounds)
+	if err != nil {
+		return historyRow{}, err
+	}
+	documents, err := encodeStrings(h.Documents)
 	if err != nil {
 		return historyRow{}, err
 	}
@@ -233,6 +243,7 @@ func historyFromDomain(h workflow.HistoryEntry) (historyRow, error) {
 		AtUS:      toMicros(h.At),
 		Comment:   h.Comment,
 		Grounds:   grounds,
+		Documents: documents,
 	}, nil
 }
 

@@ -33,7 +33,7 @@ type statements struct {
 
 // historyColumns are the columns the multi-row inserts of history write
 // (batchTx.finish), in the order of historyRow.appendArgs.
-var historyColumns = []string{"request_id", "event", "from_state", "to_state", "actor", "authority", "at_us", "comment", "grounds"}
+var historyColumns = []string{"request_id", "event", "from_state", "to_state", "actor", "authority", "at_us", "comment", "grounds", "documents"}
 
 // auditColumns are the columns of an audit entry, in the order batchTx.finish
 // gives their values.
@@ -41,7 +41,7 @@ var auditColumns = []string{"seq", "at_us", "actor", "authority", "action", "req
 
 // appendArgs appends the values of historyColumns to args.
 func (h *historyRow) appendArgs(args []any) []any {
-	return append(args, h.RequestID, h.Event, h.FromState, h.ToState, h.Actor, h.Authority, h.AtUS, h.Comment, h.Grounds)
+	return append(args, h.RequestID, h.Event, h.FromState, h.ToState, h.Actor, h.Authority, h.AtUS, h.Comment, h.Grounds, h.Documents)
 }
 
 // userColumns are the columns of userRow in the order of its scanTargets;

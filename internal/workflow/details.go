@@ -44,6 +44,9 @@ var detailClasses = map[string]DetailClass{
 	"fields": DetailMeta, "version": DetailMeta,
 	"event": DetailMeta, "from": DetailMeta, "to": DetailMeta,
 	"grounds":      DetailCase,
+	// deliver: the ids of the documents handed over (which documents, as
+	// document_id says, never what they hold).
+	"documents": DetailMeta,
 	"content_hmac": DetailDigest, "comment_hmac": DetailDigest,
 	"content_sha256": DetailDigest, "comment_sha256": DetailDigest, // entries written before keyed digests
 	// acknowledge's reference and consent; deadline.extend; person.view
@@ -142,7 +145,7 @@ func UpdatedDetails(d Digester, fields []string, r Request) map[string]any {
 
 // FiredDetails are the details of request.EVENT for the transition h,
 // which left the request at version: the move, the grounds of a refusal,
-// and the comment bound by digest.
+// the documents of a delivery, and the comment bound by digest.
 func FiredDetails(d Digester, h HistoryEntry, version int) map[string]any {
 	details := map[string]any{"event": h.Event, "from": h.From, "to": h.To, "version": version}
 	if h.Comment != "" {
@@ -150,6 +153,9 @@ func FiredDetails(d Digester, h HistoryEntry, version int) map[string]any {
 	}
 	if len(h.Grounds) > 0 {
 		details["grounds"] = h.Grounds
+	}
+	if len(h.Documents) > 0 {
+		details["documents"] = h.Documents
 	}
 	return details
 }

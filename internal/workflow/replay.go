@@ -118,6 +118,7 @@ type replayDetails struct {
 	From               State    `json:"from"`
 	To                 State    `json:"to"`
 	Grounds            []string `json:"grounds"`
+	Documents          []string `json:"documents"`
 	RequestedReference string   `json:"requested_reference"`
 	Deadline           string   `json:"deadline"`
 	Days               int      `json:"days"`
@@ -195,7 +196,7 @@ func (a *AuditedRequest) Replay(e AuditEntry) {
 	a.State, a.Version, a.UpdatedAt = d.To, d.Version, e.At
 	t := AuditedTransition{HistoryEntry: HistoryEntry{
 		RequestID: e.RequestID, Event: d.Event, From: d.From, To: d.To, Actor: e.Actor,
-		Authority: e.Authority, At: e.At, Grounds: d.Grounds,
+		Authority: e.Authority, At: e.At, Grounds: d.Grounds, Documents: d.Documents,
 	}}
 	t.CommentField, t.CommentDigest = d.comment()
 	a.History = append(a.History, t)
@@ -289,6 +290,9 @@ func (t AuditedTransition) disagreement(h HistoryEntry, digest TextDigests) stri
 	}
 	if !slices.Equal(h.Grounds, t.Grounds) && len(h.Grounds)+len(t.Grounds) > 0 {
 		diffs = append(diffs, "with other grounds than the log records")
+	}
+	if !slices.Equal(h.Documents, t.Documents) && len(h.Documents)+len(t.Documents) > 0 {
+		diffs = append(diffs, "with other documents than the log records")
 	}
 	switch {
 	case t.CommentField == "" && h.Comment != "":

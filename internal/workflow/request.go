@@ -106,6 +106,7 @@ const (
 	MaxMeasures   = 30
 	MaxComment    = 20000
 	MaxGrounds    = 20
+	MaxDelivered  = 100 // documents one delivery hands over
 	MaxShortText  = 200 // names, references, nationalities, reasons
 	MaxAliases    = 10
 )
@@ -417,4 +418,7 @@ type HistoryEntry struct {
 	At        time.Time
 	Comment   string
 	Grounds   []string
+	// Documents are the ids of the evidence a delivery handed over
+	// (CONTRACT 6: execution in part); empty for every other event.
+	Documents []string
 }

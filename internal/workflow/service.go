@@ -163,6 +163,9 @@ type EventInput struct {
 	Event   Event
 	Comment string
 	Grounds []string
+	// Documents are the ids of the evidence a delivery hands over: documents
+	// of the request that the requested side uploaded (deliver only).
+	Documents []string
 	// Reference is the requested authority's own reference (acknowledge).
 	Reference string
 	// Consent records that the person sought consents to surrender
@@ -179,6 +182,15 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 	var out Request
 	var seen bool
 	var from State
+	// The case file is read before the transaction, so that the
+	// transaction holds no second connection; what is checked of a
+	// document (its request, type and uploader) never changes. It is only
+	// consulted once the request has proved visible.
+	var caseFile []CaseDocument
+	var caseFileErr error
+	if len(in.Documents) > 0 && in.Event == EventDeliver {
+		caseFile, caseFileErr = s.store.Documents(ctx, id)
+	}
 	err := s.store.WithTx(ctx, func(tx Tx) error {
 		r, err := s.visible(ctx, tx.Request, a, id)
 		if err != nil {
@@ -202,6 +214,12 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		if err := s.validatePayload(t, r, in); err != nil {
 			return err
 		}
+		if caseFileErr != nil {
+			return fmt.Errorf("read the case file of %s: %w", r.ID, caseFileErr)
+		}
+		if err := checkDelivered(r, caseFile, in.Documents); err != nil {
+			return err
+		}
 		now := s.clock()
 		if t.Event == EventSend {
 			if err := s.checkSendable(ctx, tx, r, now); err != nil {
@@ -216,6 +234,7 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		h := HistoryEntry{
 			RequestID: r.ID, Event: t.Event, From: r.State, To: to, Actor: a.Username,
 			Authority: a.Authority, At: now, Comment: in.Comment, Grounds: in.Grounds,
+			Documents: in.Documents,
 		}
 		next.Deadlines = s.instruments.AdvanceDeadlines(next, h, in.Consent)
 		c := Fired(s.store, a, r, next, h)
@@ -264,6 +283,12 @@ func (s *Service) validatePayload(t Transition, r Request, in EventInput) error 
 	}
 	checkText(errs, "comment", in.Comment, MaxComment)
 	switch {
+	case len(in.Documents) > 0 && t.Event != EventDeliver:
+		errs.add("documents", "only a delivery carries documents")
+	case len(in.Documents) > MaxDelivered:
+		errs.add("documents", fmt.Sprintf("at most %d documents", MaxDelivered))
+	}
+	switch {
 	case t.NeedsField(FieldGrounds) && len(in.Grounds) == 0:
 		errs.add("grounds", "at least one refusal ground is required")
 	case !t.NeedsField(FieldGrounds) && len(in.Grounds) > 0:
@@ -286,6 +311,39 @@ func (s *Service) validatePayload(t Transition, r Request, in EventInput) error 
 			}
 			seen[g] = true
 		}
+	}
+	return errs.err()
+}
+
+// checkDelivered checks the documents a delivery hands over: each a
+// distinct document of r's case file (caseFile), of a type that is evidence
+// or an execution report, uploaded by the requested side, which executes
+// the request (CONTRACT 6: execution in part). An id that names no document
+// of r gets the same answer whether it names nothing or a document of
+// another request, so that nothing is disclosed.
+func checkDelivered(r Request, caseFile []CaseDocument, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	byID := make(map[string]CaseDocument, len(caseFile))
+	for _, d := range caseFile {
+		byID[d.ID] = d
+	}
+	errs := fieldErrors{}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		d, ok := byID[id]
+		switch {
+		case !ok || d.RequestID != r.ID:
+			errs.add("documents", fmt.Sprintf("%q is no document of this request", truncate(id, 64)))
+		case seen[id]:
+			errs.add("documents", fmt.Sprintf("%s is listed twice", id))
+		case d.Type != DocEvidence && d.Type != DocExecutionReport:
+			errs.add("documents", fmt.Sprintf("%s is a document of type %s: a delivery hands over evidence or an execution report", id, d.Type))
+		case d.Authority != r.RequestedAuthority:
+			errs.add("documents", fmt.Sprintf("%s was not uploaded by the requested side, which delivers", id))
+		}
+		seen[id] = true
 	}
 	return errs.err()
 }
