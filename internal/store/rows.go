@@ -193,7 +193,7 @@ type historyRow struct {
 	Authority string `gorm:"column:authority;size:8;not null"`
 	AtUS      int64  `gorm:"column:at_us;not null"`
 	Comment   string `gorm:"column:comment;not null"`
-	Grounds   string `gorm:"column:grounds;not null"` // JSON array of codes
+	Grounds   string `gorm:"column:grounds;not null"`              // JSON array of codes
 	Documents string `gorm:"column:documents;not null;default:''"` // JSON array of document ids (deliver; migration 0008)
 
 	Request *requestRow `gorm:"foreignKey:RequestID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`

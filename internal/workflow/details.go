@@ -43,10 +43,10 @@ var detailClasses = map[string]DetailClass{
 	"reference": DetailMeta, "kind": DetailMeta, "requested_authority": DetailMeta,
 	"fields": DetailMeta, "version": DetailMeta,
 	"event": DetailMeta, "from": DetailMeta, "to": DetailMeta,
-	"grounds":      DetailCase,
+	"grounds": DetailCase,
 	// deliver: the ids of the documents handed over (which documents, as
 	// document_id says, never what they hold).
-	"documents": DetailMeta,
+	"documents":    DetailMeta,
 	"content_hmac": DetailDigest, "comment_hmac": DetailDigest,
 	"content_sha256": DetailDigest, "comment_sha256": DetailDigest, // entries written before keyed digests
 	// acknowledge's reference and consent; deadline.extend; person.view
