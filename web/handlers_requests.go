@@ -210,6 +210,7 @@ func (h *Handler) buildRequestView(c echo.Context, r workflow.Request, disclosed
 	if v.Case, err = h.caseFile(c, a, r); err != nil {
 		return requestView{}, err
 	}
+	withDeliveries(r, v.Timeline, v.Actions, v.Case.Documents)
 	if v.Thread, err = h.buildThread(c, a, r, names); err != nil {
 		return requestView{}, err
 	}
@@ -282,6 +283,7 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			Reference: strings.TrimSpace(c.FormValue("reference")), Consent: c.FormValue("consent") == "yes"}
 		if form, err := c.FormParams(); err == nil {
 			in.Grounds = form["grounds"]
+			in.Documents = form["documents"]
 		}
 		if s := c.FormValue("version"); s != "" {
 			n, err := strconv.Atoi(s)
@@ -318,7 +320,7 @@ func (h *Handler) handleFire() echo.HandlerFunc {
 			for i := range v.Actions {
 				if v.Actions[i].Event == in.Event {
 					f := &v.Actions[i]
-					f.Open, f.Comment, f.Chosen = true, in.Comment, in.Grounds
+					f.Open, f.Comment, f.Chosen, f.ChosenDocs = true, in.Comment, in.Grounds, in.Documents
 					f.Errors = eventFieldMessages(*f, r.Kind, fields)
 					found = true
 				}

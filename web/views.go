@@ -226,6 +226,11 @@ type eventForm struct {
 	// consent to surrender.
 	TakesReference bool
 	TakesConsent   bool
+	// Evidence are the documents a delivery may hand over, ticked by the
+	// officer (deliver only; see withDeliveries); ChosenDocs those ticked
+	// when the form comes back refused.
+	Evidence   []documentView
+	ChosenDocs []string
 }
 
 // eventForms builds one form per event the actor may fire at r now.
@@ -266,6 +271,10 @@ type timelineItem struct {
 	At            time.Time
 	Comment       string
 	Grounds       []string
+	// Delivered are the documents a delivery handed over, as the case file
+	// names them (withDeliveries).
+	Delivered []documentView
+	documents []string // the ids the history records
 }
 
 func toTimeline(list []workflow.HistoryEntry, names map[string]string) []timelineItem {
@@ -278,9 +287,37 @@ func toTimeline(list []workflow.HistoryEntry, names map[string]string) []timelin
 		out[i] = timelineItem{
 			Event: e.Event, Label: label, From: e.From, To: e.To, Person: e.Actor, Authority: e.Authority,
 			AuthorityName: names[e.Authority], At: e.At, Comment: e.Comment, Grounds: e.Grounds,
+			documents: e.Documents,
 		}
 	}
 	return out
+}
+
+// withDeliveries fills in what the case file knows of the deliveries:
+// the documents each delivery of the timeline handed over, and those that
+// the deliver form offers, the requested side's evidence and execution
+// reports (what the service accepts, CONTRACT 6).
+func withDeliveries(r workflow.Request, timeline []timelineItem, actions []eventForm, docs []documentView) {
+	byID := make(map[string]documentView, len(docs))
+	var evidence []documentView
+	for _, d := range docs {
+		byID[d.ID] = d
+		if (d.Type == workflow.DocEvidence || d.Type == workflow.DocExecutionReport) && d.Authority == r.RequestedAuthority {
+			evidence = append(evidence, d)
+		}
+	}
+	for i := range timeline {
+		for _, id := range timeline[i].documents {
+			if d, ok := byID[id]; ok {
+				timeline[i].Delivered = append(timeline[i].Delivered, d)
+			}
+		}
+	}
+	for i := range actions {
+		if actions[i].Event == workflow.EventDeliver {
+			actions[i].Evidence = evidence
+		}
+	}
 }
 
 // humanize makes words of a code that no label names: "key_rotate" →
