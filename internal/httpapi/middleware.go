@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -121,12 +122,25 @@ func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
 // any internal error and the panic itself is already logged.
 var errPanic = fmt.Errorf("handler panicked")
 
-// contentSecurityPolicy allows a page nothing but its own style sheet,
-// images and forms: no script at all (the pages need none, so an injected
-// one cannot run), no framing (clickjacking), no plugins, no base-URI
-// tricks. API answers get the same policy; it costs nothing there.
+// contentSecurityPolicy allows an API answer nothing: no script at all,
+// no framing (clickjacking), no plugins, no base-URI tricks, only its own
+// style sheet, images and forms, should a browser ever render one.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
+
+// servesJSON tells the paths of the API and the probes, which answer JSON
+// and never run a script.
+func servesJSON(path string) bool {
+	return strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz"
+}
+
+// pageSecurityPolicy is the policy of the pages (and /static): the same,
+// but for the scripts of /static (the upload form's progress bar,
+// web/static/upload.js), which reach back only to this origin. Nothing
+// inline and no eval ('unsafe-inline' and 'unsafe-eval' are absent), so an
+// injected script still cannot run; every page works without script.
+const pageSecurityPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders sets the headers every answer carries, API and pages
 // alike (the web application registers on the same Echo instance):
@@ -134,7 +148,7 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 //   - Cache-Control no-store: answers hold case data and tokens, which must
 //     not stay in browser or proxy caches (static files override it).
 //   - nosniff: a JSON answer is never run as a script.
-//   - the CSP above, and X-Frame-Options for browsers without
+//   - the CSPs above (the API's, or the pages'), and X-Frame-Options for browsers without
 //     frame-ancestors.
 //   - Referrer-Policy same-origin: no URL of a case page leaves the site.
 //   - Cross-Origin-Opener-Policy and Cross-Origin-Resource-Policy: no other
@@ -148,7 +162,11 @@ func securityHeaders() echo.MiddlewareFunc {
 			h := c.Response().Header()
 			h.Set(echo.HeaderCacheControl, "no-store")
 			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-			h.Set(echo.HeaderContentSecurityPolicy, contentSecurityPolicy)
+			if servesJSON(c.Request().URL.Path) {
+				h.Set(echo.HeaderContentSecurityPolicy, contentSecurityPolicy)
+			} else {
+				h.Set(echo.HeaderContentSecurityPolicy, pageSecurityPolicy)
+			}
 			h.Set(echo.HeaderXFrameOptions, "DENY")
 			h.Set(echo.HeaderReferrerPolicy, "same-origin")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
