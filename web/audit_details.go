@@ -63,6 +63,7 @@ var detailKeys = []struct{ key, label string }{
 	{"from", "From"},
 	{"to", "To"},
 	{"grounds", "Grounds"},
+	{"documents", "Documents handed over"},
 	{"requested_reference", "Requested authority's reference"},
 	{"consent", "Consent to surrender"},
 	{"deadline", "Deadline"},
