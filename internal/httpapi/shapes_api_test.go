@@ -120,7 +120,7 @@ func TestShapes(t *testing.T) {
 				t.Fatalf("%d items, want 2", len(items))
 			}
 			send, refuse := items[0].(map[string]any), items[1].(map[string]any)
-			wantKeys(t, "history item", send, "event", "from", "to", "actor", "authority", "at", "comment", "grounds")
+			wantKeys(t, "history item", send, "event", "from", "to", "actor", "authority", "at", "comment", "grounds", "documents")
 			if send["event"] != "send" || send["from"] != "drafted" || send["to"] != "sent" || send["actor"] != "it.supervisor" ||
 				send["authority"] != "IT" || send["comment"] != "as agreed by telephone" || len(send["grounds"].([]any)) != 0 {
 				t.Errorf("send %v", send)
