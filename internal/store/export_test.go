@@ -131,8 +131,8 @@ func Unversion(s *Store) error {
 			}
 		}
 	}
-	// And the columns migrations after the baseline added (0004), their
-	// indexes first (0004's and 0005's).
+	// And the columns migrations after the baseline added (0004, 0008),
+	// their indexes first (0004's and 0005's).
 	for _, stmt := range []string{
 		"DROP INDEX IF EXISTS ix_requests_requesting_due", "DROP INDEX IF EXISTS ix_requests_requested_due",
 		"DROP INDEX IF EXISTS ix_requests_requesting_worklist", "DROP INDEX IF EXISTS ix_requests_requested_worklist",
@@ -142,6 +142,7 @@ func Unversion(s *Store) error {
 		"ALTER TABLE requests DROP COLUMN deadlines", "ALTER TABLE requests DROP COLUMN next_due_at_us",
 		"ALTER TABLE requests DROP COLUMN created_by",
 		"ALTER TABLE authorities DROP COLUMN completeness_policy",
+		"ALTER TABLE request_history DROP COLUMN documents",
 	} {
 		if err := s.w.Exec(stmt).Error; err != nil {
 			return err

@@ -210,6 +210,9 @@ func (h historyRow) toDomain() (workflow.HistoryEntry, error) {
 	if err != nil {
 		return workflow.HistoryEntry{}, fmt.Errorf("history %d documents: %w", h.ID, err)
 	}
+	if len(documents) == 0 {
+		documents = nil // only a delivery hands documents over
+	}
 	return workflow.HistoryEntry{
 		RequestID: h.RequestID,
 		Event:     workflow.Event(h.Event),
