@@ -2,10 +2,11 @@ package letter
 
 import (
 	"context"
-	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -49,7 +50,9 @@ const MediaType = "application/pdf"
 func Serve(w http.ResponseWriter, r workflow.Request, pdf []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", MediaType)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": FileName(r)}))
+	// FileName holds only characters that need no escaping in a quoted
+	// string.
+	h.Set("Content-Disposition", `attachment; filename="`+FileName(r)+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(len(pdf)))
 	h.Set("Cache-Control", "no-store")
@@ -58,9 +61,15 @@ func Serve(w http.ResponseWriter, r workflow.Request, pdf []byte) error {
 	return err
 }
 
-// FileName is the letter's file name: the reference, ".pdf".
+// FileName is the letter's file name: the reference, ".pdf", of letters,
+// digits, "-", "_" and "." only.
 func FileName(r workflow.Request) string {
-	name := ascii(r.Reference)
+	name := strings.Map(func(c rune) rune {
+		if c < 0x80 && (unicode.IsLetter(c) || unicode.IsDigit(c) || c == '-' || c == '_' || c == '.') {
+			return c
+		}
+		return -1
+	}, r.Reference)
 	if name == "" {
 		name = "letter-of-request"
 	}
