@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -41,7 +42,25 @@ func TestLetter_throughTheAPI(t *testing.T) {
 			return rec.Body
 		}
 
-		letter("it.officer")
+		// The protected victim of eioDraft is named to the two sides'
+		// officers and supervisors, and to nobody else.
+		names := func(user string, want bool) {
+			t.Helper()
+			shown, err := testkit.PDFText(letter(user).Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			shown = strings.Join(strings.Fields(shown), " ")
+			if !strings.Contains(shown, "Bank records of the Okoro network") || !strings.Contains(shown, "Felix Okoro") {
+				t.Errorf("%s: the letter lacks the title or the suspect:\n%s", user, shown)
+			}
+			for _, secret := range []string{"Grace Edo", "a shelter in Turin"} {
+				if strings.Contains(shown, secret) != want {
+					t.Errorf("%s: the letter shows %q: %v, want %v", user, secret, !want, want)
+				}
+			}
+		}
+		names("it.officer", true)
 		// A draft is the requesting side's: the other side, and a third,
 		// get the answer of a missing request.
 		_, missing := srv.do(t, srv.login(t, "es.officer"), http.MethodGet, pathTo("no-such-request", "letter"), nil)
@@ -59,8 +78,8 @@ func TestLetter_throughTheAPI(t *testing.T) {
 		// Once sent the requested side reads it; auditors read it as they
 		// read the request.
 		srv.fire(t, "it.supervisor", id, workflow.EventSend)
-		letter("es.officer")
-		letter("it.auditor")
+		names("es.officer", true)
+		names("it.auditor", false)
 
 		letters, views := map[string]int{}, map[string]int{}
 		// The administrator reads both sides' entries.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/testkit"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -173,4 +174,27 @@ func FuzzRender(f *testing.F) {
 			t.Fatalf("%q: err %v", s, err)
 		}
 	})
+}
+
+// TestRender_text reads the PDF back: it shows the letter's text, in
+// whatever script the font covers.
+func TestRender_text(t *testing.T) {
+	in := fullMLA()
+	in.Request.Persons[0].Name = "Lucía García Αθήνα Москва"
+	l := Compose(in)
+	out, err := Render(l, letterDate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := testkit.PDFText(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown = strings.Join(strings.Fields(shown), " ") // as the lines wrap
+	for _, want := range []string{"IT-MLA-2026-000042", "Bank records of the Okoro network", "Lucía García Αθήνα Москва",
+		"Grace Edo", "Directive 2014/41/EU", "it.officer", "page 1 of"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the PDF does not show %q:\n%s", want, shown)
+		}
+	}
 }
