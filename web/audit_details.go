@@ -37,6 +37,7 @@ var actionLabels = map[string]string{
 	workflow.ActionExtendDeadline:  "Extend deadline",
 	workflow.ActionViewPersons:     "View protected persons",
 	workflow.ActionUpdateAuthority: "Change authority settings",
+	workflow.ActionLetter:          "Download letter of request", // CONTRACT 6
 }
 
 // actionLabel names an audited action for people.

@@ -41,6 +41,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.GET("/documents/:id/content", h.handleDownloadDocument(), h.signedIn, cases)
 	e.POST("/documents/:id/translation", h.handleTranslationStatus(), h.signedIn, cases)
 	e.POST("/requests/:id/messages", h.handlePostMessage(), h.signedIn, cases) // CONTRACT 6
+	e.GET("/requests/:id/letter", h.handleLetter(), h.signedIn, cases)         // CONTRACT 6: the letter as PDF
 
 	e.GET("/audit", h.handleAudit(), h.signedIn, auditor)
 	e.POST("/audit/verify", h.handleVerifyAudit(), h.signedIn, auditor)

@@ -40,6 +40,7 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	v1.POST("/requests/:id/deadlines/:kind/extensions", handleExtendDeadline(wf), user)
 	v1.POST("/requests/:id/messages", handlePostMessage(wf), user) // CONTRACT 6
 	v1.GET("/requests/:id/messages", handleMessages(wf), user)
+	v1.GET("/requests/:id/letter", handleLetter(wf), user) // CONTRACT 6: the letter of request as PDF
 
 	// The case file (CONTRACT 6). An upload's body gets the document limit
 	// (limitBody, upload.IsUpload), every other body the JSON limit.

@@ -77,7 +77,8 @@ func (op operation) String() string {
 		return "extend " + op.deadline
 	}
 	return map[opKind]string{opView: "view", opHistory: "history", opEditForm: "edit form", opEdit: "edit",
-		opDocuments: "documents", opUpload: "upload", opMessages: "messages", opPost: "post message"}[op.kind]
+		opDocuments: "documents", opUpload: "upload", opMessages: "messages", opPost: "post message",
+		opLetter: "letter"}[op.kind]
 }
 
 type opKind int
@@ -96,6 +97,9 @@ const (
 	// (CONTRACT 6).
 	opMessages
 	opPost
+	// opLetter reads a request's letter of request as PDF (CONTRACT 6): a
+	// disclosing read, whose text the scan reads (testkit.PDFText).
+	opLetter
 )
 
 // unknownEvent is an event name that the workflow does not know.
@@ -158,6 +162,7 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/api/v1/documents/:id/content", class: classDocument},
 		{method: get, path: "/api/v1/requests/:id/messages", class: classRequestRead},
 		{method: post, path: "/api/v1/requests/:id/messages", class: classRequestWrite},
+		{method: get, path: "/api/v1/requests/:id/letter", class: classRequestRead},
 		{method: get, path: "/api/v1/users", class: classAdmin},
 		{method: post, path: "/api/v1/users", class: classAdmin},
 		{method: patch, path: "/api/v1/users/:id", class: classAdmin},
@@ -186,6 +191,7 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/documents/:id/content", class: classDocument, web: true, pages: casePages},
 		{method: post, path: "/documents/:id/translation", class: classDocument, web: true, pages: casePages},
 		{method: post, path: "/requests/:id/messages", class: classRequestWrite, web: true, pages: casePages},
+		{method: get, path: "/requests/:id/letter", class: classRequestRead, web: true, pages: casePages},
 		{method: get, path: "/audit", class: classAudit, web: true, pages: auditPages},
 		{method: post, path: "/audit/verify", class: classAudit, web: true, pages: auditPages},
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},

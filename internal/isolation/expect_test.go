@@ -76,8 +76,10 @@ func seesProtected(a actor, r *fixtureRequest) bool { return sees(a, r) && write
 // The draft's edit form is such an answer too: it shows the one request it
 // edits, to the drafting side's officers and supervisors only, who must see
 // whom they edit (a form that hid a person would lose it on saving), and
-// it audits the disclosure as the request page does.
-var disclosingViews = []string{"GET /api/v1/requests/:id", "GET /requests/:id", "GET /requests/:id/edit"}
+// it audits the disclosure as the request page does. So is the letter of
+// request (CONTRACT 6): the one request as a letter, audited likewise.
+var disclosingViews = []string{"GET /api/v1/requests/:id", "GET /requests/:id", "GET /requests/:id/edit",
+	"GET /api/v1/requests/:id/letter", "GET /requests/:id/letter"} // the letter of request (CONTRACT 6)
 
 // Pages: the web application offers a page only to the roles that use it;
 // the others get 403 whatever the id (API.md has no such guards: it answers
@@ -109,7 +111,7 @@ func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
 		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
 	}
 	switch op.kind {
-	case opView, opHistory, opDocuments, opMessages:
+	case opView, opHistory, opDocuments, opMessages, opLetter:
 		return outcome{status: http.StatusOK}
 	case opUpload:
 		// CONTRACT.md section 6: the case file's visibility is the

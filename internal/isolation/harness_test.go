@@ -499,6 +499,15 @@ func (w *world) scan(tb testing.TB, a actor, ep *endpoint, path, sent string, an
 	strict := ep.class == classAudit
 	var text strings.Builder
 	text.Write(ans.body)
+	if strings.HasPrefix(ans.header.Get("Content-Type"), "application/pdf") {
+		// A letter of request shows its text in UTF-16BE, in compressed
+		// streams: what it shows is scanned too.
+		shown, err := testkit.PDFText(ans.body)
+		if err != nil {
+			tb.Errorf("%s as %s: the PDF cannot be read: %v", what, a, err)
+		}
+		text.WriteString("\n" + shown)
+	}
 	for _, k := range []string{"Location", "Set-Cookie"} {
 		for _, v := range ans.header.Values(k) {
 			text.WriteString("\n" + v)

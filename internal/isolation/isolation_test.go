@@ -64,6 +64,8 @@ var readOps = map[string]operation{
 	"GET /requests/:id/edit":             {kind: opEditForm},
 	"GET /api/v1/requests/:id/documents": {kind: opDocuments},
 	"GET /api/v1/requests/:id/messages":  {kind: opMessages},
+	"GET /api/v1/requests/:id/letter":    {kind: opLetter},
+	"GET /requests/:id/letter":           {kind: opLetter},
 }
 
 // writeOps tells which operations each per-request write performs.
@@ -217,7 +219,7 @@ func (w *world) perRequestOn(t testing.TB, s *session, ep *endpoint, op operatio
 	if want.status == http.StatusOK && got.status == http.StatusOK {
 		w.checkContent(t, what, s.a, ep, op, r, got)
 	}
-	if op.kind == opView {
+	if op.kind == opView || op.kind == opLetter {
 		w.checkDisclosureAudit(t, what, s.a, r)
 	}
 	if ep.class == classRequestWrite {
@@ -248,6 +250,8 @@ func (w *world) checkContent(t testing.TB, what string, a actor, ep *endpoint, o
 	t.Helper()
 	w.checks.Add(1)
 	switch {
+	case op.kind == opLetter:
+		w.checkLetter(t, what, a, r, got)
 	case ep.web:
 		want := []string{r.reference, r.title}
 		if op.kind == opView {

@@ -287,7 +287,7 @@ func (s *Store) listQueries(db *gorm.DB, f workflow.ListFilter, pos listPosition
 		}
 		for _, one := range sides {
 			for _, p := range parts {
-				q := listSide(db, f, one)
+				q := listSide(s.listFrom(db, f, p, one), f, one)
 				if p.cond != "" {
 					q = q.Where(p.cond, p.args...)
 				}
@@ -302,6 +302,20 @@ func (s *Store) listQueries(db *gorm.DB, f workflow.ListFilter, pos listPosition
 	}
 	slices.SortStableFunc(out, func(a, b listQuery) int { return a.tier - b.tier })
 	return out
+}
+
+// listFrom is db on the requests table, and on SQLite, for a deadline
+// filter in the default, newest-first order, on the side's index of its
+// running deadlines (migration 0005), named: asked the same with bound
+// values, SQLite's planner took the side's (authority, seq) index for the
+// requested side at a million requests, and read every row of the side's
+// newest requests to find the few overdue (13 ms instead of 0.3).
+// PostgreSQL's planner needs no such hint.
+func (s *Store) listFrom(db *gorm.DB, f workflow.ListFilter, p listPart, sd scopeSide) *gorm.DB {
+	if s.postgres || p.byDue || f.DueBefore.IsZero() {
+		return db.Table("requests")
+	}
+	return db.Table("requests INDEXED BY ix_requests_" + string(sd.side) + "_running")
 }
 
 // scopeSide is one side of a scope in SQL: the requests of the scope's
@@ -366,7 +380,7 @@ func scopeSides(scope workflow.Scope) []scopeSide {
 // listSide is the query of one side of a scope under f's filters, without
 // order or position: see listQueries.
 func listSide(db *gorm.DB, f workflow.ListFilter, sd scopeSide) *gorm.DB {
-	q := db.Model(&requestRow{}).Where(sd.cond, sd.args...)
+	q := db.Where(sd.cond, sd.args...)
 	if len(f.States) > 0 {
 		q = q.Where("state IN ?", statesToStrings(f.States))
 	}
