@@ -6,7 +6,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
@@ -75,15 +74,10 @@ func documentCall(ep *endpoint, id, attempt string) call {
 // missing for whoever does not see r; a change refused to those who may
 // not add to its case file (403), and otherwise for its bad status (422).
 func expectDocument(ep *endpoint, a actor, r *fixtureRequest) outcome {
+	if o, refused := gate(ep, a, r); refused {
+		return o
+	}
 	switch {
-	case a.role == anonymous && ep.web:
-		return outcome{status: http.StatusSeeOther, asMissing: true} // to the log-in page
-	case a.role == anonymous:
-		return outcome{status: http.StatusUnauthorized, code: "unauthenticated", asMissing: true}
-	case ep.pages != nil && !slices.Contains(ep.pages, a.role):
-		return outcome{status: http.StatusForbidden, code: "forbidden", asMissing: true}
-	case !sees(a, r):
-		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
 	case ep.method == http.MethodGet:
 		return outcome{status: http.StatusOK}
 	case !writes(a):

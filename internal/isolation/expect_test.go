@@ -95,20 +95,31 @@ var (
 // authority, nobody else any.
 func readsAudit(a actor) bool { return a.role == "admin" || a.role == "auditor" }
 
+// gate is the answer of ep to a about r before anything of r is looked at,
+// and whether it is a refusal: the log-in for the anonymous, the page's
+// roles, and r's visibility, each answering as for a missing request.
+// Every per-request endpoint answers these first.
+func gate(ep *endpoint, a actor, r *fixtureRequest) (outcome, bool) {
+	switch {
+	case a.role == anonymous && ep.web:
+		return outcome{status: http.StatusSeeOther, asMissing: true}, true // to the log-in page
+	case a.role == anonymous:
+		return outcome{status: http.StatusUnauthorized, code: "unauthenticated", asMissing: true}, true
+	case ep.pages != nil && !slices.Contains(ep.pages, a.role):
+		return outcome{status: http.StatusForbidden, code: "forbidden", asMissing: true}, true
+	case !sees(a, r):
+		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}, true
+	}
+	return outcome{}, false
+}
+
 // expect is the answer to op on r by a, through ep; stale versions are sent
 // with every write, so a write the contract allows ends in version_conflict.
 // The order of the checks is API.md's: visibility 404, unknown event 422,
 // state 409, role and side 403, version 409.
 func expect(ep *endpoint, a actor, r *fixtureRequest, op operation) outcome {
-	switch {
-	case a.role == anonymous && ep.web:
-		return outcome{status: http.StatusSeeOther, asMissing: true} // to the log-in page
-	case a.role == anonymous:
-		return outcome{status: http.StatusUnauthorized, code: "unauthenticated", asMissing: true}
-	case ep.pages != nil && !slices.Contains(ep.pages, a.role):
-		return outcome{status: http.StatusForbidden, code: "forbidden", asMissing: true}
-	case !sees(a, r):
-		return outcome{status: http.StatusNotFound, code: "not_found", asMissing: true}
+	if o, refused := gate(ep, a, r); refused {
+		return o
 	}
 	switch op.kind {
 	case opView, opHistory, opDocuments, opMessages, opLetter:
