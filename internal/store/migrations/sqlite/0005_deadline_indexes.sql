@@ -5,9 +5,10 @@
 -- running deadline only, so that the deadline filters in the default,
 -- newest-first order walk those few instead of every request of the side,
 -- from the index alone: it holds what the first step of such a list reads
--- (store.listRows), so that the planner takes it over the side's (authority,
--- seq) index whatever its statistics (a comparison of next_due_at_us
--- implies it is not NULL, which both databases' planners see);
+-- (store.listRows; on SQLite the query names it, store.listFrom, as the
+-- planner preferred the side's (authority, seq) index with bound values;
+-- a comparison of next_due_at_us implies it is not NULL, which both
+-- databases' planners see);
 --
 -- (authority, state, urgency, next_due_at_us, seq DESC, the other side's
 -- authority) per side, so that the worklist, which asks for a few states
