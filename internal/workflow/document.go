@@ -264,14 +264,8 @@ type DocumentInput struct {
 // When it fails, the content is discarded.
 func (s *Service) AddDocument(ctx context.Context, a Actor, id string, in DocumentInput, c Content) (CaseDocument, error) {
 	var out CaseDocument
-	var seen bool
 	in.Title, in.Language = strings.TrimSpace(in.Title), strings.TrimSpace(in.Language)
-	err := s.store.WithTx(ctx, func(tx Tx) error {
-		r, err := s.visible(ctx, tx.Request, a, id)
-		if err != nil {
-			return err
-		}
-		seen = true
+	err := s.onVisible(ctx, a, id, ActionUploadDocument, func(tx Tx, r Request) error {
 		if !s.policy.MayAddDocument(a, r) {
 			return errMayNotAdd
 		}
@@ -298,12 +292,9 @@ func (s *Service) AddDocument(ctx context.Context, a Actor, id string, in Docume
 		}
 		out = d
 		return nil
-	})
+	}, func(Request) map[string]any { return map[string]any{"type": truncate(string(in.Type), 40)} })
 	if err != nil {
 		s.DiscardContent(ctx, c)
-		if seen {
-			s.recordDenied(ctx, a, ActionUploadDocument, id, err, map[string]any{"type": truncate(string(in.Type), 40)})
-		}
 		return CaseDocument{}, err
 	}
 	return out, nil

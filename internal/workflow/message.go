@@ -108,13 +108,7 @@ type ReadMark struct {
 // that may not post (the Policy's), 422 for a bad kind or body.
 func (s *Service) PostMessage(ctx context.Context, a Actor, id string, kind MessageKind, body string) (Message, error) {
 	var out Message
-	var seen bool
-	err := s.store.WithTx(ctx, func(tx Tx) error {
-		r, err := s.visible(ctx, tx.Request, a, id)
-		if err != nil {
-			return err
-		}
-		seen = true
+	err := s.onVisible(ctx, a, id, ActionMessagePost, func(tx Tx, r Request) error {
 		if !s.policy.MayPostMessage(a, r) {
 			return Errorf(ErrForbidden, "only the officers and supervisors of the request's two authorities post messages")
 		}
@@ -138,10 +132,7 @@ func (s *Service) PostMessage(ctx context.Context, a Actor, id string, kind Mess
 		}
 		out = m
 		return nil
-	})
-	if err != nil && seen {
-		s.recordDenied(ctx, a, ActionMessagePost, id, err, map[string]any{"kind": truncate(string(kind), 40)})
-	}
+	}, func(Request) map[string]any { return map[string]any{"kind": truncate(string(kind), 40)} })
 	return out, err
 }
 

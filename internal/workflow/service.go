@@ -112,15 +112,8 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 
 // Update edits a draft. version, when given, must be the current one.
 func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, version *int) (Request, error) {
-	const action = ActionUpdate
 	var out Request
-	var seen bool
-	err := s.store.WithTx(ctx, func(tx Tx) error {
-		r, err := s.visible(ctx, tx.Request, a, id)
-		if err != nil {
-			return err
-		}
-		seen = true
+	err := s.onVisible(ctx, a, id, ActionUpdate, func(tx Tx, r Request) error {
 		if err := s.Editable(a, r); err != nil {
 			return err
 		}
@@ -136,9 +129,11 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 		}
 		next := ch.apply(r)
 		if ch.Persons != nil {
-			if next.Persons, err = assignPersonIDs(r.Persons, *ch.Persons); err != nil {
+			persons, err := assignPersonIDs(r.Persons, *ch.Persons)
+			if err != nil {
 				return err
 			}
+			next.Persons = persons
 		}
 		set := ch.fieldNames()
 		if err := s.checkContent(ctx, tx, next, func(f string) bool { return slices.Contains(set, f) }); err != nil {
@@ -151,10 +146,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, ve
 		}
 		out = next
 		return nil
-	})
-	if err != nil && seen {
-		s.recordDenied(ctx, a, action, id, err, nil)
-	}
+	}, nil)
 	return out, err
 }
 
@@ -180,8 +172,6 @@ type EventInput struct {
 // Refused attempts are audited too, in their own transaction.
 func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (Request, error) {
 	var out Request
-	var seen bool
-	var from State
 	// The case file is read before the transaction, so that the
 	// transaction holds no second connection; what is checked of a
 	// document (its request, type and uploader) never changes. It is only
@@ -191,12 +181,11 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 	if len(in.Documents) > 0 && in.Event == EventDeliver {
 		caseFile, caseFileErr = s.store.Documents(ctx, id)
 	}
-	err := s.store.WithTx(ctx, func(tx Tx) error {
-		r, err := s.visible(ctx, tx.Request, a, id)
-		if err != nil {
-			return err
-		}
-		seen, from = true, r.State
+	action := "request.event"
+	if _, known := Lookup(in.Event); known {
+		action = EventAction(in.Event)
+	}
+	err := s.onVisible(ctx, a, id, action, func(tx Tx, r Request) error {
 		t, known := Lookup(in.Event)
 		if !known {
 			return Invalid("event", "unknown event")
@@ -249,14 +238,7 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		}
 		out = next
 		return nil
-	})
-	if err != nil && seen {
-		action := "request.event"
-		if _, known := Lookup(in.Event); known {
-			action = EventAction(in.Event)
-		}
-		s.recordDenied(ctx, a, action, id, err, DeniedEventDetails(in.Event, from))
-	}
+	}, func(r Request) map[string]any { return DeniedEventDetails(in.Event, r.State) })
 	return out, err
 }
 
@@ -396,6 +378,33 @@ func (s *Service) visible(ctx context.Context, load func(context.Context, string
 // recordDenied writes the audit entry of a refused attempt (403, 409, 422)
 // in its own short transaction. Failing to record it does not change the
 // answer, which is already a refusal.
+// onVisible runs fn in a transaction on the request id as a may see it: a
+// request hidden from a answers not found, as a missing one, and is not
+// recorded (nothing was tried on a request a does not know of); a refusal
+// fn returns is recorded as an attempt at action (recordDenied), with
+// details of the request as fn found it (none when details is nil). The
+// commands on one request share it, so that the order "visibility first"
+// and the record of refusals are one rule.
+func (s *Service) onVisible(ctx context.Context, a Actor, id, action string, fn func(tx Tx, r Request) error, details func(r Request) map[string]any) error {
+	var seen *Request
+	err := s.store.WithTx(ctx, func(tx Tx) error {
+		r, err := s.visible(ctx, tx.Request, a, id)
+		if err != nil {
+			return err
+		}
+		seen = &r
+		return fn(tx, r)
+	})
+	if err != nil && seen != nil {
+		var d map[string]any
+		if details != nil {
+			d = details(*seen)
+		}
+		s.recordDenied(ctx, a, action, id, err, d)
+	}
+	return err
+}
+
 func (s *Service) recordDenied(ctx context.Context, a Actor, action, requestID string, cause error, details map[string]any) {
 	code := ErrorCode(cause)
 	switch code {

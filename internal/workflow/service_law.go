@@ -85,13 +85,7 @@ type ExtendInput struct {
 // deadline (404), the actor (403), the version (409), the payload (422).
 func (s *Service) ExtendDeadline(ctx context.Context, a Actor, id, kind string, in ExtendInput) (Request, error) {
 	var out Request
-	var seen bool
-	err := s.store.WithTx(ctx, func(tx Tx) error {
-		r, err := s.visible(ctx, tx.Request, a, id)
-		if err != nil {
-			return err
-		}
-		seen = true
+	err := s.onVisible(ctx, a, id, ActionExtendDeadline, func(tx Tx, r Request) error {
 		track, found := trackIn(r.Deadlines, kind)
 		rule, known := s.instruments.rule(r, kind)
 		if found < 0 || !known {
@@ -115,10 +109,7 @@ func (s *Service) ExtendDeadline(ctx context.Context, a Actor, id, kind string, 
 		}
 		out = next
 		return nil
-	})
-	if err != nil && seen {
-		s.recordDenied(ctx, a, ActionExtendDeadline, id, err, map[string]any{"deadline": truncate(kind, 64)})
-	}
+	}, func(Request) map[string]any { return map[string]any{"deadline": truncate(kind, 64)} })
 	return out, err
 }
 
