@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -534,6 +535,75 @@ func TestUsers_sealed(t *testing.T) {
 				t.Fatalf("an account from before seals after the next open: %v", err)
 			}
 			mustVerify(t, reopened, 1)
+		})
+	}
+}
+
+// TestVerifyAudit_threadsAgainstTheLog changes a request's thread behind
+// the server's back: a message reworded, an internal note made readable by
+// the counterpart, its author or time changed, a message inserted or
+// deleted. Verification names the request and the message.
+func TestVerifyAudit_threadsAgainstTheLog(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sql     func(requestID, messageID string) []string
+		problem string
+	}{
+		{"body reworded", func(_, m string) []string {
+			return []string{`UPDATE messages SET body = 'We consent.' WHERE id = '` + m + `'`}
+		}, "body of message " + "%s is not the one posted"},
+		{"note shown to the counterpart", func(_, m string) []string {
+			return []string{`UPDATE messages SET internal = false WHERE id = '` + m + `'`}
+		}, "who may read it changed"},
+		{"author changed", func(_, m string) []string {
+			return []string{`UPDATE messages SET actor = 'it.officer' WHERE id = '` + m + `'`}
+		}, "now says it.officer (ES)"},
+		{"time changed", func(_, m string) []string {
+			return []string{`UPDATE messages SET at_us = at_us - 86400000000 WHERE id = '` + m + `'`}
+		}, "its row now says"},
+		{"moved to another request", func(r, m string) []string {
+			return []string{`UPDATE messages SET request_id = (SELECT MIN(id) FROM requests WHERE id <> '` + r + `') WHERE id = '` + m + `'`}
+		}, "its row now says"},
+		{"message deleted", func(_, m string) []string {
+			return []string{`DELETE FROM messages WHERE id = '` + m + `'`}
+		}, "is gone, though the log records its post"},
+		{"message inserted", func(r, _ string) []string {
+			return []string{`INSERT INTO messages (id, request_id, kind, internal, body, actor, authority, at_us)
+VALUES ('zzzz-forged', '` + r + `', 'message', false, 'Refused, sorry.', 'es.supervisor', 'ES', 1)`}
+		}, "records no post of message zzzz-forged"},
+	}
+	for _, db := range openStores(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					s := openBackend(t, db.Backend).Store
+					id := driveRequest(t, s)
+					svc := workflow.NewService(s, testPolicy{})
+					es := workflow.Actor{UserID: "2", Username: "es.supervisor", Role: workflow.RoleSupervisor, Authority: "ES"}
+					m, err := svc.PostMessage(context.Background(), es, id, workflow.MessageKindNote, "Check the bank's answer first.")
+					if err != nil {
+						t.Fatal(err)
+					}
+					mustVerify(t, s, 7)
+					exec(t, s, tc.sql(id, m.ID)...)
+					v, err := s.VerifyAudit(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					problem := tc.problem
+					if strings.Contains(problem, "%s") {
+						problem = fmt.Sprintf(problem, m.ID)
+					}
+					if v.OK || !strings.Contains(v.Problem, problem) || v.BrokenAt < 1 {
+						t.Fatalf("verify = %+v, want broken with a problem mentioning %q", v, problem)
+					}
+					if tc.name != "moved to another request" && v.RequestID != id {
+						t.Fatalf("verify names request %q (%s), want %q", v.RequestID, v.Problem, id)
+					}
+				})
+			}
 		})
 	}
 }

@@ -58,21 +58,30 @@ func (s *Store) Messages(ctx context.Context, requestID string) ([]workflow.Mess
 	defer rows.Close()
 	out := []workflow.Message{}
 	for rows.Next() {
-		var m workflow.Message
-		var kind string
-		var at int64
-		var readAt sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.RequestID, &kind, &m.Internal, &m.Body, &m.Actor, &m.Authority, &at, &readAt); err != nil {
+		m, err := scanMessage(rows)
+		if err != nil {
 			return nil, s.fail(err, "load messages")
-		}
-		m.Kind, m.At = workflow.MessageKind(kind), fromMicros(at)
-		if readAt.Valid {
-			r := fromMicros(readAt.Int64)
-			m.ReadAt = &r
 		}
 		out = append(out, m)
 	}
 	return out, s.fail(rows.Err(), "load messages")
+}
+
+// scanMessage reads a row of messageColumns.
+func scanMessage(rows *sql.Rows) (workflow.Message, error) {
+	var m workflow.Message
+	var kind string
+	var at int64
+	var readAt sql.NullInt64
+	if err := rows.Scan(&m.ID, &m.RequestID, &kind, &m.Internal, &m.Body, &m.Actor, &m.Authority, &at, &readAt); err != nil {
+		return m, err
+	}
+	m.Kind, m.At = workflow.MessageKind(kind), fromMicros(at)
+	if readAt.Valid {
+		r := fromMicros(readAt.Int64)
+		m.ReadAt = &r
+	}
+	return m, nil
 }
 
 // UnreadMessages counts, per request of ids, the messages not internal and

@@ -54,7 +54,7 @@ func auditBySeq(t testing.TB, s *store.Store) map[int64]workflow.AuditEntry {
 }
 
 // TestOutbox_writtenWithChange drafts, edits, sends and acknowledges a
-// request: each change has its outbox message, numbered as its audit
+// request and posts to its thread: each change has its outbox message, numbered as its audit
 // entry, telling its audience what it may see, the draft's to the
 // requesting authority alone; a refused attempt writes none.
 func TestOutbox_writtenWithChange(t *testing.T) {
@@ -80,6 +80,14 @@ func TestOutbox_writtenWithChange(t *testing.T) {
 			if _, err := svc.Fire(ctx, esOfficer, r.ID, workflow.EventInput{Event: workflow.EventAcknowledge}); err != nil {
 				t.Fatal(err)
 			}
+			// The thread: an internal note is told to its author's
+			// authority alone, a message to both; neither body goes out.
+			if _, err := svc.PostMessage(ctx, esOfficer, r.ID, workflow.MessageKindNote, "Secret note"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.PostMessage(ctx, itOfficer, r.ID, workflow.MessageKindMessage, "Secret question"); err != nil {
+				t.Fatal(err)
+			}
 
 			got := outbox(t, db.Store)
 			type want struct {
@@ -94,6 +102,8 @@ func TestOutbox_writtenWithChange(t *testing.T) {
 				{"request.update", []string{"IT"}, "", workflow.StateDrafted, workflow.StateDrafted, 2},
 				{"request.send", []string{"ES", "IT"}, workflow.EventSend, workflow.StateDrafted, workflow.StateSent, 3},
 				{"request.acknowledge", []string{"ES", "IT"}, workflow.EventAcknowledge, workflow.StateSent, workflow.StateAcknowledged, 4},
+				{"message.post", []string{"ES"}, "", workflow.StateAcknowledged, workflow.StateAcknowledged, 4},
+				{"message.post", []string{"ES", "IT"}, "", workflow.StateAcknowledged, workflow.StateAcknowledged, 4},
 			}
 			if len(got) != len(wants) {
 				t.Fatalf("outbox has %d messages, want %d: %+v", len(got), len(wants), got)

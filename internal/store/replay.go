@@ -153,7 +153,102 @@ func (s *Store) replayChunkOf(ctx context.Context, tx *sql.Tx, after, upTo strin
 	if err != nil {
 		return nil, s.fail(err, "read audited changes")
 	}
-	return s.compareChunk(rows, history, audited), nil
+	breaks := s.compareChunk(rows, history, audited)
+	threads, err := s.replayThreads(ctx, tx, rows, after, upTo)
+	if err != nil {
+		return nil, s.fail(err, "read the threads")
+	}
+	return mergeBreaks(breaks, threads), nil
+}
+
+// replayThreads compares the messages of the chunk's requests with their
+// message.post entries (workflow.AuditedMessage): every row must match an
+// accepted entry, and every such entry must still have its row. It returns
+// the requests whose thread disagrees, one break each, in id order.
+func (s *Store) replayThreads(ctx context.Context, tx *sql.Tx, rows []requestRow, after, upTo string) ([]requestBreak, error) {
+	cond, args := idRange("request_id", after, upTo)
+	posted := map[string]workflow.AuditedMessage{}
+	var undecodable error
+	err := s.eachAuditedChange(ctx, tx, cond+" AND action = '"+workflow.ActionMessagePost+"' ORDER BY seq", args,
+		workflow.ChangesThread, func(e workflow.AuditEntry) {
+			id, m, err := workflow.AuditedMessageOf(e)
+			if err != nil {
+				undecodable = errors.Join(undecodable, err)
+				return
+			}
+			posted[id] = m
+		})
+	if err != nil {
+		return nil, err
+	}
+	if undecodable != nil {
+		return nil, undecodable
+	}
+	rs, err := tx.QueryContext(ctx, rebind(s.postgres,
+		"SELECT "+messageColumns+" FROM messages WHERE "+cond+" ORDER BY request_id, seq"), args...)
+	if err != nil {
+		return nil, err
+	}
+	problems := map[string]requestBreak{}
+	note := func(requestID string, seq int64, problem string) {
+		if _, seen := problems[requestID]; !seen {
+			problems[requestID] = requestBreak{id: requestID, seq: seq, problem: problem}
+		}
+	}
+	for rs.Next() {
+		m, err := scanMessage(rs)
+		if err != nil {
+			rs.Close()
+			return nil, err
+		}
+		a, ok := posted[m.ID]
+		delete(posted, m.ID)
+		switch {
+		case !ok:
+			note(m.RequestID, 1, fmt.Sprintf("the log records no post of message %s: the row was written behind the server's back", m.ID))
+		case a.Disagreement(m, s.digests) != "":
+			note(m.RequestID, a.Seq, a.Disagreement(m, s.digests))
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range slices.Sorted(maps.Keys(posted)) {
+		a := posted[id]
+		note(a.RequestID, a.Seq, fmt.Sprintf("message %s is gone, though the log records its post", id))
+	}
+	references := make(map[string]string, len(rows))
+	for _, row := range rows {
+		references[row.ID] = row.Reference
+	}
+	out := make([]requestBreak, 0, len(problems))
+	for _, id := range slices.Sorted(maps.Keys(problems)) {
+		b := problems[id]
+		b.reference = references[id]
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// mergeBreaks joins two lists of breaks in id order into one, with one
+// break per request: the first list's where both name it.
+func mergeBreaks(first, second []requestBreak) []requestBreak {
+	if len(second) == 0 {
+		return first
+	}
+	byID := make(map[string]requestBreak, len(first)+len(second))
+	for _, b := range second {
+		byID[b.id] = b
+	}
+	for _, b := range first {
+		byID[b.id] = b
+	}
+	out := make([]requestBreak, 0, len(byID))
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		out = append(out, byID[id])
+	}
+	return out
 }
 
 // compareChunk compares the requests of one chunk with their audited

@@ -162,6 +162,17 @@ func Audience(r Request) []string {
 	return []string{r.RequestingAuthority, r.RequestedAuthority}
 }
 
+// caseFileMessage is the outbox message of action on r's case file (a
+// message posted, a document added or its translation tracked) at at: the
+// request as it stands, told to audience. A webhook or the event stream
+// says that the case file changed, and the subscriber reads what with its
+// own rights.
+func caseFileMessage(action string, r Request, at time.Time, audience []string) *OutboxMessage {
+	m := requestMessage(action, r, r.State, "")
+	m.At, m.Audience = at, audience
+	return m
+}
+
 // requestMessage is the outbox message of action on r, which was in state
 // from before: what an authority that may see r may be told of it.
 func requestMessage(action string, r Request, from State, ev Event) *OutboxMessage {

@@ -287,7 +287,7 @@ func (s *Service) AddDocument(ctx context.Context, a Actor, id string, in Docume
 		case d.TranslationOf != "":
 			d.TranslationStatus = TranslationDone
 		}
-		if err := tx.Apply(ctx, Uploaded(a, d)); err != nil {
+		if err := tx.Apply(ctx, Uploaded(a, r, d)); err != nil {
 			return err
 		}
 		out = d
@@ -395,9 +395,9 @@ func cleanFilename(name string) string {
 	return name
 }
 
-// Uploaded is the change of a document d added by a: the document, and the
-// audit entry document.upload with its SHA-256.
-func Uploaded(a Actor, d CaseDocument) Change {
+// Uploaded is the change of a document d added by a to r: the document,
+// the audit entry document.upload with its SHA-256, and its outbox message.
+func Uploaded(a Actor, r Request, d CaseDocument) Change {
 	details := map[string]any{
 		"document_id": d.ID, "type": d.Type, "language": d.Language, "media_type": d.MediaType,
 		"size": d.Size, "sha256": d.SHA256,
@@ -408,6 +408,7 @@ func Uploaded(a Actor, d CaseDocument) Change {
 	return Change{
 		At: d.At, Actor: a.Username, Authority: a.Authority, Action: ActionUploadDocument,
 		RequestID: d.RequestID, Outcome: OutcomeOK, Details: details, Document: &d,
+		Outbox: caseFileMessage(ActionUploadDocument, r, d.At, Audience(r)),
 	}
 }
 
@@ -525,6 +526,7 @@ func (s *Service) SetTranslationStatus(ctx context.Context, a Actor, id string, 
 			map[string]any{"document_id": d.ID, "translation_status": string(st)})
 		c.RequestID = d.RequestID
 		c.DocumentStatus = &DocumentStatusChange{DocumentID: d.ID, From: d.TranslationStatus, To: st}
+		c.Outbox = caseFileMessage(ActionUpdateDocument, r, c.At, Audience(r))
 		return tx.Apply(ctx, c)
 	})
 	if err != nil {

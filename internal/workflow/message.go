@@ -81,7 +81,17 @@ func MessagePosted(d Digester, a Actor, r Request, m Message) Change {
 		RequestID: r.ID, Outcome: OutcomeOK,
 		Details: map[string]any{"message_id": m.ID, "kind": string(m.Kind), "internal": m.Internal, "body_hmac": d.Digest(m.Body)},
 		Message: &m,
+		Outbox:  caseFileMessage(ActionMessagePost, r, m.At, messageAudience(r, m)),
 	}
+}
+
+// messageAudience are the authorities that may see message m on r: its
+// author's alone for an internal one.
+func messageAudience(r Request, m Message) []string {
+	if m.Internal {
+		return []string{m.Authority}
+	}
+	return Audience(r)
 }
 
 // MessagesRead is the change of a reading, by a at at, of the thread of

@@ -80,7 +80,7 @@ type TextDigests func(field, text string) (string, bool)
 func DigestsOf(d Digester) TextDigests {
 	return func(field, text string) (string, bool) {
 		switch field {
-		case "content_hmac", "comment_hmac":
+		case "content_hmac", "comment_hmac", "body_hmac":
 			return d.Digest(text), true
 		case "content_sha256", "comment_sha256":
 			sum := sha256.Sum256([]byte(text))
