@@ -11,7 +11,8 @@
 // Compose lays the letter out as text blocks, a pure function of the
 // request as workflow.Service.Letter hands it over (protected persons
 // already concealed from whom may not see them); Render turns the blocks
-// into PDF with go-pdf/fpdf and an embedded DejaVu Sans, so that names in
-// any script the font covers print as written. A character the font lacks
-// prints as "?"; Render never panics, whatever the text.
+// into PDF with go-pdf/fpdf and an embedded DejaVu Sans with Thai merged
+// in, so that names in any script the font covers print as written. A
+// character the font lacks prints as "?"; Render never panics, whatever
+// the text.
 package letter

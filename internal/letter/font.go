@@ -11,14 +11,16 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// The fonts of the letter: DejaVu Sans, whose licence (font/LICENSE) lets
-// it be copied and embedded. fpdf's core fonts know only Latin-1, which
-// would break "García"'s neighbours in Greek, Cyrillic, Turkish or
-// Vietnamese.
+// The fonts of the letter: DejaVu Sans with the Thai block of Noto Sans
+// Thai merged in (scripts/letter-font.py), whose licences (font/LICENSE)
+// let them be copied and embedded. fpdf's core fonts know only Latin-1,
+// which would break "García"'s neighbours in Greek, Cyrillic, Turkish or
+// Vietnamese, and fpdf takes one font per style with no fallback, so a
+// Thai name needs its glyphs in the same font.
 var (
-	//go:embed font/DejaVuSans.ttf
+	//go:embed font/LetterSans.ttf
 	regularTTF []byte
-	//go:embed font/DejaVuSans-Bold.ttf
+	//go:embed font/LetterSans-Bold.ttf
 	boldTTF []byte
 )
 
