@@ -5,34 +5,19 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/mla-flow/mla-flow/internal/blob"
+	"github.com/mla-flow/mla-flow/internal/blob/s3test"
 )
 
-// newFakeS3 starts an in-process S3-compatible server on loopback with
-// one bucket (gofakes3, in memory), and returns the Store on it.
-func newFakeS3(t *testing.T) *blob.S3 {
+// newS3 returns the Store on a fresh bucket of server, under a prefix.
+func newS3(t *testing.T, server s3test.Server) *blob.S3 {
 	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("documents"); err != nil {
-		t.Fatal(err)
-	}
-	// Over TLS, as a real store is reached: the client then sends the
-	// payload unsigned, in plain parts, which the fake understands.
-	srv := httptest.NewTLSServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	u, _ := url.Parse(srv.URL)
-	s, err := blob.NewS3(context.Background(), blob.S3Options{
-		Endpoint: u.Host, Bucket: "documents", Prefix: "case/", AccessKey: "test", SecretKey: "test-secret",
-		Region: "us-east-1", Transport: srv.Client().Transport,
-	})
+	o := server.Options(t)
+	o.Prefix = "case/"
+	s, err := blob.NewS3(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +25,12 @@ func newFakeS3(t *testing.T) *blob.S3 {
 }
 
 func TestS3_putOpenSeekDelete(t *testing.T) {
+	s3test.Each(t, testPutOpenSeekDelete)
+}
+
+func testPutOpenSeekDelete(t *testing.T, server s3test.Server) {
 	ctx := context.Background()
-	s := newFakeS3(t)
+	s := newS3(t, server)
 	// Larger than one part, so that the upload is a multipart one.
 	content := bytes.Repeat([]byte("0123456789abcdef"), 7<<16)
 	n, err := s.Put(ctx, "key01", io.MultiReader(bytes.NewReader(content)))
@@ -79,8 +68,12 @@ func TestS3_putOpenSeekDelete(t *testing.T) {
 }
 
 func TestS3_failedPutKeepsNothing(t *testing.T) {
+	s3test.Each(t, testFailedPutKeepsNothing)
+}
+
+func testFailedPutKeepsNothing(t *testing.T, server s3test.Server) {
 	ctx := context.Background()
-	s := newFakeS3(t)
+	s := newS3(t, server)
 	if _, err := s.Put(ctx, "key02", &failing{after: 3}); err == nil {
 		t.Fatal("Put of a failing reader succeeded")
 	}

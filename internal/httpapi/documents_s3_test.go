@@ -4,32 +4,23 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/mla-flow/mla-flow/internal/blob"
+	"github.com/mla-flow/mla-flow/internal/blob/s3test"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testworld"
 )
 
 // TestDocuments_s3 runs the roundtrip and the tampering check with the
-// bytes in an S3-compatible store (an in-process fake on loopback).
+// bytes in an S3-compatible store: an in-process fake on loopback, and a
+// real S3 server when the suite has one (s3test).
 func TestDocuments_s3(t *testing.T) {
-	backend := s3mem.New()
-	if err := backend.CreateBucket("documents"); err != nil {
-		t.Fatal(err)
-	}
-	fake := httptest.NewTLSServer(gofakes3.New(backend).Server())
-	t.Cleanup(fake.Close)
-	u, _ := url.Parse(fake.URL)
-	s3, err := blob.NewS3(context.Background(), blob.S3Options{
-		Endpoint: u.Host, Bucket: "documents", AccessKey: "test", SecretKey: "test-secret", Region: "us-east-1",
-		Transport: fake.Client().Transport,
-	})
+	s3test.Each(t, testDocumentsS3)
+}
+
+func testDocumentsS3(t *testing.T, server s3test.Server) {
+	s3, err := blob.NewS3(context.Background(), server.Options(t))
 	if err != nil {
 		t.Fatal(err)
 	}
