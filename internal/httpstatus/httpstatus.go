@@ -28,6 +28,9 @@ var statuses = map[workflow.Code]int{
 	workflow.ErrUnavailable:          http.StatusServiceUnavailable,
 	workflow.ErrPasswordChange:       http.StatusForbidden,
 	MethodNotAllowed:                 http.StatusMethodNotAllowed,
+	workflow.ErrPreconditionFailed:    http.StatusPreconditionFailed,
+	workflow.ErrIdempotencyInProgress: http.StatusConflict,
+	workflow.ErrIdempotencyAnswerLost: http.StatusConflict,
 }
 
 // Of returns the status of an error code, and false for a code it does not
