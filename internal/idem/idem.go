@@ -66,6 +66,8 @@ type Store interface {
 	// token until leaseUntil, and won is true. Otherwise it returns the
 	// stored record and won false.
 	Claim(ctx context.Context, k Key, token string, now, leaseUntil time.Time) (rec Record, won bool, err error)
+	// Lookup reads the stored record of k, if any (expired or not).
+	Lookup(ctx context.Context, k Key) (Record, bool, error)
 	// Complete stores the answer of the attempt c with the fingerprint of
 	// its request; it fails if c no longer holds the key.
 	Complete(ctx context.Context, c Claim, fingerprint string, status int, headers map[string]string, body []byte) error

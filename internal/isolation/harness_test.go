@@ -189,7 +189,7 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	// Two hours: no token expires, and no session is renewed, during a run.
 	tw := testworld.New(t, db, testworld.Options{Logger: logger, Policy: policy, TokenLifetime: 2 * time.Hour})
 	st, a, wf := tw.Store, tw.Auth, tw.Workflow
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger, Idempotency: st})
 	web.New(web.Deps{
 		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),
 	}).Register(e)

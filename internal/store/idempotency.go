@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,6 +73,21 @@ func (s *Store) Claim(ctx context.Context, k idem.Key, token string, now, leaseU
 		return nil
 	})
 	return rec, won, s.fail(err, "claim idempotency key")
+}
+
+// Lookup reads the record of k (idem.Store), from the readers: a repeat
+// waiting for the first attempt's answer polls it without taking the
+// writer.
+func (s *Store) Lookup(ctx context.Context, k idem.Key) (idem.Record, bool, error) {
+	rec, err := scanIdem(s.r.WithContext(ctx).Raw("SELECT "+idemColumns+" FROM idempotency_keys WHERE owner = ? AND idem_key = ?",
+		k.Owner, k.Key).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return idem.Record{}, false, nil
+	}
+	if err != nil {
+		return idem.Record{}, false, s.fail(err, "read idempotency key")
+	}
+	return rec, true, nil
 }
 
 func scanIdem(row *sql.Row) (idem.Record, error) {
