@@ -294,10 +294,7 @@ func TestIdempotency_expiry(t *testing.T) {
 // same key is another key, and never gets the first caller's answer.
 func TestIdempotency_perCaller(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db testdb.Backend) {
-		srv := newTestServer(t)
-		if db.Name != "sqlite" {
-			srv = newTestServerOn(t, db)
-		}
+		srv := newTestServerOn(t, db)
 		a := srv.raw(t, srv.login(t, "it.officer"), http.MethodPost, "/api/v1/requests", draftBody("Mine"), withKey("shared"))
 		if a.Code != http.StatusCreated {
 			t.Fatalf("A: %d", a.Code)

@@ -423,6 +423,9 @@ type call struct {
 	// body, when set, is sent as it is, as contentType (an upload).
 	body        []byte
 	contentType string
+	// header holds headers the call sends besides those of its session
+	// and body (an Idempotency-Key).
+	header http.Header
 }
 
 // answer is what the server answered.
@@ -472,6 +475,9 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 	}
 	if !c.ep.web && s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	rec := httptest.NewRecorder()
 	w.echo.ServeHTTP(rec, req)
