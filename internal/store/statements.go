@@ -101,8 +101,8 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 		inserts: &sync.Map{},
 
 		markIdempotent: q("UPDATE idempotency_keys SET effect_seq = ? WHERE owner = ? AND idem_key = ? AND token = ?"),
-		outboxAfter:  q("SELECT " + strings.Join(outboxColumns, ", ") + " FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
-		cancelTimers: q("DELETE FROM timers WHERE kind = ? AND subject = ?"),
+		outboxAfter:    q("SELECT " + strings.Join(outboxColumns, ", ") + " FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
+		cancelTimers:   q("DELETE FROM timers WHERE kind = ? AND subject = ?"),
 		insertTimer: q("INSERT INTO timers (kind, subject, due_at_us, payload, created_at_us, claimed_until_us) " +
 			"VALUES (?, ?, ?, ?, ?, 0)"),
 		// SKIP LOCKED on PostgreSQL: a runner on another server passes over
