@@ -186,6 +186,17 @@ func runClaimed(c echo.Context, next echo.HandlerFunc, keys idem.Store, claim id
 	res := c.Response()
 	rec := &answerRecorder{ResponseWriter: res.Writer}
 	res.Writer = rec
+	defer func() {
+		if p := recover(); p != nil {
+			// A panic is a fault of the server (recoverPanics answers
+			// it): the key is released unless a change committed, as
+			// for any 5xx; a committed one keeps the key pending until
+			// its lease lapses, and a repeat then learns of it.
+			res.Writer = rec.ResponseWriter
+			_, _ = keys.Release(context.WithoutCancel(req.Context()), claim)
+			panic(p)
+		}
+	}()
 	err := next(c)
 	if err != nil {
 		c.Error(err) // answered here, so that the answer is recorded
