@@ -466,3 +466,31 @@ func TestIdempotency_everyPOST(t *testing.T) {
 		}
 	}
 }
+
+// TestIdempotency_upload: an upload is hashed as it streams; the same
+// bytes replay, other bytes under the key are refused and add nothing to
+// the case file.
+func TestIdempotency_upload(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		tok := srv.login(t, "it.officer")
+		id := text(srv.newDraft(t)["id"])
+		send := func(content []byte) *httptest.ResponseRecorder {
+			body, ct := multipartBody(t, letterFields(), "lettera.pdf", bytes.NewReader(content))
+			return srv.raw(t, tok, http.MethodPost, pathTo(id, "documents"), body.Bytes(),
+				http.Header{"Content-Type": {ct}, "Idempotency-Key": {"upload-1"}})
+		}
+		first := send(pdfBytes)
+		if first.Code != http.StatusCreated {
+			t.Fatalf("upload: %d %s", first.Code, first.Body)
+		}
+		wantReplay(t, first, send(pdfBytes))
+		other := append(append([]byte{}, pdfBytes...), []byte("% another revision\n")...)
+		rec := send(other)
+		wantError(t, rec.Code, decode(t, rec), http.StatusUnprocessableEntity, "validation_failed")
+		_, list := srv.do(t, tok, http.MethodGet, pathTo(id, "documents"), nil)
+		if items, _ := list["items"].([]any); len(items) != 1 {
+			t.Fatalf("the case file holds %d documents, want 1", len(items))
+		}
+	})
+}

@@ -180,7 +180,8 @@ type EventInput struct {
 }
 
 // Fire moves a request through the workflow. The checks run in the order
-// the API documents: visibility (404), a known event (422), the state (409),
+// the API documents: visibility (404), the If-Match precondition (412), a
+// known event (422), the state (409),
 // the actor's side and role (403), the version (409), the payload (422).
 // Refused attempts are audited too, in their own transaction.
 func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (Request, error) {
