@@ -475,18 +475,26 @@ func TestIdempotency_upload(t *testing.T) {
 		srv := newTestServerOn(t, db)
 		tok := srv.login(t, "it.officer")
 		id := text(srv.newDraft(t)["id"])
-		send := func(content []byte) *httptest.ResponseRecorder {
-			body, ct := multipartBody(t, letterFields(), "lettera.pdf", bytes.NewReader(content))
-			return srv.raw(t, tok, http.MethodPost, pathTo(id, "documents"), body.Bytes(),
-				http.Header{"Content-Type": {ct}, "Idempotency-Key": {"upload-1"}})
+		type upload struct {
+			body []byte
+			ct   string
 		}
-		first := send(pdfBytes)
+		build := func(content []byte) upload {
+			body, ct := multipartBody(t, letterFields(), "lettera.pdf", bytes.NewReader(content))
+			return upload{body.Bytes(), ct}
+		}
+		send := func(u upload) *httptest.ResponseRecorder {
+			return srv.raw(t, tok, http.MethodPost, pathTo(id, "documents"), u.body,
+				http.Header{"Content-Type": {u.ct}, "Idempotency-Key": {"upload-1"}})
+		}
+		same := build(pdfBytes) // the same bytes, its multipart boundary included
+		first := send(same)
 		if first.Code != http.StatusCreated {
 			t.Fatalf("upload: %d %s", first.Code, first.Body)
 		}
-		wantReplay(t, first, send(pdfBytes))
+		wantReplay(t, first, send(same))
 		other := append(append([]byte{}, pdfBytes...), []byte("% another revision\n")...)
-		rec := send(other)
+		rec := send(build(other))
 		wantError(t, rec.Code, decode(t, rec), http.StatusUnprocessableEntity, "validation_failed")
 		_, list := srv.do(t, tok, http.MethodGet, pathTo(id, "documents"), nil)
 		if items, _ := list["items"].([]any); len(items) != 1 {
