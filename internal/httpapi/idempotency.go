@@ -51,7 +51,7 @@ var replayedHeaders = []string{echo.HeaderContentType, "ETag", echo.HeaderLocati
 // enough for any ordinary command, short enough that a client is not held
 // by a stalled one. Waiting, rather than refusing at once, lets a client
 // that retries on a timeout get the answer in the retry.
-const idempotencyWait = 10 * time.Second
+var idempotencyWait = 10 * time.Second // a variable for the test of the wait's end
 
 // idempotent runs the protocol on the POSTs behind it, for the caller
 // requireUser signed in; other methods, and POSTs without the header, pass

@@ -502,3 +502,46 @@ func TestIdempotency_upload(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotency_inProgress: a repeat waits for the first attempt's
+// answer, and answers idempotency_in_progress when it does not come in
+// time; nothing is done.
+func TestIdempotency_inProgress(t *testing.T) {
+	srv := newTestServer(t)
+	tok := srv.login(t, "it.officer")
+	ctx := context.Background()
+	k := idem.Key{Owner: srv.idOf(t, "it.officer"), Key: "busy"}
+	now := srv.clock.Now()
+	if _, won, err := srv.store.Claim(ctx, k, "busy", now, now.Add(idem.Lease)); err != nil || !won {
+		t.Fatalf("claim: %v %v", won, err)
+	}
+	defer func(d time.Duration) { idempotencyWait = d }(idempotencyWait)
+	idempotencyWait = 150 * time.Millisecond
+	n := srv.auditEntries(t)
+	start := time.Now()
+	rec := srv.raw(t, tok, http.MethodPost, "/api/v1/requests", draftBody("Busy"), withKey("busy"))
+	wantError(t, rec.Code, decode(t, rec), http.StatusConflict, "idempotency_in_progress")
+	if waited := time.Since(start); waited < idempotencyWait {
+		t.Fatalf("answered after %s, before the wait of %s", waited, idempotencyWait)
+	}
+	if srv.auditEntries(t) != n {
+		t.Fatal("a repeat of a key in progress made an effect")
+	}
+
+	// The first attempt answers while a repeat waits: the repeat replays it.
+	idempotencyWait = 5 * time.Second
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		done <- srv.raw(t, tok, http.MethodPost, "/api/v1/requests", draftBody("Busy"), withKey("busy"))
+	}()
+	time.Sleep(50 * time.Millisecond)
+	fp := newFingerprint(httptest.NewRequest(http.MethodPost, "/api/v1/requests", strings.NewReader(`{"kind":"mla","requested_authority":"ES","title":"Busy"}`)))
+	sum, _ := fp.finish()
+	if err := srv.store.Complete(ctx, idem.Claim{Key: k, Token: "busy"}, sum, http.StatusTeapot, map[string]string{"Content-Type": "text/plain"}, []byte("brewed")); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	if got.Code != http.StatusTeapot || got.Body.String() != "brewed" || got.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the waiting repeat: %d %q %v", got.Code, got.Body, got.Header())
+	}
+}
