@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"hash"
 	"io"
@@ -221,7 +222,11 @@ func runClaimed(c echo.Context, next echo.HandlerFunc, keys idem.Store, claim id
 			headers[name] = v
 		}
 	}
-	if err := keys.Complete(ctx, claim, sum, res.Status, headers, rec.body.Bytes()); err != nil {
+	status, body := res.Status, rec.body.Bytes()
+	if withheld, _ := c.Get(secretAnswerKey).(bool); withheld {
+		status, body = withheldAnswer(headers)
+	}
+	if err := keys.Complete(ctx, claim, sum, status, headers, body); err != nil {
 		logger.WarnContext(ctx, "idempotent answer not stored", "request_id", requestIDOf(c), "error", err.Error())
 	}
 	return nil
@@ -320,3 +325,26 @@ func (r *answerRecorder) Write(p []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (r *answerRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// secretAnswerKey is where keepSecret marks an answer in the Echo context.
+const secretAnswerKey = "mla-flow.httpapi.secret-answer"
+
+// keepSecret tells the idempotency middleware that the answer being sent
+// holds a secret shown once (an API key, a webhook's secret): it is not
+// stored, and a repeat under the same key answers withheldAnswer instead
+// of showing the secret twice or making a second one. Every handler
+// whose answer holds a secret calls it before answering.
+func keepSecret(c echo.Context) { c.Set(secretAnswerKey, true) }
+
+// withheldAnswer is what a repeat gets of an answer keepSecret withheld:
+// 409 idempotency_answer_lost, the resource's Location kept (it is in
+// headers, which are the answer's replayed headers, without those of its
+// body).
+func withheldAnswer(headers map[string]string) (int, []byte) {
+	delete(headers, echo.HeaderContentDisposition)
+	headers[echo.HeaderContentType] = echo.MIMEApplicationJSON
+	body, _ := json.Marshal(errorJSON{Error: errorBody{Code: workflow.ErrIdempotencyAnswerLost,
+		Message: "the first request with this Idempotency-Key succeeded, but its answer held a secret that is shown once and not kept; " +
+			"the change is not made again (Location names what it made, when it made one)"}})
+	return http.StatusConflict, body
+}

@@ -545,3 +545,33 @@ func TestIdempotency_inProgress(t *testing.T) {
 		t.Fatalf("the waiting repeat: %d %q %v", got.Code, got.Body, got.Header())
 	}
 }
+
+// TestIdempotency_keepSecret: an answer that holds a secret shown once is
+// not stored; a repeat learns that the change was made, and where, but
+// never sees the secret.
+func TestIdempotency_keepSecret(t *testing.T) {
+	srv := newTestServer(t)
+	e := srv.handler.(*echo.Echo)
+	made := 0
+	guard := then(requireUser(srv.auth), idempotent(srv.store, srv.wf.Now, slog.New(slog.DiscardHandler)))
+	e.POST("/api/v1/test-secrets", func(c echo.Context) error {
+		made++
+		keepSecret(c)
+		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/test-secrets/1")
+		return c.JSON(http.StatusCreated, map[string]string{"secret": "whsec_shown-once"})
+	}, guard)
+	tok := srv.login(t, "it.officer")
+	first := srv.raw(t, tok, http.MethodPost, "/api/v1/test-secrets", `{}`, withKey("secret"))
+	if first.Code != http.StatusCreated || !strings.Contains(first.Body.String(), "whsec_shown-once") {
+		t.Fatalf("first: %d %s", first.Code, first.Body)
+	}
+	again := srv.raw(t, tok, http.MethodPost, "/api/v1/test-secrets", `{}`, withKey("secret"))
+	wantError(t, again.Code, decode(t, again), http.StatusConflict, "idempotency_answer_lost")
+	if strings.Contains(again.Body.String(), "whsec") || again.Header().Get("Location") != "/api/v1/test-secrets/1" || made != 1 {
+		t.Fatalf("repeat: %d %s %v, made %d", again.Code, again.Body, again.Header(), made)
+	}
+	rec, _, err := srv.store.Lookup(context.Background(), idem.Key{Owner: srv.idOf(t, "it.officer"), Key: "secret"})
+	if err != nil || bytes.Contains(rec.Body, []byte("whsec")) {
+		t.Fatalf("the secret was stored: %s (%v)", rec.Body, err)
+	}
+}
