@@ -22,6 +22,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
+	"github.com/mla-flow/mla-flow/internal/idem"
 	"github.com/mla-flow/mla-flow/internal/jobs"
 	"github.com/mla-flow/mla-flow/internal/law"
 	"github.com/mla-flow/mla-flow/internal/store"
@@ -211,7 +212,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			return chainIntact()
 		},
-		Logger: logger,
+		Logger:      logger,
+		Idempotency: a.store,
 	})
 	// The officers' pages, on the same Echo instance and services as the API.
 	web.New(web.Deps{
@@ -286,8 +288,23 @@ func backgroundJobs(a *app, logger *slog.Logger) []jobs.Job {
 			}
 			return err
 		},
+	}, {
+		// Idempotency keys live 24 hours (CONTRACT 8); a key older than
+		// that is unknown to the API already, this forgets it.
+		Name: "prune-idempotency-keys", Every: idempotencyPruneInterval,
+		Run: func(ctx context.Context) error {
+			n, err := a.store.PruneIdempotencyKeys(ctx, a.clock().Add(-idem.Lifetime))
+			if err == nil && n > 0 {
+				logger.Info("pruned idempotency keys", "keys", n)
+			}
+			return err
+		},
 	}}
 }
+
+// idempotencyPruneInterval is how often expired idempotency keys are
+// deleted: they are already ignored, so this bounds only the table's size.
+const idempotencyPruneInterval = 15 * time.Minute
 
 // verifyAuditAtStart recomputes the audit chain before the server serves,
 // so that tampering done while it was down is reported at once: loudly in

@@ -59,7 +59,7 @@ func handleCreateRequest(wf *workflow.Service) echo.HandlerFunc {
 			return err
 		}
 		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/requests/"+r.ID)
-		return c.JSON(http.StatusCreated, toRequestJSON(wf, a, r))
+		return answerRequest(c, http.StatusCreated, wf, a, r)
 	}
 }
 
@@ -133,6 +133,10 @@ func handleGetRequest(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		setRequestETag(c, r)
+		if notModified(c, r) {
+			return c.NoContent(http.StatusNotModified)
+		}
 		return c.JSON(http.StatusOK, requestJSONOf(wf, a, r))
 	}
 }
@@ -195,11 +199,12 @@ func handleUpdateRequest(wf *workflow.Service) echo.HandlerFunc {
 			return err
 		}
 		a := actorFrom(c)
-		r, err := wf.Update(c.Request().Context(), a, c.Param("id"), in.toDomain(), in.Version)
+		id := c.Param("id")
+		r, err := wf.UpdateIfMatch(c.Request().Context(), a, id, in.toDomain(), in.Version, ifMatchOf(c, id))
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+		return answerRequest(c, http.StatusOK, wf, a, r)
 	}
 }
 
@@ -239,7 +244,7 @@ func handleExtendDeadline(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+		return answerRequest(c, http.StatusOK, wf, a, r)
 	}
 }
 
@@ -253,11 +258,14 @@ func handleFireEvent(wf *workflow.Service) echo.HandlerFunc {
 			return err
 		}
 		a := actorFrom(c)
-		r, err := wf.Fire(c.Request().Context(), a, c.Param("id"), in.toDomain())
+		id := c.Param("id")
+		ev := in.toDomain()
+		ev.IfMatch = ifMatchOf(c, id)
+		r, err := wf.Fire(c.Request().Context(), a, id, ev)
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, toRequestJSON(wf, a, r))
+		return answerRequest(c, http.StatusOK, wf, a, r)
 	}
 }
 

@@ -13,6 +13,11 @@ import (
 func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	wf := d.Workflow
 	user := requireUser(d.Auth) // a valid token of an enabled user
+	if d.Idempotency != nil {
+		// Every signed-in POST takes an Idempotency-Key (CONTRACT 8),
+		// scoped by the caller the guard signed in.
+		user = then(user, idempotent(d.Idempotency, d.Workflow.Now, d.Logger))
+	}
 
 	e.GET("/healthz", handleHealth())
 	e.GET("/readyz", handleReady(d.Ready))
@@ -57,4 +62,9 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 
 	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
 	v1.GET("/audit/verify", handleVerifyAudit(wf), user)
+}
+
+// then is the guard first followed by second, for one route.
+func then(first, second echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return first(second(next)) }
 }

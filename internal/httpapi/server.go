@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/idem"
 	"github.com/mla-flow/mla-flow/internal/textcheck"
 	"github.com/mla-flow/mla-flow/internal/upload"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -36,6 +37,10 @@ type Deps struct {
 	// echo.ExtractIPFromXFFHeader with the proxy's range), or any client
 	// could dodge the throttle by inventing addresses.
 	IPExtractor echo.IPExtractor
+	// Idempotency keeps the Idempotency-Key of every signed-in POST
+	// (CONTRACT 8) in the database, so that servers sharing it share the
+	// keys; nil turns the header off (it is then ignored).
+	Idempotency idem.Store
 }
 
 // New returns the API as an Echo instance with every route of the contract,

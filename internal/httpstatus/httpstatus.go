@@ -14,20 +14,23 @@ import (
 const MethodNotAllowed workflow.Code = "method_not_allowed"
 
 var statuses = map[workflow.Code]int{
-	workflow.ErrBadRequest:           http.StatusBadRequest,
-	workflow.ErrUnauthenticated:      http.StatusUnauthorized,
-	workflow.ErrForbidden:            http.StatusForbidden,
-	workflow.ErrNotFound:             http.StatusNotFound,
-	workflow.ErrInvalidTransition:    http.StatusConflict,
-	workflow.ErrVersionConflict:      http.StatusConflict,
-	workflow.ErrConflict:             http.StatusConflict,
-	workflow.ErrTooLarge:             http.StatusRequestEntityTooLarge,
-	workflow.ErrUnsupportedMediaType: http.StatusUnsupportedMediaType,
-	workflow.ErrValidation:           http.StatusUnprocessableEntity,
-	workflow.ErrRateLimited:          http.StatusTooManyRequests,
-	workflow.ErrUnavailable:          http.StatusServiceUnavailable,
-	workflow.ErrPasswordChange:       http.StatusForbidden,
-	MethodNotAllowed:                 http.StatusMethodNotAllowed,
+	workflow.ErrBadRequest:            http.StatusBadRequest,
+	workflow.ErrUnauthenticated:       http.StatusUnauthorized,
+	workflow.ErrForbidden:             http.StatusForbidden,
+	workflow.ErrNotFound:              http.StatusNotFound,
+	workflow.ErrInvalidTransition:     http.StatusConflict,
+	workflow.ErrVersionConflict:       http.StatusConflict,
+	workflow.ErrConflict:              http.StatusConflict,
+	workflow.ErrTooLarge:              http.StatusRequestEntityTooLarge,
+	workflow.ErrUnsupportedMediaType:  http.StatusUnsupportedMediaType,
+	workflow.ErrValidation:            http.StatusUnprocessableEntity,
+	workflow.ErrRateLimited:           http.StatusTooManyRequests,
+	workflow.ErrUnavailable:           http.StatusServiceUnavailable,
+	workflow.ErrPasswordChange:        http.StatusForbidden,
+	MethodNotAllowed:                  http.StatusMethodNotAllowed,
+	workflow.ErrPreconditionFailed:    http.StatusPreconditionFailed,
+	workflow.ErrIdempotencyInProgress: http.StatusConflict,
+	workflow.ErrIdempotencyAnswerLost: http.StatusConflict,
 }
 
 // Of returns the status of an error code, and false for a code it does not

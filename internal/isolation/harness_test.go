@@ -189,7 +189,7 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	// Two hours: no token expires, and no session is renewed, during a run.
 	tw := testworld.New(t, db, testworld.Options{Logger: logger, Policy: policy, TokenLifetime: 2 * time.Hour})
 	st, a, wf := tw.Store, tw.Auth, tw.Workflow
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger, Idempotency: st})
 	web.New(web.Deps{
 		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),
 	}).Register(e)
@@ -423,6 +423,9 @@ type call struct {
 	// body, when set, is sent as it is, as contentType (an upload).
 	body        []byte
 	contentType string
+	// header holds headers the call sends besides those of its session
+	// and body (an Idempotency-Key).
+	header http.Header
 }
 
 // answer is what the server answered.
@@ -472,6 +475,9 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 	}
 	if !c.ep.web && s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	rec := httptest.NewRecorder()
 	w.echo.ServeHTTP(rec, req)

@@ -43,6 +43,7 @@ func TestIsolation(t *testing.T) {
 		t.Run("sessions", w.testSessions)
 		t.Run("create", w.testCreate)
 		t.Run("changes", w.testChanges)
+		t.Run("idempotency_keys", w.testIdempotencyKeys)
 		t.Run("disclosures", w.testDisclosures)
 		t.Run("server_log", w.testLog)
 		t.Run("exercised", w.eps.checkExercised)

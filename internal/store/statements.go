@@ -28,6 +28,9 @@ type statements struct {
 	// The outbox and the timers (change.go, outbox.go).
 	outboxAfter, cancelTimers, insertTimer, claimTimers, deleteTimer string
 
+	// markIdempotent marks an idempotency key's effect (idempotency.go).
+	markIdempotent string
+
 	inserts *sync.Map // "table/rows" → multi-row INSERT (see insert)
 }
 
@@ -97,8 +100,9 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 		},
 		inserts: &sync.Map{},
 
-		outboxAfter:  q("SELECT " + strings.Join(outboxColumns, ", ") + " FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
-		cancelTimers: q("DELETE FROM timers WHERE kind = ? AND subject = ?"),
+		markIdempotent: q("UPDATE idempotency_keys SET effect_seq = ? WHERE owner = ? AND idem_key = ? AND token = ?"),
+		outboxAfter:    q("SELECT " + strings.Join(outboxColumns, ", ") + " FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
+		cancelTimers:   q("DELETE FROM timers WHERE kind = ? AND subject = ?"),
 		insertTimer: q("INSERT INTO timers (kind, subject, due_at_us, payload, created_at_us, claimed_until_us) " +
 			"VALUES (?, ?, ?, ?, ?, 0)"),
 		// SKIP LOCKED on PostgreSQL: a runner on another server passes over

@@ -28,9 +28,11 @@ func (s *Store) WithTx(ctx context.Context, fn func(workflow.Tx) error) error {
 }
 
 // withTx is WithTx for this package's own commands, which need more of the
-// transaction than workflow.Tx offers.
+// transaction than workflow.Tx offers. Every write transaction goes
+// through it, so an attempt under an Idempotency-Key (ctx carries its
+// claim) marks its key in the transaction of its change (withClaim).
 func (s *Store) withTx(ctx context.Context, fn func(*tx) error) error {
-	return s.fail(s.gc.submit(ctx, fn), "write transaction")
+	return s.fail(s.gc.submit(ctx, withClaim(ctx, fn)), "write transaction")
 }
 
 // tx is a write transaction; it implements workflow.Tx. Its methods must be

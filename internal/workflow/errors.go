@@ -28,6 +28,16 @@ const (
 	// does not replace it (added to the contract: 403).
 	ErrPasswordChange Code = "password_change_required"
 	ErrUnavailable    Code = "unavailable"
+	// ErrPreconditionFailed refuses a command whose If-Match names a
+	// version the request is no longer at (CONTRACT 8: 412).
+	ErrPreconditionFailed Code = "precondition_failed"
+	// ErrIdempotencyInProgress answers a repeat of an Idempotency-Key whose
+	// first attempt is still running after the repeat waited for it (409).
+	ErrIdempotencyInProgress Code = "idempotency_in_progress"
+	// ErrIdempotencyAnswerLost answers a repeat of an Idempotency-Key whose
+	// first attempt committed its change but whose server stopped before
+	// storing the answer: the change is not made again (409).
+	ErrIdempotencyAnswerLost Code = "idempotency_answer_lost"
 )
 
 // Error is an application error: its Code decides the status, its Message is

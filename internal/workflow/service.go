@@ -112,8 +112,18 @@ func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error)
 
 // Update edits a draft. version, when given, must be the current one.
 func (s *Service) Update(ctx context.Context, a Actor, id string, ch Changes, version *int) (Request, error) {
+	return s.UpdateIfMatch(ctx, a, id, ch, version, nil)
+}
+
+// UpdateIfMatch is Update under an If-Match precondition (nil for none),
+// checked first once the request proved visible: a caller that says which
+// version it edits learns it is stale (412) before anything else.
+func (s *Service) UpdateIfMatch(ctx context.Context, a Actor, id string, ch Changes, version *int, ifMatch *IfMatch) (Request, error) {
 	var out Request
 	err := s.onVisible(ctx, a, id, ActionUpdate, func(tx Tx, r Request) error {
+		if err := ifMatch.check(r); err != nil {
+			return err
+		}
 		if err := s.Editable(a, r); err != nil {
 			return err
 		}
@@ -164,10 +174,14 @@ type EventInput struct {
 	// (acknowledge of an extradition).
 	Consent bool
 	Version *int // when given, must be the request's current version
+	// IfMatch is the If-Match precondition (nil for none), checked first
+	// once the request proved visible.
+	IfMatch *IfMatch
 }
 
 // Fire moves a request through the workflow. The checks run in the order
-// the API documents: visibility (404), a known event (422), the state (409),
+// the API documents: visibility (404), the If-Match precondition (412), a
+// known event (422), the state (409),
 // the actor's side and role (403), the version (409), the payload (422).
 // Refused attempts are audited too, in their own transaction.
 func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (Request, error) {
@@ -186,6 +200,9 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		action = EventAction(in.Event)
 	}
 	err := s.onVisible(ctx, a, id, action, func(tx Tx, r Request) error {
+		if err := in.IfMatch.check(r); err != nil {
+			return err
+		}
 		t, known := Lookup(in.Event)
 		if !known {
 			return Invalid("event", "unknown event")
@@ -375,7 +392,7 @@ func (s *Service) visible(ctx context.Context, load func(context.Context, string
 	return r, nil
 }
 
-// recordDenied writes the audit entry of a refused attempt (403, 409, 422)
+// recordDenied writes the audit entry of a refused attempt (403, 409, 412, 422)
 // in its own short transaction. Failing to record it does not change the
 // answer, which is already a refusal.
 // onVisible runs fn in a transaction on the request id as a may see it: a
@@ -408,7 +425,7 @@ func (s *Service) onVisible(ctx context.Context, a Actor, id, action string, fn 
 func (s *Service) recordDenied(ctx context.Context, a Actor, action, requestID string, cause error, details map[string]any) {
 	code := ErrorCode(cause)
 	switch code {
-	case ErrForbidden, ErrInvalidTransition, ErrVersionConflict, ErrValidation:
+	case ErrForbidden, ErrInvalidTransition, ErrVersionConflict, ErrPreconditionFailed, ErrValidation:
 	default:
 		return
 	}
