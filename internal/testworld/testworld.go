@@ -43,7 +43,10 @@ type Options struct {
 // the authenticator and workflow service over it, on a clock the test may
 // move forward. Passwords are hashed at bcrypt's minimum cost, to stay fast.
 type World struct {
-	Store    *store.Store
+	Store *store.Store
+	// DSN is the database's address, for a test that opens a second
+	// server on it.
+	DSN      string
 	Auth     *auth.Authenticator
 	Workflow *workflow.Service
 	Clock    *testkit.Clock
@@ -63,7 +66,8 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if o.Policy == nil {
 		o.Policy = auth.NewPolicy()
 	}
-	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: AuditKey, Logger: o.Logger})
+	dsn := db.DSN(tb)
+	st, err := store.Open(ctx, store.Options{DSN: dsn, AuditKey: AuditKey, Logger: o.Logger})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
@@ -90,7 +94,7 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 		docs = o.Blobs
 	}
 	return &World{
-		Store: st, Auth: a, Clock: clock, Blobs: blobs,
+		Store: st, DSN: dsn, Auth: a, Clock: clock, Blobs: blobs,
 		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog()),
 			workflow.WithDocuments(docs, o.MaxDocument)),
 	}
