@@ -37,6 +37,7 @@ type Options struct {
 	TokenLifetime time.Duration   // 0: auth.DefaultTokenLifetime
 	MaxDocument   int64           // 0: workflow.DefaultMaxDocument
 	Blobs         workflow.Blobs  // nil: a directory of the test's own (World.Blobs)
+	AuthOptions   []auth.Option   // more options of the authenticator (an API key limit, say)
 }
 
 // World is a store holding the demo world (its authorities and users), and
@@ -81,6 +82,7 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if p, ok := o.Policy.(auth.Policy); ok {
 		opts = append(opts, auth.WithPolicy(p)) // the one Policy, as the server wires it
 	}
+	opts = append(opts, o.AuthOptions...)
 	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, o.Logger, opts...)
 	if _, err := demo.Seed(ctx, a); err != nil {
 		tb.Fatalf("seed: %v", err)
