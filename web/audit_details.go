@@ -100,6 +100,7 @@ var detailKeys = []struct{ key, label string }{
 	{"name", "API key"},
 	{"expires_at", "Expires"},
 	{"key_id", "API key id"},
+	{"seal", "Row seal"},
 }
 
 // secondaryDetails are internal ids that an investigation may need to

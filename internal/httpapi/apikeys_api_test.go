@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +127,7 @@ func TestAPIKeys_administration(t *testing.T) {
 		if status != http.StatusOK || len(items) != 1 {
 			t.Fatalf("list: %d %v", status, list)
 		}
-		if _, shown := items[0].(map[string]any)["key"]; shown || strings.Contains(text(list), secret) {
+		if _, shown := items[0].(map[string]any)["key"]; shown || strings.Contains(jsonText(list), secret) {
 			t.Fatalf("the list shows the key: %v", list)
 		}
 		var row map[string]any
@@ -166,7 +167,7 @@ func TestAPIKeys_administration(t *testing.T) {
 		}
 		d := created2[1]["details"].(map[string]any)
 		if d["key_id"] != id || d["name"] != "es-cms" || d["role"] != "supervisor" || d["authority"] != "ES" ||
-			strings.Contains(text(created2[1]), secret[4:12]) {
+			strings.Contains(jsonText(created2[1]), secret[4:12]) {
 			t.Fatalf("creation entry %v", created2[1])
 		}
 		// One revocation (the second changed nothing), four refused.
@@ -394,4 +395,55 @@ func toNextMinute(c *testkit.Clock) {
 func sameSecond(s string, t time.Time) bool {
 	got, err := time.Parse(time.RFC3339, s)
 	return err == nil && got.Equal(t.Truncate(time.Second))
+}
+
+// TestAPIKeys_sealed: a key row changed behind the server's back (another
+// role or authority, a later expiry, a cleared revocation, a key hash of
+// the writer's choosing inserted) lets nobody in, and is listed no more.
+func TestAPIKeys_sealed(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db)
+		now := srv.clock.Now()
+		tampering := []struct {
+			name, sql string
+		}{
+			{"another role", "UPDATE api_keys SET role = 'supervisor' WHERE id = ?"},
+			{"another authority", "UPDATE api_keys SET authority = 'IT' WHERE id = ?"},
+			{"a later expiry", "UPDATE api_keys SET expires_at_us = expires_at_us + 1000000 WHERE id = ?"},
+			{"revocation cleared", "UPDATE api_keys SET revoked_at_us = 0, revoked_by = '' WHERE id = ?"},
+			{"a hash of the writer's choosing", "UPDATE api_keys SET key_hash = ? WHERE id = ?"},
+		}
+		for i, tc := range tampering {
+			t.Run(tc.name, func(t *testing.T) {
+				created := srv.createKey(t, "es-cms-"+strconv.Itoa(i), workflow.RoleOfficer, "ES", now.Add(time.Hour))
+				key, id := text(created["key"]), text(created["id"])
+				if status, _ := srv.do(t, key, http.MethodGet, "/api/v1/me", nil); status != http.StatusOK {
+					t.Fatalf("before: %d", status)
+				}
+				args := []any{id}
+				switch tc.name {
+				case "revocation cleared":
+					if rec := srv.raw(t, srv.login(t, "admin"), http.MethodDelete, "/api/v1/api-keys/"+id, nil, nil); rec.Code != http.StatusNoContent {
+						t.Fatalf("revoke: %d", rec.Code)
+					}
+				case "a hash of the writer's choosing":
+					key = "mla_" + strings.Repeat("B", 43)
+					sum := sha256.Sum256([]byte(key))
+					args = []any{hex.EncodeToString(sum[:]), id}
+				}
+				if err := srv.store.DB().Exec(tc.sql, args...).Error; err != nil {
+					t.Fatal(err)
+				}
+				status, body := srv.do(t, key, http.MethodGet, "/api/v1/me", nil)
+				wantError(t, status, body, http.StatusUnauthorized, "unauthenticated")
+				_, list := srv.do(t, srv.login(t, "admin"), http.MethodGet, "/api/v1/api-keys", nil)
+				if strings.Contains(jsonText(list), id) {
+					t.Fatalf("the altered key is listed: %v", list)
+				}
+				if !strings.Contains(srv.logs.String(), "API KEY ROW ALTERED") {
+					t.Fatal("the alteration is not logged")
+				}
+			})
+		}
+	})
 }

@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/audit"
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -15,30 +19,58 @@ import (
 // SHA-256 in hex, never the key. Keys are read on the read pool and never
 // cached, so that a revocation written by any server is seen by every
 // server at the key's next use.
+//
+// Each row is sealed as user rows are (userseal.go): whoever can write the
+// database could otherwise insert a key whose hash they chose, give a key
+// another role or authority, move its expiry or clear its revocation. The
+// seal covers every column that says what the key may do; the last use
+// and the throttle's window, which change on every call and grant
+// nothing, are outside it. A row whose seal does not match is no key.
+
+// apiKeySealPurpose derives the key of the seals of API key rows.
+const apiKeySealPurpose = "mla-flow/api-key-rows/v1"
+
+// apiKeySeal returns the seal of k as stored.
+func (s *Store) apiKeySeal(k auth.APIKey) string {
+	return audit.FieldsMAC(audit.DeriveKey(s.key, apiKeySealPurpose), apiKeySealPurpose,
+		k.ID, k.Name, string(k.Role), k.Authority, hex.EncodeToString(k.Hash),
+		strconv.FormatInt(toMicros(k.CreatedAt), 10), k.CreatedBy, strconv.FormatInt(toMicros(k.ExpiresAt), 10),
+		strconv.FormatInt(optionalMicros(k.RevokedAt), 10), k.RevokedBy)
+}
 
 var _ auth.APIKeyStore = (*Store)(nil)
 
 var errAPIKeyNotFound = workflow.Errorf(workflow.ErrNotFound, "API key not found")
 
 // apiKeyColumns are the columns scanAPIKey reads, in its order.
-const apiKeyColumns = "id, name, role, authority, key_hash, created_at_us, created_by, expires_at_us, revoked_at_us, revoked_by, last_used_at_us"
+const apiKeyColumns = "id, name, role, authority, key_hash, created_at_us, created_by, expires_at_us, revoked_at_us, revoked_by, last_used_at_us, seal"
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanAPIKey(r rowScanner) (auth.APIKey, error) {
+// scanAPIKey reads a row of apiKeyColumns, and its seal.
+func scanAPIKey(r rowScanner) (auth.APIKey, string, error) {
 	var k auth.APIKey
-	var role, hash string
+	var role, hash, seal string
 	var created, expires, revoked, used int64
-	if err := r.Scan(&k.ID, &k.Name, &role, &k.Authority, &hash, &created, &k.CreatedBy, &expires, &revoked, &k.RevokedBy, &used); err != nil {
-		return auth.APIKey{}, err
+	if err := r.Scan(&k.ID, &k.Name, &role, &k.Authority, &hash, &created, &k.CreatedBy, &expires, &revoked, &k.RevokedBy, &used, &seal); err != nil {
+		return auth.APIKey{}, "", err
 	}
 	h, err := hex.DecodeString(hash)
 	if err != nil {
-		return auth.APIKey{}, errors.New("stored API key hash is not hex")
+		return auth.APIKey{}, "", errors.New("stored API key hash is not hex")
 	}
 	k.Role, k.Hash = workflow.Role(role), h
 	k.CreatedAt, k.ExpiresAt = fromMicros(created), fromMicros(expires)
 	k.RevokedAt, k.LastUsedAt = optionalTime(revoked), optionalTime(used)
+	return k, strings.TrimSpace(seal), nil
+}
+
+// checkedAPIKey is k, or errAPIKeyNotFound, logged, when seal is not k's.
+func (s *Store) checkedAPIKey(k auth.APIKey, seal string) (auth.APIKey, error) {
+	if !hmac.Equal([]byte(seal), []byte(s.apiKeySeal(k))) {
+		s.log.Error("API KEY ROW ALTERED: its seal does not match its columns; it lets nobody in", "key_id", k.ID)
+		return auth.APIKey{}, errAPIKeyNotFound
+	}
 	return k, nil
 }
 
@@ -50,7 +82,7 @@ func (s *Store) apiKeyWhere(ctx context.Context, cond string, arg any) (auth.API
 	}
 	// Not cancelled with the request, as the session lookup: a read this
 	// short is cheaper to finish than the driver's watching goroutine.
-	k, err := scanAPIKey(rdb.QueryRowContext(context.WithoutCancel(ctx),
+	k, seal, err := scanAPIKey(rdb.QueryRowContext(context.WithoutCancel(ctx),
 		rebind(s.postgres, "SELECT "+apiKeyColumns+" FROM api_keys WHERE "+cond), arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.APIKey{}, errAPIKeyNotFound
@@ -58,7 +90,7 @@ func (s *Store) apiKeyWhere(ctx context.Context, cond string, arg any) (auth.API
 	if err != nil {
 		return auth.APIKey{}, s.fail(err, "load API key")
 	}
-	return k, nil
+	return s.checkedAPIKey(k, seal)
 }
 
 // APIKeyByHash reads the key whose SHA-256 is hash.
@@ -71,7 +103,8 @@ func (s *Store) APIKeyByID(ctx context.Context, id string) (auth.APIKey, error) 
 	return s.apiKeyWhere(ctx, "id = ?", id)
 }
 
-// APIKeys lists every key, newest first.
+// APIKeys lists every key, newest first; a row whose seal does not match
+// is left out (and logged): it is no key.
 func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {
 	rdb, err := s.r.DB()
 	if err != nil {
@@ -84,11 +117,13 @@ func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {
 	defer rows.Close()
 	out := []auth.APIKey{}
 	for rows.Next() {
-		k, err := scanAPIKey(rows)
+		k, seal, err := scanAPIKey(rows)
 		if err != nil {
 			return nil, s.fail(err, "list API keys")
 		}
-		out = append(out, k)
+		if k, err = s.checkedAPIKey(k, seal); err == nil {
+			out = append(out, k)
+		}
 	}
 	return out, s.fail(rows.Err(), "list API keys")
 }
@@ -113,9 +148,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey, c workflow.Chan
 		if n > 0 {
 			return workflow.Invalid("name", "is taken by another API key (names of revoked keys are not reused)")
 		}
-		err := db.Exec("INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		err := db.Exec("INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			k.ID, k.Name, string(k.Role), k.Authority, hex.EncodeToString(k.Hash), toMicros(k.CreatedAt), k.CreatedBy,
-			toMicros(k.ExpiresAt), optionalMicros(k.RevokedAt), k.RevokedBy, optionalMicros(k.LastUsedAt)).Error
+			toMicros(k.ExpiresAt), optionalMicros(k.RevokedAt), k.RevokedBy, optionalMicros(k.LastUsedAt), s.apiKeySeal(k)).Error
 		if isDuplicate(err) {
 			return workflow.Invalid("name", "is taken by another API key")
 		}
@@ -126,25 +161,37 @@ func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey, c workflow.Chan
 	})
 }
 
-// RevokeAPIKey marks a live key revoked and applies c, in one transaction;
-// a key revoked already is left as it is, and c is not applied.
+// RevokeAPIKey marks a live key revoked, sealed anew, and applies c, in one
+// transaction; a key revoked already is left as it is, and c is not
+// applied. Of two revocations at once, the update's condition lets one
+// win.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time, by string, c workflow.Change) (bool, error) {
 	revoked := false
 	err := s.withTx(ctx, func(t *tx) error {
-		res := t.db.WithContext(ctx).Exec("UPDATE api_keys SET revoked_at_us = ?, revoked_by = ? WHERE id = ? AND revoked_at_us = 0",
-			toMicros(at), by, id)
+		k, seal, err := scanAPIKey(t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx),
+			rebind(s.postgres, "SELECT "+apiKeyColumns+" FROM api_keys WHERE id = ?"), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errAPIKeyNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !k.RevokedAt.IsZero() {
+			return nil
+		}
+		// A row altered behind the server's back is revoked all the same
+		// (it lets nobody in either way), and its revocation recorded.
+		if _, err := s.checkedAPIKey(k, seal); err != nil {
+			c.Details["seal"] = "did not match"
+		}
+		k.RevokedAt, k.RevokedBy = fromMicros(toMicros(at)), by
+		res := t.db.WithContext(ctx).Exec("UPDATE api_keys SET revoked_at_us = ?, revoked_by = ?, seal = ? WHERE id = ? AND revoked_at_us = 0",
+			toMicros(k.RevokedAt), by, s.apiKeySeal(k), id)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			var n int64
-			if err := t.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM api_keys WHERE id = ?", id).Scan(&n).Error; err != nil {
-				return err
-			}
-			if n == 0 {
-				return errAPIKeyNotFound
-			}
-			return nil
+			return nil // revoked meanwhile by another server
 		}
 		revoked = true
 		return t.Apply(ctx, c)
