@@ -72,6 +72,11 @@ func TestAPIKeysPage(t *testing.T) {
 	}
 	admin.get(revokePath).must(t, http.StatusOK).has(t, "was revoked on")
 	admin.get("/api-keys/nope/revoke").must(t, http.StatusNotFound)
+	// The audit page reads the keys' entries in words, and never holds the
+	// key.
+	admin.get("/audit?action=api_key.create").must(t, http.StatusOK).has(t, "api_key.create", "API key", "es-cms", "Expires").lacks(t, key)
+	admin.get("/audit?action=api_key.revoke").must(t, http.StatusOK).has(t, "api_key.revoke", "es-cms")
+	admin.get("/audit?actor=key:es-cms").must(t, http.StatusOK)
 
 	for _, user := range []string{"it.officer", "it.supervisor", "es.auditor", "trainer"} {
 		b := app.as(t, user)
