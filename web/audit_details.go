@@ -97,12 +97,16 @@ var detailKeys = []struct{ key, label string }{
 	{"comment_sha256", "Comment digest (SHA-256)"},
 	{"reason_hmac", "Reason digest"},
 	{"session_id", "Session"},
+	{"name", "API key"},
+	{"expires_at", "Expires"},
+	{"key_id", "API key id"},
+	{"seal", "Row seal"},
 }
 
 // secondaryDetails are internal ids that an investigation may need to
 // match entries with each other, but that tell a reader nothing: shown
 // last, and quietly.
-var secondaryDetails = []string{"session_id"}
+var secondaryDetails = []string{"session_id", "key_id"}
 
 // hiddenDetails are internal ids that another detail of the same entry
 // says in words: a user entry names the account by its username.

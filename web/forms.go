@@ -335,6 +335,8 @@ var fieldLabels = map[string]string{
 	"password":                    "Password",
 	"event":                       "Action",
 	"disabled":                    "Access",
+	"name":                        "Name",
+	"expires_at":                  "Expires on",
 }
 
 // The fields of each form in the order the form shows them, which is the

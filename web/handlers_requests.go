@@ -172,6 +172,7 @@ var doneMessages = map[string]string{
 	"user_enabled":                    "The account has been enabled.",
 	"user_password":                   "The password has been reset. Give it to the user by a secure channel.",
 	"user_role":                       "The role has been changed.",
+	"key_revoked":                     "The API key has been revoked; every server refuses it from its next use.",
 }
 
 // buildRequestView loads what the request page shows besides the request.

@@ -143,6 +143,9 @@ func (h *Handler) nav(c echo.Context, a workflow.Actor) []navItem {
 	if h.policy.MayConfigureAuthorities(a) {
 		items = append(items, navItem{Href: "/authorities", Label: "Authorities"})
 	}
+	if h.policy.MayManageAPIKeys(a) {
+		items = append(items, navItem{Href: "/api-keys", Label: "API keys"})
+	}
 	route := c.Path()
 	for i := range items {
 		href := items[i].Href

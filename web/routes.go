@@ -52,6 +52,11 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/users/:id/status", h.handleSetDisabled(), h.signedIn, admin)
 	e.POST("/users/:id/password", h.handleResetPassword(), h.signedIn, admin)
 	e.POST("/users/:id/role", h.handleChangeRole(), h.signedIn, admin)
+	keys := h.require("Only the administrator manages API keys.", h.policy.MayManageAPIKeys)
+	e.GET("/api-keys", h.handleAPIKeys(), h.signedIn, keys) // CONTRACT 8
+	e.POST("/api-keys", h.handleCreateAPIKey(), h.signedIn, keys)
+	e.GET("/api-keys/:id/revoke", h.handleConfirmRevokeAPIKey(), h.signedIn, keys)
+	e.POST("/api-keys/:id/revoke", h.handleRevokeAPIKey(), h.signedIn, keys)
 	e.GET("/authorities", h.handleAuthorities(), h.signedIn, admin)
 	e.POST("/authorities/:code", h.handleSetCompleteness(), h.signedIn, admin)
 }

@@ -70,6 +70,7 @@ type Authenticator struct {
 	limits          Limits
 	limiter         *limiter
 	refreshLifetime time.Duration
+	keyLimit        APIKeyLimit
 	// dummyHash is checked when the username is unknown, so that an
 	// unknown user costs as much time as a wrong password and timing does
 	// not reveal which usernames exist.
@@ -112,7 +113,7 @@ func NewAuthenticator(st Store, tokens *Tokens, hasher Hasher, now func() time.T
 	}
 	a := &Authenticator{
 		policy: NewPolicy(), store: st, tokens: tokens, hasher: hasher, now: now, logger: logger,
-		limits: DefaultLimits, refreshLifetime: DefaultRefreshLifetime,
+		limits: DefaultLimits, refreshLifetime: DefaultRefreshLifetime, keyLimit: DefaultAPIKeyLimit,
 	}
 	for _, o := range opts {
 		o(a)
@@ -120,6 +121,9 @@ func NewAuthenticator(st Store, tokens *Tokens, hasher Hasher, now func() time.T
 	if a.refreshLifetime <= tokens.Lifetime() {
 		panic(fmt.Sprintf("auth.NewAuthenticator: the refresh lifetime %s must be longer than the token lifetime %s",
 			a.refreshLifetime, tokens.Lifetime()))
+	}
+	if a.keyLimit.Uses <= 0 || a.keyLimit.Window <= 0 {
+		panic(fmt.Sprintf("auth.NewAuthenticator: the API key limit must be positive: %+v", a.keyLimit))
 	}
 	lim, err := newLimiter(st, a.limits, now)
 	if err != nil {

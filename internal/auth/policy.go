@@ -189,3 +189,18 @@ func (Policy) MayPostMessage(a workflow.Actor, r workflow.Request) bool {
 func (p Policy) MaySeeMessage(a workflow.Actor, r workflow.Request, m workflow.Message) bool {
 	return p.Scope(a).Includes(r) && (!m.Internal || m.Authority == a.Authority)
 }
+
+// MayManageAPIKeys tells whether the actor may create, list and revoke API
+// keys: the admin only, as for accounts, since a key is an account of a
+// system. A key itself never may: no key acts as admin (MayKeyActAs).
+func (Policy) MayManageAPIKeys(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }
+
+// MayKeyActAs tells whether an API key may act as a user of role r: the
+// roles that work an authority's cases (officer, supervisor, auditor). Not
+// admin: a leaked key that could manage users and mint keys would hand over
+// the whole platform, and systems exchange cases, they do not operate it.
+// Not trainer: exercises are run by people, and hand out trainees'
+// passwords.
+func (Policy) MayKeyActAs(r workflow.Role) bool {
+	return r == workflow.RoleOfficer || r == workflow.RoleSupervisor || r == workflow.RoleAuditor
+}

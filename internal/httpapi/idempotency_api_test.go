@@ -380,6 +380,9 @@ type postCase struct {
 	path        string
 	body        func(tb testing.TB) ([]byte, string)
 	endsSession bool // the answer ends the caller's session: a repeat meets 401
+	// secret: the answer holds a secret shown once (keepSecret), so a
+	// repeat learns that the change was made, not the answer.
+	secret string
 }
 
 // TestIdempotency_everyPOST takes every POST route of the API from the
@@ -412,6 +415,9 @@ func TestIdempotency_everyPOST(t *testing.T) {
 				b, ct := multipartBody(tb, letterFields(), "lettera.pdf", bytes.NewReader(pdfBytes))
 				return b.Bytes(), ct
 			}},
+		"/api/v1/api-keys": {user: "admin", path: "/api/v1/api-keys", secret: "mla_",
+			body: jsonBody(`{"name":"es-cms","role":"officer","authority":"ES","expires_at":"` +
+				srv.wf.Now().AddDate(0, 6, 0).Format(time.RFC3339) + `"}`)},
 		"/api/v1/users": {user: "admin", path: "/api/v1/users",
 			body: jsonBody(`{"username":"es.clerk","display_name":"Lucía","role":"officer","authority":"ES","password":"a long passphrase"}`)},
 	}
@@ -439,7 +445,7 @@ func TestIdempotency_everyPOST(t *testing.T) {
 				t.Fatalf("first: %d %s", first.Code, first.Body)
 			}
 			rec, found, err := srv.store.Lookup(context.Background(), idem.Key{Owner: srv.idOf(t, tc.user), Key: "route " + r.Path})
-			if err != nil || !found || rec.Status != first.Code {
+			if err != nil || !found || tc.secret == "" && rec.Status != first.Code {
 				t.Fatalf("the answer was not kept under the key: %v %v %+v", found, err, rec)
 			}
 			n := srv.auditEntries(t)
@@ -450,7 +456,15 @@ func TestIdempotency_everyPOST(t *testing.T) {
 				}
 				return
 			}
-			wantReplay(t, first, again)
+			if tc.secret != "" {
+				wantError(t, again.Code, decode(t, again), http.StatusConflict, "idempotency_answer_lost")
+				if !strings.Contains(first.Body.String(), tc.secret) || strings.Contains(again.Body.String(), tc.secret) ||
+					bytes.Contains(rec.Body, []byte(tc.secret)) {
+					t.Fatalf("the secret was not shown once: first %s, repeat %s, stored %s", first.Body, again.Body, rec.Body)
+				}
+			} else {
+				wantReplay(t, first, again)
+			}
 			if srv.auditEntries(t) != n {
 				t.Fatalf("the repeat wrote an audit entry")
 			}

@@ -60,6 +60,12 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	v1.POST("/users", handleCreateUser(d.Auth, names), user)
 	v1.PATCH("/users/:id", handleUpdateUser(d.Auth, names), user)
 
+	// CONTRACT 8: API keys of other agencies' systems; the Policy lets
+	// only the admin in.
+	v1.POST("/api-keys", handleCreateAPIKey(d.Auth), user)
+	v1.GET("/api-keys", handleListAPIKeys(d.Auth), user)
+	v1.DELETE("/api-keys/:id", handleRevokeAPIKey(d.Auth), user)
+
 	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
 	v1.GET("/audit/verify", handleVerifyAudit(wf), user)
 }

@@ -14,7 +14,9 @@ const userKey = "mla-flow.httpapi.user"
 // requireUser is the guard of every endpoint that needs a signed-in user.
 // It reads "Authorization: Bearer TOKEN" (the scheme in any case, RFC 7235
 // 2.1), has the Authenticator verify the token and load its user, and
-// refuses with auth.ErrBadToken otherwise. Handlers then read the user
+// refuses with auth.ErrBadToken otherwise. The credential may be an API
+// key of another agency's system as well (CONTRACT 8): the Authenticator
+// tells the two apart by the key's prefix. Handlers then read the user
 // with userFrom or actorFrom. (It lives here, not in internal/auth, which
 // knows nothing of Echo.)
 func requireUser(a *auth.Authenticator) echo.MiddlewareFunc {
@@ -24,7 +26,7 @@ func requireUser(a *auth.Authenticator) echo.MiddlewareFunc {
 			if !ok {
 				return auth.ErrBadToken
 			}
-			u, err := a.Authenticate(c.Request().Context(), token)
+			u, err := a.AuthenticateBearer(c.Request().Context(), token)
 			if err != nil {
 				return err
 			}

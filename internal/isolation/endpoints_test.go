@@ -133,7 +133,7 @@ func extendOps() []operation {
 // on a route that is not here ("unclassified route") and on an entry that
 // is no route, or that no check exercised.
 func endpointTable() []*endpoint {
-	const get, post, patch = http.MethodGet, http.MethodPost, http.MethodPatch
+	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
 	return []*endpoint{
 		// The REST API (internal/httpapi/routes.go).
 		{method: get, path: "/healthz", class: classMeta, public: true},
@@ -166,6 +166,9 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/api/v1/users", class: classAdmin},
 		{method: post, path: "/api/v1/users", class: classAdmin},
 		{method: patch, path: "/api/v1/users/:id", class: classAdmin},
+		{method: post, path: "/api/v1/api-keys", class: classAdmin}, // CONTRACT 8 (apikeys_test.go)
+		{method: get, path: "/api/v1/api-keys", class: classAdmin},
+		{method: del, path: "/api/v1/api-keys/:id", class: classAdmin},
 		{method: get, path: "/api/v1/audit", class: classAudit},
 		{method: get, path: "/api/v1/audit/verify", class: classAudit},
 		{method: post, path: "/api/v1/auth/refresh", class: classMeta, public: true},
@@ -202,6 +205,10 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/users/:id/status", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users/:id/password", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users/:id/role", class: classAdmin, web: true, pages: adminPages},
+		{method: get, path: "/api-keys", class: classAdmin, web: true, pages: adminPages},
+		{method: post, path: "/api-keys", class: classAdmin, web: true, pages: adminPages},
+		{method: get, path: "/api-keys/:id/revoke", class: classAdmin, web: true, pages: adminPages},
+		{method: post, path: "/api-keys/:id/revoke", class: classAdmin, web: true, pages: adminPages},
 	}
 }
 

@@ -187,7 +187,10 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Two hours: no token expires, and no session is renewed, during a run.
-	tw := testworld.New(t, db, testworld.Options{Logger: logger, Policy: policy, TokenLifetime: 2 * time.Hour})
+	// The API keys' check (apikeys_test.go) sends thousands of calls with
+	// each key: the per-key throttle is internal/httpapi's to test.
+	tw := testworld.New(t, db, testworld.Options{Logger: logger, Policy: policy, TokenLifetime: 2 * time.Hour,
+		AuthOptions: []auth.Option{auth.WithAPIKeyLimit(auth.APIKeyLimit{Uses: 1 << 30, Window: time.Minute})}})
 	st, a, wf := tw.Store, tw.Auth, tw.Workflow
 	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger, Idempotency: st})
 	web.New(web.Deps{

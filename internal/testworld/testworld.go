@@ -37,13 +37,17 @@ type Options struct {
 	TokenLifetime time.Duration   // 0: auth.DefaultTokenLifetime
 	MaxDocument   int64           // 0: workflow.DefaultMaxDocument
 	Blobs         workflow.Blobs  // nil: a directory of the test's own (World.Blobs)
+	AuthOptions   []auth.Option   // more options of the authenticator (an API key limit, say)
 }
 
 // World is a store holding the demo world (its authorities and users), and
 // the authenticator and workflow service over it, on a clock the test may
 // move forward. Passwords are hashed at bcrypt's minimum cost, to stay fast.
 type World struct {
-	Store    *store.Store
+	Store *store.Store
+	// DSN is the database's address, for a test that opens a second
+	// server on it.
+	DSN      string
 	Auth     *auth.Authenticator
 	Workflow *workflow.Service
 	Clock    *testkit.Clock
@@ -63,7 +67,8 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if o.Policy == nil {
 		o.Policy = auth.NewPolicy()
 	}
-	st, err := store.Open(ctx, store.Options{DSN: db.DSN(tb), AuditKey: AuditKey, Logger: o.Logger})
+	dsn := db.DSN(tb)
+	st, err := store.Open(ctx, store.Options{DSN: dsn, AuditKey: AuditKey, Logger: o.Logger})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
@@ -77,6 +82,7 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if p, ok := o.Policy.(auth.Policy); ok {
 		opts = append(opts, auth.WithPolicy(p)) // the one Policy, as the server wires it
 	}
+	opts = append(opts, o.AuthOptions...)
 	a := auth.NewAuthenticator(st, tokens, auth.NewHasher(bcrypt.MinCost), clock.Now, o.Logger, opts...)
 	if _, err := demo.Seed(ctx, a); err != nil {
 		tb.Fatalf("seed: %v", err)
@@ -90,7 +96,7 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 		docs = o.Blobs
 	}
 	return &World{
-		Store: st, Auth: a, Clock: clock, Blobs: blobs,
+		Store: st, DSN: dsn, Auth: a, Clock: clock, Blobs: blobs,
 		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog()),
 			workflow.WithDocuments(docs, o.MaxDocument)),
 	}

@@ -77,6 +77,9 @@ var detailClasses = map[string]DetailClass{
 	// A password set by the administrator is temporary (user.create,
 	// user.update); its owner replaces it at log-in (auth.login).
 	"password_temporary": DetailMeta, "password_changed": DetailMeta,
+	// api_key.create, api_key.revoke, api_key.use (CONTRACT 8): which key,
+	// its name, when it expires (role, authority and reason are above).
+	"key_id": DetailMeta, "name": DetailMeta, "expires_at": DetailMeta, "seal": DetailMeta,
 }
 
 // ClassOf returns the class of an audit detail key; DetailUnclassified for
