@@ -55,6 +55,16 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	v1.POST("/users", handleCreateUser(d.Auth, names), user)
 	v1.PATCH("/users/:id", handleUpdateUser(d.Auth, names), user)
 
+	// Webhooks (CONTRACT 8): the Policy lets a supervisor manage their
+	// authority's, the admin any authority's.
+	if wh := d.Webhooks; wh != nil {
+		v1.POST("/webhooks", handleCreateWebhook(wh), user)
+		v1.GET("/webhooks", handleListWebhooks(wh), user)
+		v1.DELETE("/webhooks/:id", handleDeleteWebhook(wh), user)
+		v1.GET("/webhooks/:id/deliveries", handleDeliveries(wh), user)
+		v1.POST("/webhooks/:id/deliveries/:delivery/retry", handleRetryDelivery(wh), user)
+	}
+
 	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
 	v1.GET("/audit/verify", handleVerifyAudit(wf), user)
 }

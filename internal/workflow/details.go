@@ -77,6 +77,10 @@ var detailClasses = map[string]DetailClass{
 	// A password set by the administrator is temporary (user.create,
 	// user.update); its owner replaces it at log-in (auth.login).
 	"password_temporary": DetailMeta, "password_changed": DetailMeta,
+	// webhook.create, webhook.delete, webhook.retry: which subscription,
+	// the host it delivers to (never the URL's path or query, which may
+	// carry the receiver's own token), the actions it wants, which delivery.
+	"webhook_id": DetailMeta, "url_host": DetailMeta, "events": DetailMeta, "delivery_id": DetailMeta,
 }
 
 // ClassOf returns the class of an audit detail key; DetailUnclassified for
