@@ -83,13 +83,13 @@ type Claimed struct {
 
 // Outcome is the result of one attempt of a claimed delivery.
 type Outcome struct {
-	At         time.Time
-	Delivered  bool
-	Dead       bool      // the last attempt failed: park it
-	Next       time.Time // the next attempt, when neither delivered nor dead
+	At        time.Time
+	Delivered bool
+	Dead      bool      // the last attempt failed: park it
+	Next      time.Time // the next attempt, when neither delivered nor dead
 	// Released gives the delivery back unattempted (the sender is
 	// stopping): due again at once, its attempts unchanged.
-	Released bool
+	Released   bool
 	StatusCode int
 	Error      string
 }
