@@ -143,6 +143,9 @@ func (h *Handler) nav(c echo.Context, a workflow.Actor) []navItem {
 	if h.policy.MayConfigureAuthorities(a) {
 		items = append(items, navItem{Href: "/authorities", Label: "Authorities"})
 	}
+	if h.managesWebhooks(a) {
+		items = append(items, navItem{Href: "/webhooks", Label: "Webhooks"})
+	}
 	route := c.Path()
 	for i := range items {
 		href := items[i].Href
