@@ -47,15 +47,15 @@ type Deps struct {
 // Handler is the web application. Register adds its routes to an Echo
 // instance.
 type Handler struct {
-	wf     *workflow.Service
-	auth   *auth.Authenticator
+	wf   *workflow.Service
+	auth *auth.Authenticator
 	// webhooks is nil when the pages are left out.
 	webhooks *webhook.Service
 	policy   auth.Policy
-	logger *slog.Logger
-	key    []byte
-	now    func() time.Time
-	pages  *pages
+	logger   *slog.Logger
+	key      []byte
+	now      func() time.Time
+	pages    *pages
 }
 
 // New returns the web application. Missing dependencies are wiring

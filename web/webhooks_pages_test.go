@@ -78,7 +78,7 @@ func TestWebhookPages(t *testing.T) {
 	}
 	fail.Store(false)
 	sup.post(dm[1], nil).must(t, 303)
-	sup.get(hook + "?done=webhook_retried").must(t, 200).has(t, "Pending", "sent again at once")
+	sup.get(hook+"?done=webhook_retried").must(t, 200).has(t, "Pending", "sent again at once")
 	app.deliverAll(t)
 	sup.get(hook).must(t, 200).has(t, "Delivered")
 
