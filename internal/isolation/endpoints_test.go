@@ -39,12 +39,16 @@ const (
 	// file, by the document's id: visibility is the request's
 	// (documents_test.go).
 	classDocument
+	// classWebhook manages an authority's webhooks or reads their
+	// deliveries: its supervisors' and the administrator's, and the
+	// deliveries only of what the authority sees (webhooks_test.go).
+	classWebhook
 )
 
 var classNames = map[class]string{
 	classRequestRead: "request read", classRequestWrite: "request write", classList: "list",
 	classAudit: "audit", classCreate: "create", classAdmin: "admin", classMeta: "meta",
-	classDocument: "document",
+	classDocument: "document", classWebhook: "webhook",
 }
 
 // endpoint is one route of the server with its classification.
@@ -133,7 +137,7 @@ func extendOps() []operation {
 // on a route that is not here ("unclassified route") and on an entry that
 // is no route, or that no check exercised.
 func endpointTable() []*endpoint {
-	const get, post, patch = http.MethodGet, http.MethodPost, http.MethodPatch
+	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
 	return []*endpoint{
 		// The REST API (internal/httpapi/routes.go).
 		{method: get, path: "/healthz", class: classMeta, public: true},
@@ -170,6 +174,11 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/api/v1/audit/verify", class: classAudit},
 		{method: post, path: "/api/v1/auth/refresh", class: classMeta, public: true},
 		{method: post, path: "/api/v1/auth/logout", class: classMeta},
+		{method: post, path: "/api/v1/webhooks", class: classWebhook},
+		{method: get, path: "/api/v1/webhooks", class: classWebhook},
+		{method: del, path: "/api/v1/webhooks/:id", class: classWebhook},
+		{method: get, path: "/api/v1/webhooks/:id/deliveries", class: classWebhook},
+		{method: post, path: "/api/v1/webhooks/:id/deliveries/:delivery/retry", class: classWebhook},
 
 		// The web pages (web/routes.go).
 		{method: get, path: "/static/*", class: classMeta, web: true, public: true},
@@ -202,6 +211,11 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/users/:id/status", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users/:id/password", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/users/:id/role", class: classAdmin, web: true, pages: adminPages},
+		{method: get, path: "/webhooks", class: classWebhook, web: true, pages: webhookPages},
+		{method: post, path: "/webhooks", class: classWebhook, web: true, pages: webhookPages},
+		{method: get, path: "/webhooks/:id", class: classWebhook, web: true, pages: webhookPages},
+		{method: post, path: "/webhooks/:id/delete", class: classWebhook, web: true, pages: webhookPages},
+		{method: post, path: "/webhooks/:id/deliveries/:delivery/retry", class: classWebhook, web: true, pages: webhookPages},
 	}
 }
 

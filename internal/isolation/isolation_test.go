@@ -39,6 +39,7 @@ func TestIsolation(t *testing.T) {
 		t.Run("documents", w.testDocuments)
 		t.Run("audit", w.testAudit)
 		t.Run("admin", w.testAdmin)
+		t.Run("webhooks", w.testWebhooks)
 		t.Run("meta", w.testMeta)
 		t.Run("sessions", w.testSessions)
 		t.Run("create", w.testCreate)
