@@ -229,4 +229,3 @@ func (w *world) checkDeliveries(t *testing.T, a actor, authority string, ans ans
 		t.Errorf("%s's webhook, read by %s, names requests: %v", authority, a, got)
 	}
 }
-
