@@ -24,12 +24,41 @@ var secretOnPage = regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`)
 // delivery is pending, as the server's job runner would.
 func (a *testApp) deliverAll(tb testing.TB) {
 	tb.Helper()
+	ctx := context.Background()
 	w := webhook.NewWorker(a.store, webhook.Options{AllowPrivate: true, MaxAttempts: 1, Window: 30 * time.Millisecond, Poll: 5 * time.Millisecond})
-	for range 3 {
-		if err := w.Run(context.Background()); err != nil {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if err := w.Run(ctx); err != nil {
 			tb.Fatal(err)
 		}
+		cursor, err := a.store.WebhookCursor(ctx)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rest, err := a.store.OutboxAfter(ctx, cursor, 1)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		open := len(rest)
+		subs, err := a.store.Webhooks(ctx, "")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, s := range subs {
+			ds, err := a.store.Deliveries(ctx, s.ID, 1000)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			for _, d := range ds {
+				if d.Status == webhook.StatusPending || d.Status == webhook.StatusWaiting {
+					open++
+				}
+			}
+		}
+		if open == 0 {
+			return
+		}
 	}
+	tb.Fatal("deliveries still pending")
 }
 
 // TestWebhookPages: a supervisor makes a webhook on the page and sees its

@@ -132,7 +132,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, at time.Time, c wo
 			return errWebhookNotFound
 		}
 		err := t.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET status = ?, claim = '', claimed_until_us = 0 "+
-			"WHERE webhook_id = ? AND status = ?", webhook.StatusCancelled, id, webhook.StatusPending).Error
+			"WHERE webhook_id = ? AND status IN (?, ?)", webhook.StatusCancelled, id, webhook.StatusPending, webhook.StatusWaiting).Error
 		if err != nil {
 			return err
 		}
@@ -205,8 +205,8 @@ func (s *Store) RetryDelivery(ctx context.Context, webhookID, deliveryID string,
 			return err
 		}
 		switch d.Status {
-		case webhook.StatusPending:
-			return workflow.Errorf(workflow.ErrConflict, "the delivery is pending: it is sent when due")
+		case webhook.StatusPending, webhook.StatusWaiting:
+			return workflow.Errorf(workflow.ErrConflict, "the delivery is %s: it is sent when due", d.Status)
 		case webhook.StatusCancelled:
 			return workflow.Errorf(workflow.ErrConflict, "the delivery was cancelled with its webhook")
 		}
@@ -265,13 +265,37 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, from, to int64, ds []webh
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return workflow.Errorf(workflow.ErrConflict, "the webhook cursor moved")
 		}
-		for rest := ds; len(rest) > 0; {
-			chunk := rest[:min(len(rest), deliveryInsertRows)]
-			rest = rest[len(chunk):]
+		// A delivery is pending when it heads its chain (no earlier one to
+		// the same subscription about the same request is still to be
+		// delivered), else waiting: FinishDelivery makes the next one of
+		// a chain pending when its predecessor is delivered or parked. So
+		// the senders' claims look at the heads alone, however long the
+		// chains behind them.
+		chained := map[[2]string]bool{}
+		status := make([]string, len(ds))
+		for i, d := range ds {
+			key := [2]string{d.WebhookID, d.RequestID}
+			if _, seen := chained[key]; !seen {
+				var n int
+				err := t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres, "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries "+
+					"WHERE webhook_id = ? AND request_id = ? AND status IN ('pending', 'waiting') LIMIT 1) x"), d.WebhookID, d.RequestID).Scan(&n)
+				if err != nil {
+					return err
+				}
+				chained[key] = n > 0
+			}
+			status[i] = webhook.StatusPending
+			if chained[key] {
+				status[i] = webhook.StatusWaiting
+			}
+			chained[key] = true
+		}
+		for start := 0; start < len(ds); start += deliveryInsertRows {
+			chunk := ds[start:min(len(ds), start+deliveryInsertRows)]
 			args := make([]any, 0, len(chunk)*len(deliveryInsertColumns))
-			for _, d := range chunk {
+			for i, d := range chunk {
 				args = append(args, d.ID, d.WebhookID, d.OutboxID, d.RequestID, d.EventType, string(d.Body),
-					webhook.StatusPending, 0, toMicros(d.CreatedAt), toMicros(d.CreatedAt))
+					status[start+i], 0, toMicros(d.CreatedAt), toMicros(d.CreatedAt))
 			}
 			q := s.sql.insert("webhook_deliveries", deliveryInsertColumns, len(chunk), " ON CONFLICT (webhook_id, outbox_id) DO NOTHING")
 			if _, err := t.batch.sqlTx.ExecContext(ctx, q, args...); err != nil {
@@ -305,12 +329,22 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	if limit <= 0 {
 		return nil, nil
 	}
+	// Most looks find nothing due: they ask a reader, and leave the
+	// writer, which the changes share, alone.
+	nowUS := toMicros(now)
+	var due []int
+	if err := s.r.WithContext(ctx).Raw("SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_us <= ? "+
+		"AND claimed_until_us <= ? LIMIT 1", nowUS, nowUS).Scan(&due).Error; err != nil {
+		return nil, s.fail(err, "look for due deliveries")
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
 	var token [16]byte
 	if _, err := rand.Read(token[:]); err != nil {
 		return nil, err
 	}
 	claim := hex.EncodeToString(token[:])
-	nowUS := toMicros(now)
 	type claimedRow struct {
 		c      webhook.Claimed
 		sealed string
@@ -385,8 +419,18 @@ func (s *Store) FinishDelivery(ctx context.Context, id, claim string, o webhook.
 	}
 	q = rebind(s.postgres, q+" WHERE id = ? AND claim = ? AND status = 'pending'")
 	args = append(args, id, claim)
+	ended := o.Delivered || o.Dead
 	return s.withTx(ctx, func(t *tx) error {
-		_, err := t.batch.sqlTx.ExecContext(context.WithoutCancel(ctx), q, args...)
+		ctx := context.WithoutCancel(ctx)
+		res, err := t.batch.sqlTx.ExecContext(ctx, q, args...)
+		if err != nil || !ended {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // no longer this sender's: whoever holds it moves the chain on
+		}
+		// The next delivery of the chain is due now.
+		_, err = t.batch.sqlTx.ExecContext(ctx, s.sql.promoteDelivery, toMicros(o.At), id, id)
 		return err
 	})
 }

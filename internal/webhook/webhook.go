@@ -35,7 +35,8 @@ const AllEvents = "*"
 
 // The statuses of a delivery.
 const (
-	StatusPending   = "pending"   // waiting for its first or next attempt
+	StatusPending   = "pending"   // due for its first or next attempt
+	StatusWaiting   = "waiting"   // behind an earlier delivery about the same request, not yet delivered or dead
 	StatusDelivered = "delivered" // answered 2xx
 	StatusDead      = "dead"      // parked after the last attempt failed; re-sendable
 	StatusCancelled = "cancelled" // its webhook was deleted before it was delivered
