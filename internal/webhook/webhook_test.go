@@ -488,3 +488,39 @@ func TestDelivery_killedMidDeliveryLosesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestDelivery_slowReceiverHoldsUpNoOther: a receiver that holds every
+// delivery for seconds delays its own deliveries only; another
+// subscription's arrive meanwhile.
+func TestDelivery_slowReceiverHoldsUpNoOther(t *testing.T) {
+	f := newFixture(t, testdb.SQLite)
+	release := make(chan struct{})
+	slow := newReceiver(t, func(_ int, _ received, w http.ResponseWriter) {
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	fast := newReceiver(t, nil)
+	f.subscribe(t, "it.supervisor", slow.URL, "*")
+	f.subscribe(t, "it.supervisor", fast.URL, "*")
+	r := f.draft(t, "it.officer", "ES")
+	f.fire(t, "it.supervisor", r.ID, workflow.EventSend)
+	f.draft(t, "it.officer", "NG")
+
+	opts := quickOptions()
+	opts.Window = time.Millisecond // the send behind the create comes after the window
+	w := webhook.NewWorker(f.w.Store, opts)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(context.Background()) }()
+	deadline := time.Now().Add(3 * time.Second)
+	for len(fast.got()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(fast.got()); n != 3 {
+		t.Errorf("the fast receiver got %d deliveries while the slow one held its first, want 3", n)
+	}
+	close(release)
+	<-done
+}

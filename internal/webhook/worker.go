@@ -144,41 +144,51 @@ func NewClient(connectTimeout, requestTimeout time.Duration, allowPrivate bool) 
 
 // Run works for one window: it turns new outbox messages into deliveries
 // and sends the due ones, looking again every Poll and as soon as a
-// delivery ends, then waits for the deliveries under way and returns. It
-// returns at once when ctx ends; a delivery cut short then is given back
-// (due again at once, its attempt not counted), and one whose sender died
-// without giving it back is due again when its claim lapses: at least once.
+// delivery ends. After the window it goes on working until no delivery is
+// under way, so that a slow receiver holds up none of the others, but
+// claims nothing more once the window and a RequestTimeout have passed;
+// then it waits for the deliveries under way and returns, giving the
+// runner its turn back. It returns at once when ctx ends; a delivery cut
+// short then is given back (due again at once, its attempt not counted),
+// and one whose sender died without giving it back is due again when its
+// claim lapses: at least once.
 func (w *Worker) Run(ctx context.Context) error {
 	end := time.Now().Add(w.opt.Window)
+	lastClaim := end.Add(w.opt.RequestTimeout)
 	slots := make(chan struct{}, w.opt.Concurrency)
 	ended := make(chan struct{}, w.opt.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var firstErr error
-	for {
-		if err := w.fanOut(ctx); err != nil && ctx.Err() == nil && firstErr == nil {
+	note := func(err error) {
+		if err != nil && ctx.Err() == nil && firstErr == nil {
 			firstErr = err
 		}
-		if free := cap(slots) - len(slots); free > 0 && ctx.Err() == nil {
-			claimed, err := w.store.ClaimDeliveries(ctx, w.opt.Now(), w.opt.ClaimLease, free)
-			if err != nil && ctx.Err() == nil && firstErr == nil {
-				firstErr = err
-			}
-			for _, c := range claimed {
-				slots <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					w.deliver(ctx, c)
-					<-slots
-					select {
-					case ended <- struct{}{}:
-					default:
-					}
-				}()
+	}
+	for {
+		now := time.Now()
+		claiming := ctx.Err() == nil && now.Before(lastClaim)
+		if claiming {
+			note(w.fanOut(ctx))
+			if free := cap(slots) - len(slots); free > 0 {
+				claimed, err := w.store.ClaimDeliveries(ctx, w.opt.Now(), w.opt.ClaimLease, free)
+				note(err)
+				for _, c := range claimed {
+					slots <- struct{}{}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						w.deliver(ctx, c)
+						<-slots
+						select {
+						case ended <- struct{}{}:
+						default:
+						}
+					}()
+				}
 			}
 		}
-		if ctx.Err() != nil || !time.Now().Before(end) {
+		if !claiming || (!now.Before(end) && len(slots) == 0) {
 			return firstErr
 		}
 		t := time.NewTimer(w.opt.Poll)
