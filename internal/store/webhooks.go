@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,6 +266,23 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, from, to int64, ds []webh
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return workflow.Errorf(workflow.ErrConflict, "the webhook cursor moved")
 		}
+		// Deliveries only to webhooks still active: one deleted since the
+		// worker read the list has had its pending deliveries cancelled,
+		// and must get no new ones.
+		active := map[string]bool{}
+		for _, d := range ds {
+			if _, seen := active[d.WebhookID]; seen {
+				continue
+			}
+			var n int
+			err := t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres,
+				"SELECT COUNT(*) FROM webhooks WHERE id = ? AND deleted_at_us = 0"), d.WebhookID).Scan(&n)
+			if err != nil {
+				return err
+			}
+			active[d.WebhookID] = n > 0
+		}
+		ds := slices.DeleteFunc(slices.Clone(ds), func(d webhook.NewDelivery) bool { return !active[d.WebhookID] })
 		// A delivery is pending when it heads its chain (no earlier one to
 		// the same subscription about the same request is still to be
 		// delivered), else waiting: FinishDelivery makes the next one of

@@ -524,3 +524,60 @@ func TestDelivery_slowReceiverHoldsUpNoOther(t *testing.T) {
 	close(release)
 	<-done
 }
+
+// TestDelivery_deletedWebhookGetsNothing: deleting a webhook cancels what
+// it had pending, and deliveries made for it from a list read before the
+// delete are not queued.
+func TestDelivery_deletedWebhookGetsNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Backend) {
+		f := newFixture(t, db)
+		rc := newReceiver(t, nil)
+		sub := f.subscribe(t, "it.supervisor", rc.URL, "*")
+		r := f.draft(t, "it.officer", "ES")
+		sup := f.actor(t, "it.supervisor")
+		// Queue the draft's delivery, then delete before it is sent.
+		cursor, err := f.w.Store.WebhookCursor(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := f.w.Store.OutboxAfter(f.ctx, cursor, 10)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("outbox: %v %v", entries, err)
+		}
+		queue := func(id string, from, to int64) {
+			t.Helper()
+			err := f.w.Store.EnqueueDeliveries(f.ctx, from, to, []webhook.NewDelivery{{
+				ID: id, WebhookID: sub.ID, OutboxID: entries[0].ID, RequestID: r.ID, EventType: entries[0].Action,
+				Body: webhook.Body(entries[0]), CreatedAt: time.Now(),
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		queue("msg_first", cursor, entries[0].ID)
+		if err := f.w.Webhooks.Delete(f.ctx, sup, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.fire(t, "it.supervisor", r.ID, workflow.EventSend)
+		late, err := f.w.Store.OutboxAfter(f.ctx, entries[0].ID, 10)
+		if err != nil || len(late) != 1 {
+			t.Fatalf("outbox: %v %v", late, err)
+		}
+		prev := entries[0].ID
+		entries = late
+		queue("msg_late", prev, entries[0].ID) // as from a list read before the delete
+		ds, err := f.w.Store.Deliveries(f.ctx, sub.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 1 || ds[0].ID != "msg_first" || ds[0].Status != webhook.StatusCancelled {
+			t.Errorf("deliveries of the deleted webhook = %+v, want the first alone, cancelled", ds)
+		}
+		if err := webhook.NewWorker(f.w.Store, quickOptions()).Run(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(rc.got()); n != 0 {
+			t.Errorf("the deleted webhook's receiver got %d deliveries", n)
+		}
+	})
+}
