@@ -285,7 +285,7 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, from, to int64, ds []webh
 		ds := slices.DeleteFunc(slices.Clone(ds), func(d webhook.NewDelivery) bool { return !active[d.WebhookID] })
 		// A delivery is pending when it heads its chain (no earlier one to
 		// the same subscription about the same request is still to be
-		// delivered), else waiting: FinishDelivery makes the next one of
+		// delivered), else waiting: FinishDeliveries makes the next one of
 		// a chain pending when its predecessor is delivered or parked. So
 		// the senders' claims look at the heads alone, however long the
 		// chains behind them.
@@ -413,9 +413,28 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	return out, nil
 }
 
-// FinishDelivery records the outcome of an attempt while claim is still
-// the delivery's.
-func (s *Store) FinishDelivery(ctx context.Context, id, claim string, o webhook.Outcome) error {
+// FinishDeliveries records the outcomes of attempts, each while its
+// claim is still the delivery's, in one transaction: a sender records what
+// ended since it last looked at once, rather than asking the writer, which
+// the changes share, once per delivery.
+func (s *Store) FinishDeliveries(ctx context.Context, fs []webhook.Finished) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	return s.withTx(ctx, func(t *tx) error {
+		ctx := context.WithoutCancel(ctx)
+		for _, f := range fs {
+			if err := s.finishDelivery(ctx, t, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// finishDelivery records one outcome in t.
+func (s *Store) finishDelivery(ctx context.Context, t *tx, f webhook.Finished) error {
+	o := f.Outcome
 	at := toMicros(o.At)
 	var q string
 	var args []any
@@ -436,19 +455,15 @@ func (s *Store) FinishDelivery(ctx context.Context, id, claim string, o webhook.
 		args = []any{at, toMicros(o.Next), o.StatusCode, o.Error}
 	}
 	q = rebind(s.postgres, q+" WHERE id = ? AND claim = ? AND status = 'pending'")
-	args = append(args, id, claim)
-	ended := o.Delivered || o.Dead
-	return s.withTx(ctx, func(t *tx) error {
-		ctx := context.WithoutCancel(ctx)
-		res, err := t.batch.sqlTx.ExecContext(ctx, q, args...)
-		if err != nil || !ended {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err // no longer this sender's: whoever holds it moves the chain on
-		}
-		// The next delivery of the chain is due now.
-		_, err = t.batch.sqlTx.ExecContext(ctx, s.sql.promoteDelivery, toMicros(o.At), id, id)
+	args = append(args, f.ID, f.Claim)
+	res, err := t.batch.sqlTx.ExecContext(ctx, q, args...)
+	if err != nil || !(o.Delivered || o.Dead) {
 		return err
-	})
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // no longer this sender's: whoever holds it moves the chain on
+	}
+	// The next delivery of the chain is due now.
+	_, err = t.batch.sqlTx.ExecContext(ctx, s.sql.promoteDelivery, at, f.ID, f.ID)
+	return err
 }

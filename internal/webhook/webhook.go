@@ -95,6 +95,12 @@ type Outcome struct {
 	Error      string
 }
 
+// Finished is the outcome of an attempt of the claimed delivery ID.
+type Finished struct {
+	ID, Claim string
+	Outcome
+}
+
 // Store is what the webhooks need from persistence; internal/store
 // implements it on SQLite and PostgreSQL. Every write that changes a
 // subscription applies its audit change in the same transaction.
@@ -134,9 +140,11 @@ type Store interface {
 	// subscription about the same request are all delivered or dead: the
 	// order per request.
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Claimed, error)
-	// FinishDelivery records the outcome of an attempt of delivery id, if
-	// the claim is still the sender's (it changes nothing otherwise).
-	FinishDelivery(ctx context.Context, id, claim string, o Outcome) error
+	// FinishDeliveries records the outcomes of attempts, each only if its
+	// claim is still the sender's (it changes nothing otherwise), and makes
+	// the next delivery of a chain whose head was delivered or parked
+	// pending; in one transaction.
+	FinishDeliveries(ctx context.Context, fs []Finished) error
 }
 
 // Policy is the rule of who manages an authority's webhooks;

@@ -371,14 +371,14 @@ type dropFinishes struct {
 	dead bool
 }
 
-func (d *dropFinishes) FinishDelivery(ctx context.Context, id, claim string, o webhook.Outcome) error {
+func (d *dropFinishes) FinishDeliveries(ctx context.Context, fs []webhook.Finished) error {
 	d.mu.Lock()
 	dead := d.dead
 	d.mu.Unlock()
 	if dead {
 		return nil
 	}
-	return d.Store.FinishDelivery(ctx, id, claim, o)
+	return d.Store.FinishDeliveries(ctx, fs)
 }
 
 // TestDelivery_killedMidDeliveryLosesNothing: a worker stopped while the

@@ -155,46 +155,71 @@ func NewClient(connectTimeout, requestTimeout time.Duration, allowPrivate bool) 
 func (w *Worker) Run(ctx context.Context) error {
 	end := time.Now().Add(w.opt.Window)
 	lastClaim := end.Add(w.opt.RequestTimeout)
-	slots := make(chan struct{}, w.opt.Concurrency)
-	ended := make(chan struct{}, w.opt.Concurrency)
+	// inFlight counts the deliveries claimed and not yet recorded; their
+	// outcomes come back on results (never blocking: it holds as many as
+	// may be in flight) and are recorded together, once per turn.
+	inFlight := 0
+	results := make(chan Finished, w.opt.Concurrency)
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	var firstErr error
 	note := func(err error) {
 		if err != nil && ctx.Err() == nil && firstErr == nil {
 			firstErr = err
 		}
 	}
+	var ended []Finished
+	record := func() {
+		for {
+			select {
+			case f := <-results:
+				ended = append(ended, f)
+				continue
+			default:
+			}
+			break
+		}
+		if len(ended) == 0 {
+			return
+		}
+		if err := w.store.FinishDeliveries(context.WithoutCancel(ctx), ended); err != nil {
+			w.log.Warn("webhook: recording deliveries' outcomes failed; they are due again when their claims lapse",
+				"deliveries", len(ended), "error", err.Error())
+			note(err)
+		}
+		inFlight -= len(ended)
+		ended = ended[:0]
+	}
+	defer func() {
+		wg.Wait()
+		record()
+	}()
 	for {
+		record()
 		now := time.Now()
 		claiming := ctx.Err() == nil && now.Before(lastClaim)
 		if claiming {
 			note(w.fanOut(ctx))
-			if free := cap(slots) - len(slots); free > 0 {
+			if free := w.opt.Concurrency - inFlight; free > 0 {
 				claimed, err := w.store.ClaimDeliveries(ctx, w.opt.Now(), w.opt.ClaimLease, free)
 				note(err)
+				inFlight += len(claimed)
 				for _, c := range claimed {
-					slots <- struct{}{}
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						w.deliver(ctx, c)
-						<-slots
-						select {
-						case ended <- struct{}{}:
-						default:
-						}
+						results <- Finished{ID: c.ID, Claim: c.Claim, Outcome: w.attempt(ctx, c)}
 					}()
 				}
 			}
 		}
-		if !claiming || (!now.Before(end) && len(slots) == 0) {
+		if !claiming || (!now.Before(end) && inFlight == 0) {
 			return firstErr
 		}
 		t := time.NewTimer(w.opt.Poll)
 		select {
 		case <-ctx.Done():
-		case <-ended:
+		case f := <-results:
+			ended = append(ended, f)
 		case <-t.C:
 		}
 		t.Stop()
@@ -240,15 +265,6 @@ func (w *Worker) fanOut(ctx context.Context) error {
 		if len(entries) < fanOutPage {
 			return nil
 		}
-	}
-}
-
-// deliver makes one attempt of c and records its outcome.
-func (w *Worker) deliver(ctx context.Context, c Claimed) {
-	o := w.attempt(ctx, c)
-	if err := w.store.FinishDelivery(context.WithoutCancel(ctx), c.ID, c.Claim, o); err != nil {
-		w.log.Warn("webhook: recording a delivery's outcome failed; it is due again when its claim lapses",
-			"delivery", c.ID, "error", err.Error())
 	}
 }
 
