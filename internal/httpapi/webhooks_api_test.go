@@ -99,6 +99,8 @@ func TestWebhooks_API(t *testing.T) {
 		}
 		status, body := srv.do(t, srv.login(t, "it.officer"), http.MethodGet, "/api/v1/webhooks", nil)
 		wantError(t, status, body, 403, "forbidden")
+		status, body = srv.do(t, sup, http.MethodGet, "/api/v1/webhooks?authority=ES", nil)
+		wantError(t, status, body, 403, "forbidden")
 
 		// Another authority's webhook does not exist for ES.
 		es := srv.login(t, "es.supervisor")

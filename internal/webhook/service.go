@@ -188,6 +188,9 @@ func quoteShort(s string) string {
 // List lists the subscriptions a may manage: a supervisor's authority's,
 // every authority's for the administrator (or the one named).
 func (s *Service) List(ctx context.Context, a workflow.Actor, authority string) ([]Subscription, error) {
+	if a.Authority != "" && authority != "" && !strings.EqualFold(strings.TrimSpace(authority), a.Authority) {
+		return nil, errNotManager
+	}
 	authority = authorityOf(a, authority)
 	if a.Authority == "" && authority == "" {
 		if !s.policy.MayManageWebhooks(a, "") {
