@@ -581,3 +581,56 @@ func TestDelivery_deletedWebhookGetsNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestClaims_lapseAndTokens: a claim whose lease ended is due again and
+// another sender takes it; the first sender's late outcome then changes
+// nothing, and the second's counts.
+func TestClaims_lapseAndTokens(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Backend) {
+		f := newFixture(t, db)
+		f.subscribe(t, "it.supervisor", "http://127.0.0.1:9/unused", "*")
+		f.draft(t, "it.officer", "ES")
+		// Fan out only: a worker over a store whose claims find nothing.
+		if err := webhook.NewWorker(noClaims{f.w.Store}, webhook.Options{Window: time.Millisecond}).Run(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		first, err := f.w.Store.ClaimDeliveries(f.ctx, now, 50*time.Millisecond, 10)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("first claim: %v, %v", first, err)
+		}
+		if again, _ := f.w.Store.ClaimDeliveries(f.ctx, now.Add(10*time.Millisecond), time.Minute, 10); len(again) != 0 {
+			t.Fatalf("claimed twice within the lease: %v", again)
+		}
+		second, err := f.w.Store.ClaimDeliveries(f.ctx, now.Add(100*time.Millisecond), time.Minute, 10)
+		if err != nil || len(second) != 1 || second[0].ID != first[0].ID || second[0].Claim == first[0].Claim {
+			t.Fatalf("claim after the lease: %v, %v", second, err)
+		}
+		late := webhook.Finished{ID: first[0].ID, Claim: first[0].Claim, Outcome: webhook.Outcome{At: now, Delivered: true, StatusCode: 200}}
+		if err := f.w.Store.FinishDeliveries(f.ctx, []webhook.Finished{late}); err != nil {
+			t.Fatal(err)
+		}
+		sup := f.actor(t, "it.supervisor")
+		subs, _ := f.w.Webhooks.List(f.ctx, sup, "")
+		ds, _ := f.w.Webhooks.Deliveries(f.ctx, sup, subs[0].ID, 0)
+		if ds[0].Status != webhook.StatusPending || ds[0].Attempts != 0 {
+			t.Fatalf("after the lapsed sender's outcome: %+v", ds[0])
+		}
+		ok := webhook.Finished{ID: second[0].ID, Claim: second[0].Claim, Outcome: webhook.Outcome{At: now, Delivered: true, StatusCode: 200}}
+		if err := f.w.Store.FinishDeliveries(f.ctx, []webhook.Finished{ok}); err != nil {
+			t.Fatal(err)
+		}
+		ds, _ = f.w.Webhooks.Deliveries(f.ctx, sup, subs[0].ID, 0)
+		if ds[0].Status != webhook.StatusDelivered || ds[0].Attempts != 1 {
+			t.Fatalf("after the holder's outcome: %+v", ds[0])
+		}
+	})
+}
+
+// noClaims is a store whose senders find nothing due: a worker over it
+// only fans out.
+type noClaims struct{ webhook.Store }
+
+func (noClaims) ClaimDeliveries(context.Context, time.Time, time.Duration, int) ([]webhook.Claimed, error) {
+	return nil, nil
+}
