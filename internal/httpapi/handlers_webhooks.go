@@ -33,7 +33,7 @@ func toWebhookJSON(s webhook.Subscription) webhookJSON {
 type deliveryJSON struct {
 	ID            string  `json:"id"`
 	WebhookID     string  `json:"webhook_id"`
-	RequestID     string  `json:"request_id"`
+	RequestID     *string `json:"request_id"` // null for the administrator, party to no case
 	Type          string  `json:"type"`
 	Status        string  `json:"status"`
 	Attempts      int     `json:"attempts"`
@@ -55,9 +55,12 @@ func optionalTime(t time.Time) *string {
 
 func toDeliveryJSON(d webhook.Delivery) deliveryJSON {
 	out := deliveryJSON{
-		ID: d.ID, WebhookID: d.WebhookID, RequestID: d.RequestID, Type: d.EventType, Status: d.Status,
+		ID: d.ID, WebhookID: d.WebhookID, Type: d.EventType, Status: d.Status,
 		Attempts: d.Attempts, NextAttemptAt: optionalTime(d.NextAttempt), LastAttemptAt: optionalTime(d.LastAttempt),
 		CreatedAt: timeJSON(d.CreatedAt), DeliveredAt: optionalTime(d.DeliveredAt),
+	}
+	if d.RequestID != "" {
+		out.RequestID = &d.RequestID
 	}
 	if d.LastStatus != 0 {
 		out.LastStatus = &d.LastStatus

@@ -190,6 +190,13 @@ func TestWebhooks_API_deliveriesAndRetry(t *testing.T) {
 			dead["type"] != "request.create" || dead["next_attempt_at"] != nil {
 			t.Errorf("dead delivery = %v", dead)
 		}
+		if text(dead["request_id"]) == "" {
+			t.Errorf("the supervisor is not shown the request: %v", dead)
+		}
+		status, asAdmin := srv.do(t, srv.login(t, "admin"), http.MethodGet, path, nil)
+		if items, _ := asAdmin["items"].([]any); status != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["request_id"] != nil {
+			t.Errorf("the admin's deliveries: %d %v, want the request_id null", status, asAdmin)
+		}
 		fail.Store(false)
 		status, body := srv.do(t, sup, http.MethodPost, path+"/"+text(dead["id"])+"/retry", nil)
 		if status != http.StatusOK || body["status"] != "pending" || body["attempts"] != 0.0 {

@@ -225,7 +225,7 @@ func (w *world) checkDeliveries(t *testing.T, a actor, authority string, ans ans
 			t.Errorf("%s's webhook, read by %s: delivered %s: %t, want %t", authority, a, r, got[r.id], want)
 		}
 	}
-	if a.role == workflow.RoleAdmin && (len(got) > 1 || (len(got) == 1 && !got[""])) {
+	if a.role == workflow.RoleAdmin && (len(got) > 1 || (len(got) == 1 && !got[""])) { // null reads as ""
 		t.Errorf("%s's webhook, read by %s, names requests: %v", authority, a, got)
 	}
 }
