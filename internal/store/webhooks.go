@@ -467,3 +467,26 @@ func (s *Store) finishDelivery(ctx context.Context, t *tx, f webhook.Finished) e
 	_, err = t.batch.sqlTx.ExecContext(ctx, s.sql.promoteDelivery, at, f.ID, f.ID)
 	return err
 }
+
+// pruneDeliveriesBatch bounds one pruning transaction, so that it holds
+// the writer, which the changes share, only briefly.
+const pruneDeliveriesBatch = 5000
+
+// PruneDeliveries removes deliveries delivered or cancelled before
+// before, at most pruneDeliveriesBatch of them, and returns how many it
+// removed. Dead ones stay, to be sent again; pending and waiting ones are
+// the chains still to deliver.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.withTx(ctx, func(t *tx) error {
+		res, err := t.batch.sqlTx.ExecContext(context.WithoutCancel(ctx), rebind(s.postgres,
+			"DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries "+
+				"WHERE status IN ('delivered', 'cancelled') AND created_at_us < ? LIMIT ?)"), toMicros(before), pruneDeliveriesBatch)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

@@ -42,6 +42,10 @@ const (
 	StatusCancelled = "cancelled" // its webhook was deleted before it was delivered
 )
 
+// DeliveriesKept is how long deliveries delivered or cancelled are kept,
+// to be seen and sent again; the server's pruning job forgets them after.
+const DeliveriesKept = 30 * 24 * time.Hour
+
 // Delivery is one message of the outbox for one subscription: ID is its
 // Standard Webhooks message id (the webhook-id header), the same at every
 // attempt, so that a receiver can recognise a repeat.

@@ -634,3 +634,38 @@ type noClaims struct{ webhook.Store }
 func (noClaims) ClaimDeliveries(context.Context, time.Time, time.Duration, int) ([]webhook.Claimed, error) {
 	return nil, nil
 }
+
+// TestPruneDeliveries: deliveries delivered before the limit are
+// forgotten; dead ones, later ones and those still to deliver stay.
+func TestPruneDeliveries(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Backend) {
+		f := newFixture(t, db)
+		ok := newReceiver(t, nil)
+		down := newReceiver(t, func(_ int, _ received, w http.ResponseWriter) { w.WriteHeader(http.StatusGone) })
+		good := f.subscribe(t, "it.supervisor", ok.URL, "request.create")
+		bad := f.subscribe(t, "it.supervisor", down.URL, "request.create")
+		f.draft(t, "it.officer", "ES")
+		opts := quickOptions()
+		opts.MaxAttempts = 1
+		w := webhook.NewWorker(f.w.Store, opts)
+		sup := f.actor(t, "it.supervisor")
+		settled := func(id, status string) bool {
+			ds, _ := f.w.Webhooks.Deliveries(f.ctx, sup, id, 0)
+			return len(ds) == 1 && ds[0].Status == status
+		}
+		runUntil(t, w, 10*time.Second, func() bool { return settled(good.ID, webhook.StatusDelivered) && settled(bad.ID, webhook.StatusDead) })
+		if n, err := f.w.Store.PruneDeliveries(f.ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("pruned %d before the limit (%v)", n, err)
+		}
+		n, err := f.w.Store.PruneDeliveries(f.ctx, time.Now().Add(time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("pruned %d, want the delivered one (%v)", n, err)
+		}
+		if !settled(bad.ID, webhook.StatusDead) {
+			t.Error("the dead delivery was pruned")
+		}
+		if ds, _ := f.w.Webhooks.Deliveries(f.ctx, sup, good.ID, 0); len(ds) != 0 {
+			t.Errorf("the delivered one is still there: %+v", ds)
+		}
+	})
+}
