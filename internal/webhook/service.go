@@ -110,7 +110,7 @@ func authorityOf(a workflow.Actor, named string) string {
 // secret is made here, kept sealed by the store, and returned this once.
 func (s *Service) Create(ctx context.Context, a workflow.Actor, in NewSubscription) (Created, error) {
 	authority := authorityOf(a, in.Authority)
-	details := map[string]any{"authority": authority}
+	details := map[string]any{"authority": truncate(authority, 8)}
 	if a.Authority != "" && in.Authority != "" && !strings.EqualFold(strings.TrimSpace(in.Authority), a.Authority) {
 		return Created{}, s.denied(ctx, a, ActionCreate, errNotManager, details)
 	}
