@@ -34,6 +34,11 @@ type Config struct {
 	AuditKeyFile string `yaml:"audit_key_file"`
 	// Demo seeds the demo world into an empty database.
 	Demo bool `yaml:"demo"`
+	// WebhookAllowPrivate lets webhooks deliver to loopback and private
+	// addresses (a receiver inside the operator's own network, tests).
+	// Off by default: a webhook is a request the server makes to a URL a
+	// user chose, and must not reach what only the server can reach.
+	WebhookAllowPrivate bool `yaml:"webhook_allow_private"`
 	// TokenTTL is the lifetime of an access token.
 	TokenTTL time.Duration `yaml:"-"` // token_ttl in YAML, as a duration string
 	// RefreshTTL is the lifetime of a refresh token; each refresh starts a
@@ -173,6 +178,11 @@ var settings = []setting{
 		c.DocumentsS3.Insecure = b
 		return err
 	}, nil},
+	{"webhook-allow-private", "MLA_WEBHOOK_ALLOW_PRIVATE", "let webhooks deliver to loopback and private addresses (default: refused)", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.WebhookAllowPrivate = b
+		return err
+	}, nil},
 	{"debug-addr", "MLA_DEBUG_ADDR", "loopback host:port of the profiling listener (pprof), e.g. 127.0.0.1:6060 (default: off)", func(c *Config, v string) error { c.DebugAddr = v; return nil }, nil},
 }
 
@@ -185,6 +195,9 @@ func parseBool(v string) (bool, error) {
 	}
 	return false, fmt.Errorf("%q is not a yes/no value", v)
 }
+
+// isSwitch tells the settings given as a bare flag (--demo).
+func isSwitch(flag string) bool { return flag == "demo" || flag == "webhook-allow-private" }
 
 // boolFlag lets --demo be given without a value, as usual for switches.
 type boolFlag struct{ value *string }
@@ -212,7 +225,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	for _, s := range settings {
 		v := new(string)
 		given[s.flag] = v
-		if s.flag == "demo" {
+		if isSwitch(s.flag) {
 			fs.Var(boolFlag{v}, s.flag, s.usage+" (env "+s.env+")")
 		} else {
 			def := ""
@@ -244,7 +257,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		var ok bool
 		if explicit[s.flag] {
 			v, ok = *given[s.flag], true
-			if s.flag == "demo" && v == "" {
+			if isSwitch(s.flag) && v == "" {
 				v = "true"
 			}
 		} else if e := getenv(s.env); e != "" {
@@ -396,9 +409,9 @@ func (c Config) String() string {
 	if b := c.DocumentsS3; b.Bucket != "" {
 		documents = "s3://" + b.Endpoint + "/" + b.Bucket + "/" + b.Prefix // never the keys
 	}
-	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s refresh-ttl=%s log-format=%s debug-addr=%s verify-audit=%t tls=%s documents=%s max-document=%d",
+	return fmt.Sprintf("addr=%s db=%s jwt-secret=%s audit-key-file=%s demo=%t token-ttl=%s refresh-ttl=%s log-format=%s debug-addr=%s verify-audit=%t tls=%s documents=%s max-document=%d webhook-allow-private=%t",
 		c.Addr, maskURL(c.DB), secret, c.AuditKeyFile, c.Demo, c.TokenTTL, c.RefreshTTL, c.LogFormat, debug, c.VerifyAudit, tls,
-		documents, c.MaxDocument)
+		documents, c.MaxDocument, c.WebhookAllowPrivate)
 }
 
 // maskURL hides the password of a database URL.

@@ -11,6 +11,9 @@
 #   scripts/bench.sh postgres       PostgreSQL (scripts/pg-test.sh): 32 workers
 #   scripts/bench.sh deadlines      SQLite, 1,000,000 requests: the deadline lists and the worklist
 #   scripts/bench.sh ab             transitions of AB_BASE (a commit) and of this checkout, alternately
+#   scripts/bench.sh webhooks       SQLite, 32 workers: transitions without webhooks, then with WEBHOOKS (10)
+#                                   subscribed to receivers on loopback, alternately: both figures, their
+#                                   ratio, and the delivery lag p99
 #   scripts/bench.sh smoke          a few seconds of everything on a small database (CI)
 #   scripts/bench.sh all            fsync, transitions, reads, verify, postgres
 #
@@ -226,6 +229,48 @@ ab() {
 	awk -v b="$mb" -v t="$mt" 'BEGIN {printf "this checkout is %.1f %% %s than the base\n", (b>t ? (b-t)/b : (t-b)/b)*100, (b>t ? "slower" : "faster")}'
 }
 
+# webhooks: the transitions figure without webhooks and with $WEBHOOKS
+# (default 10) subscribed to every action, each to a receiver of
+# loadgen's own on 127.0.0.1, run alternately on fresh databases (REPEAT
+# runs of each); prints each run, the medians, their ratio (CONTRACT 8's
+# target: at least 0.95) and the worst delivery lag p99 (target: 1 s).
+webhooks() {
+	local n="${WEBHOOKS:-10}" workers="${WORKERS:-32}"
+	echo "== transitions with and without $n webhooks, SQLite, $workers workers"
+	local -a without=() with=() lags=()
+	for run in $(seq 1 "$repeat"); do
+		for mode in without with; do
+			rm -rf "$dir/wh"
+			mkdir -p "$dir/wh"
+			"$dir/bin/server" seed --db "$dir/wh/mla.db" --requests 0 >/dev/null
+			start_server "$dir/wh/mla.db" --webhook-allow-private
+			local extra=()
+			[[ $mode == with ]] && extra=(--webhooks "$n")
+			echo "-- $mode webhooks, run $run of $repeat"
+			"$dir/bin/loadgen" --url "http://127.0.0.1:$port" --server-pid "$server_pid" --workload transitions \
+				--workers "$workers" --duration "$duration" "${extra[@]}" --json "$dir/results/webhooks-$mode-$run.json" |
+				tee "$dir/results/webhooks-$mode-$run.txt"
+			stop_server
+			local figure
+			figure=$(grep -o '"ops_per_s": *[0-9.]*' "$dir/results/webhooks-$mode-$run.json" | grep -o '[0-9.]*$')
+			if [[ $mode == without ]]; then
+				without+=("$figure")
+			else
+				with+=("$figure")
+				lags+=("$(grep -o '"p99": *[0-9.]*' "$dir/results/webhooks-$mode-$run.json" | tail -n 1 | grep -o '[0-9.]*$')")
+			fi
+		done
+	done
+	local mw mh worst
+	mw=$(printf '%s\n' "${without[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	mh=$(printf '%s\n' "${with[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	worst=$(printf '%s\n' "${lags[@]}" | sort -n | tail -n 1)
+	echo "without webhooks: ${without[*]} transitions/s, median $mw"
+	echo "with $n webhooks: ${with[*]} transitions/s, median $mh"
+	awk -v a="$mw" -v b="$mh" 'BEGIN {printf "ratio with/without: %.3f (target >= 0.95)\n", b/a}'
+	echo "delivery lag p99 of each run with webhooks: ${lags[*]} ms; worst $worst ms (target <= 1000)"
+}
+
 # psql URL SQL: runs one statement with the newest installed psql.
 psql() {
 	local bin
@@ -259,6 +304,7 @@ verify) verify ;;
 postgres) postgres ;;
 deadlines) deadlines ;;
 ab) ab ;;
+webhooks) webhooks ;;
 smoke) smoke ;;
 all)
 	fsync_probe
@@ -268,7 +314,7 @@ all)
 	postgres
 	;;
 *)
-	echo "usage: $0 fsync|transitions|reads|verify|postgres|deadlines|ab|smoke|all" >&2
+	echo "usage: $0 fsync|transitions|reads|verify|postgres|deadlines|ab|webhooks|smoke|all" >&2
 	exit 2
 	;;
 esac

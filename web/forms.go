@@ -298,6 +298,8 @@ func valuesOf(r workflow.Request) requestValues {
 
 // fieldLabels name the form's fields in error summaries.
 var fieldLabels = map[string]string{
+	"url":                         "Destination URL",
+	"events":                      "Events",
 	"kind":                        "Kind of request",
 	"requested_authority":         "Requested authority",
 	"title":                       "Title",

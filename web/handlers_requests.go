@@ -168,6 +168,8 @@ var doneMessages = map[string]string{
 	"extended":                        "The deadline has been extended; the reason is recorded in the audit log.",
 	"user_created":                    "The account has been created.",
 	"authority_updated":               "The authority's settings have been saved; the audit log records the change.",
+	"webhook_deleted":                 "The webhook has been deleted; nothing more is sent to it.",
+	"webhook_retried":                 "The delivery will be sent again at once, with the same webhook-id.",
 	"user_disabled":                   "The account has been disabled; its sessions end at once.",
 	"user_enabled":                    "The account has been enabled.",
 	"user_password":                   "The password has been reset. Give it to the user by a secure channel.",

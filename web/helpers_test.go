@@ -16,6 +16,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
+	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
 	"github.com/mla-flow/mla-flow/internal/testworld"
@@ -31,6 +32,7 @@ type testApp struct {
 	wf      *workflow.Service
 	auth    *auth.Authenticator
 	clock   *testkit.Clock
+	store   *store.Store
 }
 
 // newTestApp starts the server on a fresh database of the given kind, on
@@ -38,15 +40,15 @@ type testApp struct {
 func newTestApp(tb testing.TB, db testdb.Backend) *testApp {
 	tb.Helper()
 	logger := slog.New(slog.DiscardHandler)
-	w := testworld.New(tb, db, testworld.Options{Logger: logger})
+	w := testworld.New(tb, db, testworld.Options{Logger: logger, WebhookAllowPrivate: true})
 	wf, a, clock := w.Workflow, w.Auth, w.Clock
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: w.Store.Ping, Logger: logger})
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Webhooks: w.Webhooks, Ready: w.Store.Ping, Logger: logger})
 	web.New(web.Deps{
-		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now,
+		Workflow: wf, Auth: a, Webhooks: w.Webhooks, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now,
 	}).Register(e)
 	srv := httptest.NewServer(e)
 	tb.Cleanup(srv.Close)
-	return &testApp{srv: srv, handler: e, wf: wf, auth: a, clock: clock}
+	return &testApp{srv: srv, handler: e, wf: wf, auth: a, clock: clock, store: w.Store}
 }
 
 // actor returns the demo user's acting identity, for setting up data

@@ -146,6 +146,9 @@ func (h *Handler) nav(c echo.Context, a workflow.Actor) []navItem {
 	if h.policy.MayManageAPIKeys(a) {
 		items = append(items, navItem{Href: "/api-keys", Label: "API keys"})
 	}
+	if h.managesWebhooks(a) {
+		items = append(items, navItem{Href: "/webhooks", Label: "Webhooks"})
+	}
 	route := c.Path()
 	for i := range items {
 		href := items[i].Href

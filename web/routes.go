@@ -59,6 +59,17 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/api-keys/:id/revoke", h.handleRevokeAPIKey(), h.signedIn, keys)
 	e.GET("/authorities", h.handleAuthorities(), h.signedIn, admin)
 	e.POST("/authorities/:code", h.handleSetCompleteness(), h.signedIn, admin)
+
+	// Webhooks (CONTRACT 8): a supervisor's for their authority, the
+	// administrator's for any.
+	if h.webhooks != nil {
+		hooks := h.require("Only supervisors and the administrator manage webhooks.", h.managesWebhooks)
+		e.GET("/webhooks", h.handleWebhooks(), h.signedIn, hooks)
+		e.POST("/webhooks", h.handleCreateWebhook(), h.signedIn, hooks)
+		e.GET("/webhooks/:id", h.handleWebhookDeliveries(), h.signedIn, hooks)
+		e.POST("/webhooks/:id/delete", h.handleDeleteWebhook(), h.signedIn, hooks)
+		e.POST("/webhooks/:id/deliveries/:delivery/retry", h.handleRetryDelivery(), h.signedIn, hooks)
+	}
 }
 
 // readsCases tells whether the actor sees any requests at all: the Policy's

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/webhook"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -27,6 +28,9 @@ type Deps struct {
 	Workflow *workflow.Service
 	// Auth signs users in, verifies session tokens and manages users.
 	Auth *auth.Authenticator
+	// Webhooks manages the webhooks (CONTRACT 8); nil leaves their pages
+	// out.
+	Webhooks *webhook.Service
 	// Policy answers which navigation entries a user gets; its zero value
 	// is the contract's policy, the same the workflow service applies.
 	Policy auth.Policy
@@ -43,13 +47,15 @@ type Deps struct {
 // Handler is the web application. Register adds its routes to an Echo
 // instance.
 type Handler struct {
-	wf     *workflow.Service
-	auth   *auth.Authenticator
-	policy auth.Policy
-	logger *slog.Logger
-	key    []byte
-	now    func() time.Time
-	pages  *pages
+	wf   *workflow.Service
+	auth *auth.Authenticator
+	// webhooks is nil when the pages are left out.
+	webhooks *webhook.Service
+	policy   auth.Policy
+	logger   *slog.Logger
+	key      []byte
+	now      func() time.Time
+	pages    *pages
 }
 
 // New returns the web application. Missing dependencies are wiring
@@ -68,7 +74,7 @@ func New(d Deps) *Handler {
 		d.Now = time.Now
 	}
 	return &Handler{
-		wf: d.Workflow, auth: d.Auth, policy: d.Policy, logger: d.Logger,
+		wf: d.Workflow, auth: d.Auth, webhooks: d.Webhooks, policy: d.Policy, logger: d.Logger,
 		key: append([]byte(nil), d.CSRFKey...), now: d.Now,
 		pages: mustParsePages(),
 	}

@@ -21,6 +21,10 @@
 //     (/api/v1/requests/waiting) or the overdue requests
 //     (--query deadline=overdue).
 //
+// With --webhooks N (transitions), N webhooks are subscribed to receivers
+// of loadgen's own on 127.0.0.1 for the run, and the delivery lag of the
+// window's changes is reported beside the transitions figure.
+//
 // Only servers on loopback addresses are driven: this is a benchmark tool,
 // not a way to load somebody else's machine. Runs are bounded by --duration.
 //
@@ -85,6 +89,7 @@ type options struct {
 	timeout    time.Duration
 	fsyncProbe string
 	fsyncCount int
+	webhooks   int // transitions: webhooks subscribed during the run
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -107,6 +112,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one HTTP request")
 	fs.StringVar(&o.fsyncProbe, "fsync-probe", "", "measure write+fsync latency in this directory, then exit (no server needed)")
 	fs.IntVar(&o.fsyncCount, "fsync-count", 2000, "fsync probe: number of write+fsync rounds")
+	fs.IntVar(&o.webhooks, "webhooks", 0, "transitions: subscribe this many webhooks, to receivers on 127.0.0.1, and report their delivery lag (the server needs --webhook-allow-private)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -131,6 +137,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: --duration must be positive and at most %s", errUsage, maxDuration)
 	case o.warmup < 0 || o.warmup > maxDuration:
 		return o, fmt.Errorf("%w: --warmup must be 0 to %s", errUsage, maxDuration)
+	case o.webhooks < 0 || o.webhooks > maxWebhooks:
+		return o, fmt.Errorf("%w: --webhooks must be 0 to %d", errUsage, maxWebhooks)
+	case o.webhooks > 0 && o.workload != "transitions":
+		return o, fmt.Errorf("%w: --webhooks goes with the transitions workload", errUsage)
 	case o.requests < 1 || o.requests > 1000:
 		return o, fmt.Errorf("%w: --requests must be 1 to 1000", errUsage)
 	case !strings.HasPrefix(o.path, "/api/v1/") || strings.ContainsAny(o.path, "?#"):

@@ -45,6 +45,9 @@ func TestParse_refusesBadRuns(t *testing.T) {
 		{"--path", "/elsewhere"},
 		{"--path", "/api/v1/requests?state=sent"},
 		{"extra"},
+		{"--webhooks", "-1"},
+		{"--webhooks", "101"},
+		{"--workload", "reads", "--webhooks", "10"},
 	} {
 		if _, err := parse(args, io.Discard); err == nil {
 			t.Errorf("parse(%q) accepted it", args)

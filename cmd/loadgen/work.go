@@ -33,8 +33,10 @@ type result struct {
 	// ItemsPerOp is the mean number of rows a list answer held (reads).
 	ItemsPerOp float64      `json:"items_per_op,omitempty"`
 	Server     *serverStats `json:"server,omitempty"`
-	StartedAt  string       `json:"started_at"`
-	GoMaxProcs int          `json:"loadgen_gomaxprocs"`
+	// Webhooks is what the receivers of --webhooks measured.
+	Webhooks   *webhookStats `json:"webhooks,omitempty"`
+	StartedAt  string        `json:"started_at"`
+	GoMaxProcs int           `json:"loadgen_gomaxprocs"`
 }
 
 func (r result) print(w io.Writer) {
@@ -51,6 +53,10 @@ func (r result) print(w io.Writer) {
 	if s := r.Server; s != nil {
 		fmt.Fprintf(w, "server pid %d: cpu %.2f s = %.3f ms/op; rss max %.1f MB (peak since start %.1f MB)\n",
 			s.PID, s.CPUSeconds, s.CPUMsPerOp, s.RSSMaxMB, s.HWMMB)
+	}
+	if h := r.Webhooks; h != nil {
+		fmt.Fprintf(w, "webhooks: %d subscribed; %d deliveries of the window's changes (%d arrived in all)\n", h.Subscribed, h.Delivered, h.Arrived)
+		fmt.Fprintf(w, "delivery lag ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", h.LagMs.P50, h.LagMs.P90, h.LagMs.P99, h.LagMs.Max)
 	}
 	for _, e := range r.ErrorSamples {
 		fmt.Fprintf(w, "error: %s\n", e)
@@ -249,6 +255,16 @@ func drive(ctx context.Context, o options, stderr io.Writer) (result, error) {
 	}
 	began := time.Now()
 	win := window{start: began.Add(o.warmup), end: began.Add(o.warmup + o.duration)}
+	var hooks *receivers
+	if o.webhooks > 0 {
+		if hooks, err = startWebhooks(ctx, c, o, win); err != nil {
+			return result{}, err
+		}
+		// The window starts after the subscriptions.
+		began = time.Now()
+		win = window{start: began.Add(o.warmup), end: began.Add(o.warmup + o.duration)}
+		hooks.setWindow(win)
+	}
 	runCtx, cancel := context.WithDeadline(ctx, win.end.Add(o.timeout))
 	defer cancel()
 
@@ -307,6 +323,15 @@ func drive(ctx context.Context, o options, stderr io.Writer) (result, error) {
 	if sampler != nil && measuring.Load() {
 		s := sampler.finish(startCPU, res.Ops)
 		res.Server = &s
+	}
+	if hooks != nil {
+		hooks.drain(ctx)
+		s := hooks.stop(ctx, c)
+		res.Webhooks = &s
+		if s.Delivered == 0 {
+			res.Errors++
+			res.ErrorSamples = append(res.ErrorSamples, "no webhook delivery of the window's changes arrived")
+		}
 	}
 	// The final check of the transitions workload runs after the window.
 	if err := wl.check(ctx); err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/jobs"
 	"github.com/mla-flow/mla-flow/internal/law"
 	"github.com/mla-flow/mla-flow/internal/store"
+	"github.com/mla-flow/mla-flow/internal/webhook"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
 )
@@ -38,6 +39,9 @@ type app struct {
 	workflow *workflow.Service
 	auth     *auth.Authenticator
 	keys     *auth.KeyRing
+	// webhooks manages the webhooks (CONTRACT 8); their deliveries are a
+	// job of the runner (backgroundJobs).
+	webhooks *webhook.Service
 	// webKey signs the web pages' CSRF tokens; derived from the JWT secret,
 	// so that every server on one database shares it.
 	webKey []byte
@@ -155,7 +159,9 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 			workflow.WithDocuments(blobs, cfg.MaxDocument)),
 		auth: auth.NewAuthenticator(st, tokens, auth.NewHasher(0), clock, logger,
 			auth.WithRefreshLifetime(cfg.RefreshTTL), auth.WithPolicy(policy)),
-		keys:   ring,
+		keys: ring,
+		webhooks: webhook.NewService(st, policy, webhook.WithClock(clock),
+			webhook.AllowPrivate(cfg.WebhookAllowPrivate)),
 		webKey: audit.DeriveKey([]byte(secret), "mla-flow web csrf"),
 		clock:  clock,
 	}, nil
@@ -206,6 +212,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	handler := httpapi.New(httpapi.Deps{
 		Workflow: a.workflow,
 		Auth:     a.auth,
+		Webhooks: a.webhooks,
 		Ready: func(ctx context.Context) error {
 			if err := a.store.Ping(ctx); err != nil {
 				return err
@@ -217,7 +224,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 	// The officers' pages, on the same Echo instance and services as the API.
 	web.New(web.Deps{
-		Workflow: a.workflow, Auth: a.auth, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
+		Workflow: a.workflow, Auth: a.auth, Webhooks: a.webhooks, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
 	}).Register(handler)
 	if cfg.DebugAddr != "" {
 		stopDebug, err := startDebug(cfg.DebugAddr, a.store, logger, stdout)
@@ -277,7 +284,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // job runner, on one server of those sharing a database (see
 // internal/jobs).
 func backgroundJobs(a *app, logger *slog.Logger) []jobs.Job {
+	deliveries := webhook.NewWorker(a.store, webhook.Options{
+		AllowPrivate: a.cfg.WebhookAllowPrivate, Now: a.clock, Logger: logger,
+	})
 	return []jobs.Job{{
+		// Webhooks (CONTRACT 8): each run works for most of a second of
+		// the runner's, polling the outbox and the due deliveries every
+		// 50 ms, so that a change is delivered well within a second.
+		Name: "webhook-deliveries", Every: time.Millisecond,
+		Run: deliveries.Run,
+	}, {
 		// Ended sessions, expired refresh tokens, and log-in events that
 		// can no longer count (auth.Authenticator.PruneSessions).
 		Name: "prune-sessions", Every: auth.PruneInterval,

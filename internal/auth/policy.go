@@ -160,6 +160,20 @@ func (Policy) MaySeeProtected(a workflow.Actor, r workflow.Request) bool {
 	return writesCases(a) && r.SideOf(a.Authority) != workflow.SideNone
 }
 
+// MayManageWebhooks tells whether the actor may create, list, delete and
+// re-send the webhooks of authority (CONTRACT 8): a supervisor of that
+// authority, who answers for what its systems are told, or the admin, who
+// operates the platform and connects an authority's systems for it. A
+// webhook tells only what the authority may see (workflow.Audience), so
+// the admin learns nothing of a case by making one: the messages hold no
+// case text.
+func (Policy) MayManageWebhooks(a workflow.Actor, authority string) bool {
+	if a.Role == workflow.RoleAdmin {
+		return true
+	}
+	return a.Role == workflow.RoleSupervisor && a.Authority != "" && a.Authority == authority
+}
+
 // MayConfigureAuthorities tells whether the actor may change an authority's
 // settings (its completeness policy): the admin, who operates the platform.
 func (Policy) MayConfigureAuthorities(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }

@@ -418,6 +418,10 @@ func TestIdempotency_everyPOST(t *testing.T) {
 		"/api/v1/api-keys": {user: "admin", path: "/api/v1/api-keys", secret: "mla_",
 			body: jsonBody(`{"name":"es-cms","role":"officer","authority":"ES","expires_at":"` +
 				srv.wf.Now().AddDate(0, 6, 0).Format(time.RFC3339) + `"}`)},
+		"/api/v1/webhooks": {user: "es.supervisor", path: "/api/v1/webhooks", secret: "whsec_",
+			body: jsonBody(`{"url":"https://93.184.216.34/hooks/mla","events":["*"]}`)},
+		"/api/v1/webhooks/:id/deliveries/:delivery/retry": {user: "es.supervisor",
+			path: "/api/v1/webhooks/no-such-webhook/deliveries/no-such-delivery/retry", body: jsonBody(`{}`)},
 		"/api/v1/users": {user: "admin", path: "/api/v1/users",
 			body: jsonBody(`{"username":"es.clerk","display_name":"Lucía","role":"officer","authority":"ES","password":"a long passphrase"}`)},
 	}

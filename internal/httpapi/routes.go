@@ -65,6 +65,15 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 	v1.POST("/api-keys", handleCreateAPIKey(d.Auth), user)
 	v1.GET("/api-keys", handleListAPIKeys(d.Auth), user)
 	v1.DELETE("/api-keys/:id", handleRevokeAPIKey(d.Auth), user)
+	// Webhooks (CONTRACT 8): the Policy lets a supervisor manage their
+	// authority's, the admin any authority's.
+	if wh := d.Webhooks; wh != nil {
+		v1.POST("/webhooks", handleCreateWebhook(wh), user)
+		v1.GET("/webhooks", handleListWebhooks(wh), user)
+		v1.DELETE("/webhooks/:id", handleDeleteWebhook(wh), user)
+		v1.GET("/webhooks/:id/deliveries", handleDeliveries(wh), user)
+		v1.POST("/webhooks/:id/deliveries/:delivery/retry", handleRetryDelivery(wh), user)
+	}
 
 	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
 	v1.GET("/audit/verify", handleVerifyAudit(wf), user)

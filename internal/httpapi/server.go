@@ -10,6 +10,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/idem"
 	"github.com/mla-flow/mla-flow/internal/textcheck"
 	"github.com/mla-flow/mla-flow/internal/upload"
+	"github.com/mla-flow/mla-flow/internal/webhook"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -25,6 +26,9 @@ type Deps struct {
 	Workflow *workflow.Service
 	// Auth signs users in and verifies their tokens.
 	Auth *auth.Authenticator
+	// Webhooks manages the webhooks of CONTRACT 8; nil leaves their
+	// routes out.
+	Webhooks *webhook.Service
 	// Ready reports whether the database answers, for /readyz; nil means
 	// always ready.
 	Ready func(ctx context.Context) error

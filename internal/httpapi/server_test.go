@@ -58,7 +58,7 @@ func newTestServerWith(tb testing.TB, db testdb.Backend, o testworld.Options) *t
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o.Logger = logger
 	w := testworld.New(tb, db, o)
-	h := New(Deps{Workflow: w.Workflow, Auth: w.Auth, Ready: w.Store.Ping, Logger: logger, Idempotency: w.Store})
+	h := New(Deps{Workflow: w.Workflow, Auth: w.Auth, Webhooks: w.Webhooks, Ready: w.Store.Ping, Logger: logger, Idempotency: w.Store})
 	return &testServer{
 		handler: h, store: w.Store, wf: w.Workflow, auth: w.Auth, clock: w.Clock, secret: testworld.Secret, logs: logs, blobs: w.Blobs,
 		tokens: map[string]string{},

@@ -39,12 +39,16 @@ const (
 	// file, by the document's id: visibility is the request's
 	// (documents_test.go).
 	classDocument
+	// classWebhook manages an authority's webhooks or reads their
+	// deliveries: its supervisors' and the administrator's, and the
+	// deliveries only of what the authority sees (webhooks_test.go).
+	classWebhook
 )
 
 var classNames = map[class]string{
 	classRequestRead: "request read", classRequestWrite: "request write", classList: "list",
 	classAudit: "audit", classCreate: "create", classAdmin: "admin", classMeta: "meta",
-	classDocument: "document",
+	classDocument: "document", classWebhook: "webhook",
 }
 
 // endpoint is one route of the server with its classification.
@@ -173,6 +177,11 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/api/v1/audit/verify", class: classAudit},
 		{method: post, path: "/api/v1/auth/refresh", class: classMeta, public: true},
 		{method: post, path: "/api/v1/auth/logout", class: classMeta},
+		{method: post, path: "/api/v1/webhooks", class: classWebhook},
+		{method: get, path: "/api/v1/webhooks", class: classWebhook},
+		{method: del, path: "/api/v1/webhooks/:id", class: classWebhook},
+		{method: get, path: "/api/v1/webhooks/:id/deliveries", class: classWebhook},
+		{method: post, path: "/api/v1/webhooks/:id/deliveries/:delivery/retry", class: classWebhook},
 
 		// The web pages (web/routes.go).
 		{method: get, path: "/static/*", class: classMeta, web: true, public: true},
@@ -209,6 +218,11 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/api-keys", class: classAdmin, web: true, pages: adminPages},
 		{method: get, path: "/api-keys/:id/revoke", class: classAdmin, web: true, pages: adminPages},
 		{method: post, path: "/api-keys/:id/revoke", class: classAdmin, web: true, pages: adminPages},
+		{method: get, path: "/webhooks", class: classWebhook, web: true, pages: webhookPages},
+		{method: post, path: "/webhooks", class: classWebhook, web: true, pages: webhookPages},
+		{method: get, path: "/webhooks/:id", class: classWebhook, web: true, pages: webhookPages},
+		{method: post, path: "/webhooks/:id/delete", class: classWebhook, web: true, pages: webhookPages},
+		{method: post, path: "/webhooks/:id/deliveries/:delivery/retry", class: classWebhook, web: true, pages: webhookPages},
 	}
 }
 

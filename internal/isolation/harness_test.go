@@ -164,6 +164,9 @@ type world struct {
 	attempt  string // the text every refused write carries
 	sessions map[string]*session
 	users    map[string]workflow.User
+	// hooks are the webhooks of each authority, one each, subscribed to
+	// every action before the fixture was built (webhooks_test.go).
+	hooks map[string]string
 
 	mu          sync.Mutex
 	disclosures map[string]int // "actor request-id": answers that showed its protected persons
@@ -188,13 +191,15 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Two hours: no token expires, and no session is renewed, during a run.
 	// The API keys' check (apikeys_test.go) sends thousands of calls with
-	// each key: the per-key throttle is internal/httpapi's to test.
+	// each key: the per-key throttle is internal/httpapi's to test. The
+	// fixture's webhooks deliver to a receiver on loopback.
 	tw := testworld.New(t, db, testworld.Options{Logger: logger, Policy: policy, TokenLifetime: 2 * time.Hour,
-		AuthOptions: []auth.Option{auth.WithAPIKeyLimit(auth.APIKeyLimit{Uses: 1 << 30, Window: time.Minute})}})
+		AuthOptions:         []auth.Option{auth.WithAPIKeyLimit(auth.APIKeyLimit{Uses: 1 << 30, Window: time.Minute})},
+		WebhookAllowPrivate: true})
 	st, a, wf := tw.Store, tw.Auth, tw.Workflow
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger, Idempotency: st})
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Webhooks: tw.Webhooks, Ready: st.Ping, Logger: logger, Idempotency: st})
 	web.New(web.Deps{
-		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),
+		Workflow: wf, Auth: a, Webhooks: tw.Webhooks, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),
 	}).Register(e)
 
 	w := &world{
@@ -209,8 +214,10 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	for _, u := range users {
 		w.users[u.Username] = u
 	}
+	w.subscribeWebhooks(t, tw.Webhooks)
 	w.buildFixture(t, specs)
 	w.buildDocuments(t)
+	w.deliverWebhooks(t)
 	tw.Clock.Advance(clockMovesOn)
 	w.readDeadlines(t)
 	for _, ac := range actors {

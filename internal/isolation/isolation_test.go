@@ -40,6 +40,7 @@ func TestIsolation(t *testing.T) {
 		t.Run("audit", w.testAudit)
 		t.Run("admin", w.testAdmin)
 		t.Run("api_keys", w.testAPIKeys)
+		t.Run("webhooks", w.testWebhooks)
 		t.Run("meta", w.testMeta)
 		t.Run("sessions", w.testSessions)
 		t.Run("create", w.testCreate)

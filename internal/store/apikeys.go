@@ -45,6 +45,7 @@ var errAPIKeyNotFound = workflow.Errorf(workflow.ErrNotFound, "API key not found
 // apiKeyColumns are the columns scanAPIKey reads, in its order.
 const apiKeyColumns = "id, name, role, authority, key_hash, created_at_us, created_by, expires_at_us, revoked_at_us, revoked_by, last_used_at_us, seal"
 
+// rowScanner is a *sql.Row or a *sql.Rows, for the scans of one row.
 type rowScanner interface{ Scan(dest ...any) error }
 
 // scanAPIKey reads a row of apiKeyColumns, and its seal.

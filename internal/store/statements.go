@@ -27,6 +27,9 @@ type statements struct {
 
 	// The outbox and the timers (change.go, outbox.go).
 	outboxAfter, cancelTimers, insertTimer, claimTimers, deleteTimer string
+	// promoteDelivery makes the next waiting delivery of a chain pending
+	// (webhooks.go).
+	promoteDelivery string
 
 	// markIdempotent marks an idempotency key's effect (idempotency.go).
 	markIdempotent string
@@ -112,6 +115,9 @@ FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
 			"WHERE due_at_us <= ? AND claimed_until_us <= ? ORDER BY due_at_us, id LIMIT ?" + skipLocked + ") " +
 			"RETURNING id, kind, subject, due_at_us, payload, created_at_us"),
 		deleteTimer: q("DELETE FROM timers WHERE id = ?"),
+		promoteDelivery: q("UPDATE webhook_deliveries SET status = 'pending', next_attempt_us = ? WHERE id = (" +
+			"SELECT n.id FROM webhook_deliveries n JOIN webhook_deliveries d ON n.webhook_id = d.webhook_id AND n.request_id = d.request_id " +
+			"WHERE d.id = ? AND n.status = 'waiting' ORDER BY n.outbox_id LIMIT 1) AND status = 'waiting' AND id <> ?"),
 	}
 	return st
 }

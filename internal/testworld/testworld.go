@@ -20,6 +20,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
+	"github.com/mla-flow/mla-flow/internal/webhook"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -38,6 +39,9 @@ type Options struct {
 	MaxDocument   int64           // 0: workflow.DefaultMaxDocument
 	Blobs         workflow.Blobs  // nil: a directory of the test's own (World.Blobs)
 	AuthOptions   []auth.Option   // more options of the authenticator (an API key limit, say)
+	// WebhookAllowPrivate lets the world's webhooks name loopback
+	// receivers (httptest servers), as --webhook-allow-private does.
+	WebhookAllowPrivate bool
 }
 
 // World is a store holding the demo world (its authorities and users), and
@@ -54,6 +58,8 @@ type World struct {
 	// Blobs holds the bytes of the case file's documents, in a directory
 	// of the test's own.
 	Blobs *blob.Dir
+	// Webhooks manages the world's webhooks (CONTRACT 8).
+	Webhooks *webhook.Service
 }
 
 // New builds a World on a fresh database of db's kind, closed when the test
@@ -95,8 +101,13 @@ func New(tb testing.TB, db testdb.Backend, o Options) *World {
 	if o.Blobs != nil {
 		docs = o.Blobs
 	}
+	var whPolicy webhook.Policy = auth.NewPolicy()
+	if p, ok := o.Policy.(webhook.Policy); ok {
+		whPolicy = p
+	}
 	return &World{
 		Store: st, DSN: dsn, Auth: a, Clock: clock, Blobs: blobs,
+		Webhooks: webhook.NewService(st, whPolicy, webhook.WithClock(clock.Now), webhook.AllowPrivate(o.WebhookAllowPrivate)),
 		Workflow: workflow.NewService(st, o.Policy, workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog()),
 			workflow.WithDocuments(docs, o.MaxDocument)),
 	}

@@ -80,6 +80,10 @@ var detailClasses = map[string]DetailClass{
 	// api_key.create, api_key.revoke, api_key.use (CONTRACT 8): which key,
 	// its name, when it expires (role, authority and reason are above).
 	"key_id": DetailMeta, "name": DetailMeta, "expires_at": DetailMeta, "seal": DetailMeta,
+	// webhook.create, webhook.delete, webhook.retry: which subscription,
+	// the host it delivers to (never the URL's path or query, which may
+	// carry the receiver's own token), the actions it wants, which delivery.
+	"webhook_id": DetailMeta, "url_host": DetailMeta, "events": DetailMeta, "delivery_id": DetailMeta,
 }
 
 // ClassOf returns the class of an audit detail key; DetailUnclassified for
