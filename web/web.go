@@ -38,6 +38,16 @@ type Deps struct {
 	CSRFKey []byte
 	// Now is the clock for ages and renewals; nil means time.Now.
 	Now func() time.Time
+	// Exercise, set for the pages of a training exercise's world, puts a
+	// banner on every page saying so, with the exercise clock.
+	Exercise *ExerciseBanner
+}
+
+// ExerciseBanner is what the banner of an exercise's pages says: which
+// exercise, and its clock.
+type ExerciseBanner struct {
+	Title string
+	Now   func() time.Time
 }
 
 // Handler is the web application. Register adds its routes to an Echo
@@ -50,6 +60,8 @@ type Handler struct {
 	key    []byte
 	now    func() time.Time
 	pages  *pages
+	// exercise is set in an exercise's world (see Deps.Exercise).
+	exercise *ExerciseBanner
 }
 
 // New returns the web application. Missing dependencies are wiring
@@ -70,7 +82,7 @@ func New(d Deps) *Handler {
 	return &Handler{
 		wf: d.Workflow, auth: d.Auth, policy: d.Policy, logger: d.Logger,
 		key: append([]byte(nil), d.CSRFKey...), now: d.Now,
-		pages: mustParsePages(),
+		pages: mustParsePages(), exercise: d.Exercise,
 	}
 }
 

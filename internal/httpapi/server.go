@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/textcheck"
 	"github.com/mla-flow/mla-flow/internal/upload"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -36,6 +37,9 @@ type Deps struct {
 	// echo.ExtractIPFromXFFHeader with the proxy's range), or any client
 	// could dodge the throttle by inventing addresses.
 	IPExtractor echo.IPExtractor
+	// Exercises runs the training exercises (CONTRACT 7); nil leaves their
+	// endpoints out, as in the API of an exercise's own world.
+	Exercises *exercise.Manager
 }
 
 // New returns the API as an Echo instance with every route of the contract,

@@ -1,0 +1,115 @@
+package exercise
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/workflow"
+)
+
+// sessionCookie is the web pages' session cookie (see web/session.go): it
+// holds the same access token the API takes as a bearer token.
+const sessionCookie = "mla_session"
+
+// maxLoginBody bounds what Route reads of a log-in's body to find its
+// username; a larger body goes to the live server, which refuses it.
+const maxLoginBody = 64 << 10
+
+// Dispatch returns the server's handler: every call of a trainee goes to
+// its world's handler, every other to live. A call belongs to a world
+// when its token (bearer or session cookie) names one, or, for a log-in,
+// when its username is a trainee's. A token naming a world that is no
+// more (deleted) goes to live, which refuses it as it refuses any token
+// it did not issue: so the world's trainees are logged out on every
+// server at once.
+func (m *Manager) Dispatch(live http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if w := m.route(r); w != nil && w.Handler != nil {
+			w.Handler.ServeHTTP(rw, r)
+			return
+		}
+		live.ServeHTTP(rw, r)
+	})
+}
+
+// route finds the world of a call; nil for live.
+func (m *Manager) route(r *http.Request) *World {
+	id := auth.TokenWorld(tokenOf(r))
+	if id == "" && r.Method == http.MethodPost && (r.URL.Path == "/api/v1/auth/login" || r.URL.Path == "/login") {
+		username := peekUsername(r)
+		if username == "" {
+			return nil
+		}
+		t, err := m.live.TraineeByUsername(r.Context(), username)
+		if err != nil {
+			return nil
+		}
+		id = t.ExerciseID
+	}
+	if id == "" {
+		return nil
+	}
+	e, err := m.live.Exercise(r.Context(), id)
+	if err != nil {
+		if workflow.ErrorCode(err) == workflow.ErrNotFound {
+			m.forget(id) // deleted, perhaps by another server
+		}
+		return nil
+	}
+	w, err := m.world(r.Context(), e)
+	if err != nil {
+		m.logger.ErrorContext(r.Context(), "exercise world unavailable", "exercise", id, "error", err)
+		return nil
+	}
+	return w
+}
+
+// tokenOf returns the call's bearer token, or else its session cookie's.
+func tokenOf(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// peekUsername reads the username of a log-in, JSON or form, and puts
+// the body back for whoever answers it.
+func peekUsername(r *http.Request) string {
+	if r.Body == nil {
+		return ""
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxLoginBody+1))
+	rest := r.Body
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), rest), rest}
+	if err != nil || len(body) > maxLoginBody {
+		return ""
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return ""
+		}
+		return v.Get("username")
+	}
+	var in struct {
+		Username string `json:"username"`
+	}
+	if json.Unmarshal(body, &in) != nil {
+		return ""
+	}
+	return in.Username
+}
