@@ -54,7 +54,7 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 	docs := tb.TempDir()
 	m := exercise.New(exercise.Options{
 		Live: st, Policy: auth.NewPolicy(), Engine: engine, Instruments: law.MustCatalog(),
-		Blobs: func(world string) (workflow.Blobs, error) { return blob.NewDir(filepath.Join(docs, world)) },
+		Blobs:  func(world string) (workflow.Blobs, error) { return blob.NewDir(filepath.Join(docs, world)) },
 		Hasher: auth.NewHasher(bcrypt.MinCost), Now: now, Logger: logger,
 		Routers: func(w *exercise.World) http.Handler {
 			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger})
