@@ -111,19 +111,19 @@ func (s *Scenario) Inject(id string) (Inject, bool) {
 type RequestSpec struct {
 	// Key names the request within the scenario, for injects, behaviour
 	// and scoring rules.
-	Key           string `json:"key"`
-	From          string `json:"from"`
-	To            string `json:"to"`
-	Kind          string `json:"kind"`
-	Instrument    string `json:"instrument,omitempty"`
-	Title         string `json:"title"`
-	Summary       string `json:"summary,omitempty"`
-	LegalBasis    string `json:"legal_basis,omitempty"`
-	Purpose       string `json:"purpose,omitempty"`
+	Key           string   `json:"key"`
+	From          string   `json:"from"`
+	To            string   `json:"to"`
+	Kind          string   `json:"kind"`
+	Instrument    string   `json:"instrument,omitempty"`
+	Title         string   `json:"title"`
+	Summary       string   `json:"summary,omitempty"`
+	LegalBasis    string   `json:"legal_basis,omitempty"`
+	Purpose       string   `json:"purpose,omitempty"`
 	Offences      []string `json:"offences,omitempty"`
 	Measures      []string `json:"measures,omitempty"`
-	Urgency       string `json:"urgency,omitempty"`
-	UrgencyReason string `json:"urgency_reason,omitempty"`
+	Urgency       string   `json:"urgency,omitempty"`
+	UrgencyReason string   `json:"urgency_reason,omitempty"`
 	// DueIn is the due date (UNTOC 18(24)) as an offset from the moment
 	// the request is created; zero for none.
 	DueIn        Offset        `json:"due_in,omitempty"`
