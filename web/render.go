@@ -157,6 +157,9 @@ func (h *Handler) nav(c echo.Context, a workflow.Actor) []navItem {
 	if h.policy.MayConfigureAuthorities(a) {
 		items = append(items, navItem{Href: "/authorities", Label: "Authorities"})
 	}
+	if h.exercises != nil && h.policy.MayRunExercises(a) {
+		items = append(items, navItem{Href: "/exercises", Label: "Exercises"})
+	}
 	route := c.Path()
 	for i := range items {
 		href := items[i].Href

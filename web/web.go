@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -41,6 +42,9 @@ type Deps struct {
 	// Exercise, set for the pages of a training exercise's world, puts a
 	// banner on every page saying so, with the exercise clock.
 	Exercise *ExerciseBanner
+	// Exercises, on the live server, gives trainers their pages; nil
+	// leaves them out, as in an exercise's world.
+	Exercises *exercise.Manager
 }
 
 // ExerciseBanner is what the banner of an exercise's pages says: which
@@ -62,6 +66,8 @@ type Handler struct {
 	pages  *pages
 	// exercise is set in an exercise's world (see Deps.Exercise).
 	exercise *ExerciseBanner
+	// exercises runs the trainers' exercises (see Deps.Exercises).
+	exercises *exercise.Manager
 }
 
 // New returns the web application. Missing dependencies are wiring
@@ -82,7 +88,7 @@ func New(d Deps) *Handler {
 	return &Handler{
 		wf: d.Workflow, auth: d.Auth, policy: d.Policy, logger: d.Logger,
 		key: append([]byte(nil), d.CSRFKey...), now: d.Now,
-		pages: mustParsePages(), exercise: d.Exercise,
+		pages: mustParsePages(), exercise: d.Exercise, exercises: d.Exercises,
 	}
 }
 

@@ -229,6 +229,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The officers' pages, on the same Echo instance and services as the API.
 	web.New(web.Deps{
 		Workflow: a.workflow, Auth: a.auth, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
+		Exercises: exercises,
 	}).Register(handler)
 	if cfg.DebugAddr != "" {
 		stopDebug, err := startDebug(cfg.DebugAddr, a.store, logger, stdout)

@@ -19,6 +19,17 @@ type Scenario struct {
 	// Start is the exercise time at which its clock starts; zero means
 	// the real time the exercise is created.
 	Start time.Time
+	// Injects are the scenario's injects, for the trainer to apply.
+	Injects []Inject
+}
+
+// Inject is one of a scenario's injects, as the trainer chooses it.
+type Inject struct {
+	ID     string
+	Title  string
+	Note   string // for the trainer: what it tests
+	Manual bool   // the trainer applies it; else it comes by itself at its time
+	At     string // when it comes by itself, from the start ("2d")
 }
 
 // Authority is one authority of a scenario.

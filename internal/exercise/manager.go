@@ -562,3 +562,6 @@ func (m *Manager) World(ctx context.Context, id string) (*World, error) {
 	}
 	return m.world(ctx, e)
 }
+
+// Scenario returns an installed scenario.
+func (m *Manager) Scenario(id string) (Scenario, bool) { return m.scenario(id) }

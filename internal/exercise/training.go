@@ -31,6 +31,13 @@ func NewTrainingEngine(scenarios []*scenario.Scenario) *TrainingEngine {
 		for _, a := range s.Authorities {
 			v.Authorities = append(v.Authorities, Authority{Code: a.Code, Name: a.Name, Played: a.Played, TraineeRoles: a.TraineeRoles})
 		}
+		for _, in := range s.Injects {
+			iv := Inject{ID: in.ID, Title: in.Title, Note: in.Note, Manual: in.At == nil}
+			if in.At != nil {
+				iv.At = in.At.String()
+			}
+			v.Injects = append(v.Injects, iv)
+		}
 		e.views = append(e.views, v)
 	}
 	return e

@@ -65,7 +65,7 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 	})
 	tb.Cleanup(m.Close)
 	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: live, Logger: logger, Exercises: m})
-	web.New(web.Deps{Workflow: wf, Auth: live, Logger: logger, CSRFKey: CSRFKey, Now: now}).Register(e)
+	web.New(web.Deps{Workflow: wf, Auth: live, Logger: logger, CSRFKey: CSRFKey, Now: now, Exercises: m}).Register(e)
 	return &Server{Manager: m, Handler: m.Dispatch(e), Live: e}
 }
 
