@@ -165,6 +165,14 @@ func TestExerciseWorld(t *testing.T) {
 		if auth.TokenWorld(trainee.token) != id {
 			t.Fatalf("the trainee's token names world %q, want %q", auth.TokenWorld(trainee.token), id)
 		}
+		// The trainee's refresh token finds its world, and only there.
+		grant := (client{t: t, url: ts.URL}).expect(http.StatusOK, "POST", "/api/v1/auth/login",
+			map[string]string{"username": acc["username"].(string), "password": acc["password"].(string)})
+		refreshed := (client{t: t, url: ts.URL}).expect(http.StatusOK, "POST", "/api/v1/auth/refresh",
+			map[string]string{"refresh_token": grant["refresh_token"].(string)})
+		if auth.TokenWorld(refreshed["access_token"].(string)) != id || auth.RefreshTokenWorld(refreshed["refresh_token"].(string)) != id {
+			t.Fatalf("refreshed: %v", refreshed)
+		}
 		me := trainee.expect(http.StatusOK, "GET", "/api/v1/me", nil)
 		if me["username"] != acc["username"] {
 			t.Fatalf("me: %v", me)

@@ -22,8 +22,9 @@ const maxLoginBody = 64 << 10
 
 // Dispatch returns the server's handler: every call of a trainee goes to
 // its world's handler, every other to live. A call belongs to a world
-// when its token (bearer or session cookie) names one, or, for a log-in,
-// when its username is a trainee's. A token naming a world that is no
+// when its token (bearer or session cookie) names one, for a log-in when
+// its username is a trainee's, for a refresh when its refresh token
+// names one. A token naming a world that is no
 // more (deleted) goes to live, which refuses it as it refuses any token
 // it did not issue: so the world's trainees are logged out on every
 // server at once.
@@ -40,8 +41,10 @@ func (m *Manager) Dispatch(live http.Handler) http.Handler {
 // route finds the world of a call; nil for live.
 func (m *Manager) route(r *http.Request) *World {
 	id := auth.TokenWorld(tokenOf(r))
-	if id == "" && r.Method == http.MethodPost && (r.URL.Path == "/api/v1/auth/login" || r.URL.Path == "/login") {
-		username := peekUsername(r)
+	switch {
+	case id != "" || r.Method != http.MethodPost:
+	case r.URL.Path == "/api/v1/auth/login" || r.URL.Path == "/login":
+		username := peekBody(r, "username")
 		if username == "" {
 			return nil
 		}
@@ -50,6 +53,8 @@ func (m *Manager) route(r *http.Request) *World {
 			return nil
 		}
 		id = t.ExerciseID
+	case r.URL.Path == "/api/v1/auth/refresh":
+		id = auth.RefreshTokenWorld(peekBody(r, "refresh_token"))
 	}
 	if id == "" {
 		return nil
@@ -83,9 +88,9 @@ func tokenOf(r *http.Request) string {
 	return ""
 }
 
-// peekUsername reads the username of a log-in, JSON or form, and puts
-// the body back for whoever answers it.
-func peekUsername(r *http.Request) string {
+// peekBody reads one field of a log-in's or refresh's body, JSON or
+// form, and puts the body back for whoever answers it.
+func peekBody(r *http.Request, field string) string {
 	if r.Body == nil {
 		return ""
 	}
@@ -103,13 +108,12 @@ func peekUsername(r *http.Request) string {
 		if err != nil {
 			return ""
 		}
-		return v.Get("username")
+		return v.Get(field)
 	}
-	var in struct {
-		Username string `json:"username"`
-	}
-	if json.Unmarshal(body, &in) != nil {
+	var in map[string]json.RawMessage
+	var value string
+	if json.Unmarshal(body, &in) != nil || json.Unmarshal(in[field], &value) != nil {
 		return ""
 	}
-	return in.Username
+	return value
 }

@@ -73,7 +73,7 @@ func (m *Manager) openWorld(ctx context.Context, e store.Exercise, sc Scenario, 
 		}
 		opts = append(opts, workflow.WithDocuments(blobs, m.opts.MaxDocument))
 	}
-	authOpts := []auth.Option{auth.WithPolicy(m.opts.Policy)}
+	authOpts := []auth.Option{auth.WithPolicy(m.opts.Policy), auth.WithWorld(e.ID)}
 	if m.opts.RefreshTTL > 0 {
 		authOpts = append(authOpts, auth.WithRefreshLifetime(m.opts.RefreshTTL))
 	}
