@@ -424,6 +424,13 @@ func (d *debrief) penalties() {
 			case h.Event == workflow.EventSend:
 				sender = h.Actor
 			case h.Event == workflow.EventRequestInfo && isBot(h.Actor):
+				// Content is fixed once sent, so its completeness then is
+				// its completeness now, as of the moment asked. A request
+				// for the documents that follow a provisional arrest is
+				// the procedure, not a mistake.
+				if r.CompletenessAt(h.At).Complete {
+					continue
+				}
 				if isBot(sender) {
 					sender = ""
 				}

@@ -55,7 +55,7 @@ func injectState(ctx context.Context, w World, v *view, in scenario.Inject, due 
 		return applied, true, nil
 	case scenario.InjectMessage:
 		r, ok := v.byKey[in.Request]
-		if !ok {
+		if !ok || !sees(r, in.From) {
 			return false, false, nil
 		}
 		thread, err := w.Service.Messages(ctx, readerActor(in.From), r.ID)
@@ -65,7 +65,7 @@ func injectState(ctx context.Context, w World, v *view, in scenario.Inject, due 
 		return hasMessage(thread, w.suffix("inject", in.ID)), true, nil
 	case scenario.InjectEvent:
 		r, ok := v.byKey[in.Request]
-		if !ok {
+		if !ok || !sees(r, in.From) {
 			return false, false, nil
 		}
 		// An event inject is applied when the bot's attempt at it is in the
@@ -117,4 +117,11 @@ func applyInject(ctx context.Context, w World, v *view, in scenario.Inject, at t
 		return err
 	}
 	return fmt.Errorf("inject %s: unknown kind %q", in.ID, in.Kind)
+}
+
+// sees reports whether the authority sees r yet: the requested side only
+// once it has left drafted (CONTRACT 3). An inject from the requested side
+// waits until then.
+func sees(r workflow.Request, authority string) bool {
+	return authority == r.RequestingAuthority || r.State != workflow.StateDrafted
 }

@@ -2,9 +2,11 @@ package training_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/training"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -58,17 +60,57 @@ func palermoScript(complete bool) []action {
 
 func TestPalermoRing(t *testing.T) {
 	t.Parallel()
-	x := newExercise(t, bundled(t, "palermo-ring"), 42)
-	x.play(palermoScript(true), 12*day)
-	rep := x.debrief()
-	for _, r := range rep.Rules {
-		t.Logf("rule %s: %d/%d %s (%s)", r.ID, r.Earned, r.Points, r.By, r.Reason)
-	}
-	for _, f := range rep.Findings {
-		t.Logf("finding %s %s %s %d %s", f.Kind, f.Trainee, f.Reference, f.Points, f.Detail)
-	}
-	for _, l := range x.history() {
-		t.Log(l)
-	}
-	t.Logf("score %d/%d", rep.Score, rep.MaxScore)
+	t.Run("careful", func(t *testing.T) {
+		t.Parallel()
+		x := newExercise(t, bundled(t, "palermo-ring"), 42)
+		x.play(palermoScript(true), 12*day)
+		rep := x.debrief()
+		logReport(t, x, rep)
+		for _, r := range rep.Rules {
+			if !r.Met || r.Earned != r.Points {
+				t.Errorf("rule %s: %d of %d (%s), want all its points", r.ID, r.Earned, r.Points, r.Reason)
+			}
+		}
+		denied := findings(rep, training.FindingDenied)
+		if len(denied) != 1 || denied[0].Trainee != trainee("IT", "officer") || denied[0].Points != -2 {
+			t.Errorf("denied attempts = %+v, want the officer's execute, -2", denied)
+		}
+		if got := len(rep.Findings); got != 1 {
+			t.Errorf("%d findings, want only the refused attempt: %+v", got, rep.Findings)
+		}
+		if rep.Score != 83 || rep.MaxScore != 85 {
+			t.Errorf("score %d/%d, want 83/85", rep.Score, rep.MaxScore)
+		}
+		if sup, off := traineeResult(t, rep, trainee("IT", "supervisor")), traineeResult(t, rep, trainee("IT", "officer")); sup.Score != 55 || off.Score != 28 || off.Denied != 1 {
+			t.Errorf("supervisor %d, officer %d (denied %d), want 55 and 28 (1)", sup.Score, off.Score, off.Denied)
+		}
+		// Spain's bot froze the assets: acknowledged, then executed with its report.
+		freezing := x.byKey("IT", "it-freezing")
+		if freezing.State != workflow.StateExecuted {
+			t.Errorf("the EIO is %s, want executed by Spain's bot", freezing.State)
+		}
+		if got := x.byKey("IT", "ng-subscribers").State; got != workflow.StateAcknowledged {
+			t.Errorf("the injected request is %s, want acknowledged", got)
+		}
+	})
+	t.Run("incomplete EIO", func(t *testing.T) {
+		t.Parallel()
+		x := newExercise(t, bundled(t, "palermo-ring"), 42)
+		x.play(palermoScript(false), 12*day)
+		rep := x.debrief()
+		logReport(t, x, rep)
+		if r := ruleResult(t, rep, "freezing-complete"); r.Met || !strings.Contains(r.Reason, "purpose") {
+			t.Errorf("freezing-complete: met %v (%s), want not met for the missing purpose", r.Met, r.Reason)
+		}
+		missing := findings(rep, training.FindingMissingInfo)
+		if len(missing) != 1 || missing[0].Trainee != trainee("IT", "supervisor") || missing[0].Points != -10 {
+			t.Errorf("missing information = %+v, want Spain's request for it, -10 to the supervisor who sent", missing)
+		}
+		if got := x.byKey("IT", "it-freezing").State; got != workflow.StateInfoRequested {
+			t.Errorf("the EIO is %s, want info_requested: Spain asks before freezing", got)
+		}
+		if rep.Score != 58 {
+			t.Errorf("score %d, want 58 (85 - 15 not earned - 2 - 10)", rep.Score)
+		}
+	})
 }

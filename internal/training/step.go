@@ -164,7 +164,7 @@ func botMoves(ctx context.Context, w World, r workflow.Request, code string, b *
 		infos := count(workflow.EventRequestInfo)
 		completeness := r.CompletenessAt(w.Now())
 		switch {
-		case b.RequestInfo != nil && !completeness.Complete && infos < max(b.RequestInfo.Max, 1):
+		case b.RequestInfo != nil && infos < max(b.RequestInfo.Max, 1) && (!completeness.Complete || b.RequestInfo.Always && infos == 0):
 			at := anchor.Add(w.draw(b.RequestInfo.After, r.Reference, "request_info", infos))
 			moves = append(moves, move{at: at, name: name("request_info", strconv.Itoa(infos)), do: fire(workflow.EventInput{
 				Event: workflow.EventRequestInfo, Comment: infoComment(b.RequestInfo.Text, completeness),
@@ -293,6 +293,9 @@ func infoComment(text string, c workflow.Completeness) string {
 		text = "Before the request can be executed, please supply the following:"
 	}
 	b.WriteString(text)
+	if c.Complete {
+		return b.String()
+	}
 	for _, m := range c.Missing {
 		fmt.Fprintf(&b, "\n- %s: %s", m.Field, m.Reason)
 	}
