@@ -255,20 +255,21 @@ func answerMove(ctx context.Context, w World, r workflow.Request, code string, m
 		return nil, fmt.Errorf("thread of %s: %w", r.Reference, err)
 	}
 	var last *workflow.Message
+	n := 0 // the position of last in the thread: its ids are chance, its place is not
 	for i, m := range thread {
 		switch {
 		case m.Internal:
 		case m.Authority == code:
 			last = nil
 		default:
-			last = &thread[i]
+			last, n = &thread[i], i
 		}
 	}
 	if last == nil {
 		return nil, nil
 	}
 	parts := []string{"reply", last.ID}
-	at := last.At.Add(w.draw(mv.After, r.Reference, "answer:"+last.ID, 0))
+	at := last.At.Add(w.draw(mv.After, r.Reference, "answer", n))
 	body := mv.Text
 	if body == "" {
 		body = "Thank you for your message; we are looking into it and will revert."

@@ -3,6 +3,7 @@ package training_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -279,3 +280,10 @@ func traineeResult(t *testing.T, rep *training.Report, username string) training
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func adhocMessage(body string) scenario.Inject {
+	return scenario.Inject{Title: "A message of the trainer's", Kind: scenario.InjectMessage, From: "NG",
+		Request: "ng-extradition", Message: &scenario.MessageSpec{Kind: "message", Body: body}}
+}
+
+func asError(err error, target **workflow.Error) bool { return errors.As(err, target) }
