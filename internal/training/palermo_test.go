@@ -89,6 +89,10 @@ func TestPalermoRing(t *testing.T) {
 		if freezing.State != workflow.StateExecuted {
 			t.Errorf("the EIO is %s, want executed by Spain's bot", freezing.State)
 		}
+		docs, err := x.world.Service.Documents(context.Background(), x.actor("IT", "officer"), freezing.ID)
+		if err != nil || len(docs) != 1 || docs[0].Type != workflow.DocExecutionReport || docs[0].UploadedBy != "sim.es" {
+			t.Errorf("case file %+v (%v), want Spain's execution report", docs, err)
+		}
 		if got := x.byKey("IT", "ng-subscribers").State; got != workflow.StateAcknowledged {
 			t.Errorf("the injected request is %s, want acknowledged", got)
 		}

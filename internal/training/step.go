@@ -181,9 +181,15 @@ func botMoves(ctx context.Context, w World, r workflow.Request, code string, b *
 			if report == "" {
 				report = "Executed; the results are transmitted through the central authorities."
 			}
-			moves = append(moves, move{at: at, name: name("execute"), do: fire(workflow.EventInput{
-				Event: workflow.EventExecute, Comment: report,
-			})})
+			execute := fire(workflow.EventInput{Event: workflow.EventExecute, Comment: report})
+			moves = append(moves, move{at: at, name: name("execute"), do: func(ctx context.Context) error {
+				if err := execute(ctx); err != nil {
+					return err
+				}
+				// Only the call whose execute went through files the
+				// report, so that it is filed once.
+				return fileReport(ctx, w, bot, r, report)
+			}})
 		}
 	case !requested && r.State == workflow.StateInfoRequested && b.ProvideInfo != nil:
 		n := count(workflow.EventRequestInfo) - 1
@@ -308,4 +314,22 @@ func infoComment(text string, c workflow.Completeness) string {
 func requestedReference(w World, code string, r workflow.Request) string {
 	n := w.draw(scenario.Delay{Min: 0, Max: scenario.Offset(8999 * time.Minute)}, r.Reference, "reference", 0) / time.Minute
 	return fmt.Sprintf("%s-CA-%d-%04d", code, r.CreatedAt.Year(), 1000+int(n))
+}
+
+// fileReport files the execution report as a document of the case file
+// (CONTRACT 6: type execution_report), when the world keeps documents; a
+// world without a document store has the report in the event's comment
+// only.
+func fileReport(ctx context.Context, w World, bot workflow.Actor, r workflow.Request, report string) error {
+	text := fmt.Sprintf("EXECUTION REPORT\n\nYour reference: %s\nOur reference: %s\n\n%s\n\n%s\n",
+		r.Reference, r.RequestedReference, report, bot.Authority+" central authority")
+	c, err := w.Service.ReceiveContent(ctx, strings.NewReader(text))
+	if err != nil {
+		return nil
+	}
+	_, err = w.Service.AddDocument(ctx, bot, r.ID, workflow.DocumentInput{
+		Type: workflow.DocExecutionReport, Language: "en", Title: "Execution report",
+		Filename: "execution-report.txt",
+	}, c)
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/law"
 	"github.com/mla-flow/mla-flow/internal/scenario"
 	"github.com/mla-flow/mla-flow/internal/store"
@@ -87,7 +88,12 @@ func newExerciseAt(t *testing.T, s *scenario.Scenario, seed int64, dsn string) *
 		}
 	}
 	clock := &simClock{t: epoch}
-	svc := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog()))
+	blobs, err := blob.NewDir(filepath.Join(filepath.Dir(dsn), "documents"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := workflow.NewService(st, auth.NewPolicy(), workflow.WithClock(clock.Now), workflow.WithInstruments(law.MustCatalog()),
+		workflow.WithDocuments(blobs, 0))
 	x := &exercise{t: t, store: st, clock: clock,
 		world: training.World{Service: svc, Scenario: s, Seed: seed, Now: clock.Now}}
 	for _, a := range s.Authorities {
