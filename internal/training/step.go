@@ -16,15 +16,18 @@ import (
 // move is one thing a simulated authority (or the scenario's schedule) is
 // to do at a time.
 type move struct {
-	at   time.Time
-	name string // unique and stable: the request's reference and the move
-	do   func(ctx context.Context) error
+	at      time.Time
+	name    string // unique and stable: the request's reference and the move
+	request string // the id of the request it changes, "" for a new one
+	do      func(ctx context.Context) error
 }
 
-// maxRounds bounds the passes of one Step: each pass makes the moves due
-// and reads the world again, since a move can make another due at once (a
-// zero delay).
-const maxRounds = 20
+// maxRounds bounds the passes of one Step. Each pass makes the moves due,
+// at most one per request (the next one on the same request is planned
+// again from what the first changed, rather than fired at a version
+// already gone), and reads the world again, since a move can make another
+// due at once.
+const maxRounds = 100
 
 // Step makes every simulated authority move and scheduled inject that is
 // due at w.Now(), and answers when the next one falls due (zero: none is
@@ -48,6 +51,7 @@ func Step(ctx context.Context, w World) (time.Time, error) {
 		}
 		var next time.Time
 		made := false
+		touched := map[string]bool{}
 		for _, m := range moves {
 			if m.at.After(now) {
 				if next.IsZero() || m.at.Before(next) {
@@ -55,10 +59,11 @@ func Step(ctx context.Context, w World) (time.Time, error) {
 				}
 				continue
 			}
-			if tried[m.name] {
+			if tried[m.name] || m.request != "" && touched[m.request] {
 				continue
 			}
 			tried[m.name] = true
+			touched[m.request] = m.request != ""
 			made = true
 			if err := m.do(ctx); err != nil && !settled(err) {
 				failed = append(failed, fmt.Errorf("%s: %w", m.name, err))
@@ -87,8 +92,11 @@ func plan(ctx context.Context, w World, v *view) ([]move, error) {
 			if applied || !ready {
 				continue
 			}
-			in := in
-			moves = append(moves, move{at: due, name: "inject/" + in.ID, do: func(ctx context.Context) error {
+			target := ""
+			if r, ok := resolve(v, in.Request); ok {
+				target = r.ID
+			}
+			moves = append(moves, move{at: due, name: "inject/" + in.ID, request: target, do: func(ctx context.Context) error {
 				return applyInject(ctx, w, v, in, due)
 			}})
 		}
@@ -106,7 +114,10 @@ func plan(ctx context.Context, w World, v *view) ([]move, error) {
 			if err != nil {
 				return nil, err
 			}
-			moves = append(moves, ms...)
+			for _, m := range ms {
+				m.request = r.ID
+				moves = append(moves, m)
+			}
 		}
 	}
 	sort.SliceStable(moves, func(i, j int) bool {
@@ -285,9 +296,15 @@ func answerMove(ctx context.Context, w World, r workflow.Request, code string, m
 	}
 	return &move{at: at, name: name("reply", last.ID), do: func(ctx context.Context) error {
 		_, err := w.Service.PostMessageWithID(ctx, BotActor(code), r.ID, w.derivedID(at, parts...), workflow.MessageKindMessage, body)
-		if err != nil && posted(ctx, w, code, r.ID, w.suffix(parts...)) {
-			return nil
+		if err != nil {
+			if posted(ctx, w, code, r.ID, w.suffix(parts...)) {
+				return nil
+			}
+			return err
 		}
+		// Reading the thread as the bot leaves the read receipt the
+		// trainees would see from a counterpart who answered them.
+		_, err = w.Service.Messages(ctx, BotActor(code), r.ID)
 		return err
 	}}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mla-flow/mla-flow/internal/scenario"
 	"github.com/mla-flow/mla-flow/internal/training"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -160,6 +161,23 @@ func TestApplyInject(t *testing.T) {
 	}
 	if n := count("lawyer has written"); n != 1 {
 		t.Errorf("the ad hoc inject was applied %d times, want once", n)
+	}
+	// An ad hoc new request needs no key, and a later inject names it by
+	// its reference: Nigeria withdraws it.
+	err = training.ApplyInject(ctx, x.world, scenario.Inject{Title: "A second request", Kind: scenario.InjectRequest,
+		NewRequest: &scenario.RequestSpec{From: "NG", To: "IT", Kind: "mla", Instrument: "untoc",
+			Title: "Criminal records of Efosa Omoregie", Measures: []string{"criminal_records"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := x.request("IT", "Criminal records of Efosa Omoregie")
+	err = training.ApplyInject(ctx, x.world, scenario.Inject{Title: "Nigeria withdraws", Kind: scenario.InjectEvent,
+		From: "NG", Request: second.Reference, Event: &scenario.EventSpec{Event: "withdraw", Comment: "No longer needed."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := x.request("IT", second.Title).State; got != workflow.StateWithdrawn {
+		t.Errorf("the ad hoc request is %s, want withdrawn by the ad hoc event", got)
 	}
 	// A wrong one is refused, field by field.
 	bad := adhocMessage("")
