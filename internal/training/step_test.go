@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/scenario"
+	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/training"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -84,8 +84,13 @@ func wantOnce(t *testing.T, history []string) {
 // inject happens once.
 func TestStep_twoServers(t *testing.T) {
 	t.Parallel()
+	testdb.Each(t, func(t *testing.T, b testdb.Backend) {
+		stepTwoServers(t, b.DSN(t))
+	})
+}
+
+func stepTwoServers(t *testing.T, dsn string) {
 	s := bundled(t, "palermo-ring")
-	dsn := filepath.Join(t.TempDir(), "exercise.db")
 	x := newExerciseAt(t, s, 42, dsn)
 	sendFreezing(t, x)
 	y := newExerciseAt(t, s, 42, dsn)

@@ -88,7 +88,7 @@ func newExerciseAt(t *testing.T, s *scenario.Scenario, seed int64, dsn string) *
 		}
 	}
 	clock := &simClock{t: epoch}
-	blobs, err := blob.NewDir(filepath.Join(filepath.Dir(dsn), "documents"))
+	blobs, err := blob.NewDir(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
 		t.Fatal(err)
 	}
