@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +63,8 @@ func Bundled() ([]*Scenario, error) {
 	return Load(sub)
 }
 
+var yamlLine = regexp.MustCompile(`^line (\d+): `)
+
 // parsed is a scenario with the line of each of its fields, by path.
 type parsed struct {
 	*Scenario
@@ -91,7 +94,15 @@ func parse(name string, text []byte) (parsed, []string) {
 	d := &decoder{file: name, lines: map[string]int{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(text, &doc); err != nil {
-		return parsed{}, []string{fmt.Sprintf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))}
+		// The YAML parser says "yaml: line 12: reason"; put it in the
+		// file:line: form of every other problem.
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		line := 1
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = msg[len(m[0]):]
+		}
+		return parsed{}, []string{fmt.Sprintf("%s:%d: (syntax): %s", name, line, msg)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return parsed{}, []string{fmt.Sprintf("%s:1: the file is empty", name)}

@@ -266,10 +266,13 @@ type Move struct {
 }
 
 // InfoMove asks for more information when the request is incomplete (the
-// workflow's completeness check), at most Max times (1 when zero).
+// workflow's completeness check), at most Max times (1 when zero). With
+// Always it asks once even of a complete request: a provisional arrest is
+// followed by the formal request and its documents (ECE Art. 16(4)).
 type InfoMove struct {
 	Move
-	Max int `json:"max,omitempty"`
+	Max    int  `json:"max,omitempty"`
+	Always bool `json:"always,omitempty"`
 }
 
 // RefuseMove refuses on Grounds, after consulting the requesting side

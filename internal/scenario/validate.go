@@ -45,6 +45,11 @@ func (v *validator) check() {
 	v.required("title", s.Title)
 	v.required("summary", s.Summary)
 	v.checkAuthorities()
+	if len(s.Requests) == 0 {
+		// The exercise's start is read from the world as the moment its
+		// first request was put on the table; injects count from it.
+		v.fail("requests", "a scenario puts at least one request on the table at its start")
+	}
 	keys := map[string]bool{}
 	for i := range s.Requests {
 		v.checkRequest(fmt.Sprintf("requests[%d]", i), s.Requests[i], keys)

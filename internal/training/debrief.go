@@ -140,7 +140,11 @@ func Debrief(ctx context.Context, w World, trainees []Trainee) (*Report, error) 
 		Scenario: s.ID, Title: s.Title, Seed: w.Seed, StartedAt: v.started, GeneratedAt: now,
 		Trainees: []TraineeResult{}, Requests: []RequestResult{}, Rules: []RuleResult{}, Findings: []Finding{},
 	}
-	d := &debrief{w: w, v: v, rep: rep, now: now, histories: map[string][]workflow.HistoryEntry{}, threads: map[string][]workflow.Message{}}
+	d := &debrief{w: w, v: v, rep: rep, now: now, histories: map[string][]workflow.HistoryEntry{}, threads: map[string][]workflow.Message{},
+		known: map[string]bool{}}
+	for _, t := range trainees {
+		d.known[t.Username] = true
+	}
 	if err := d.readAll(ctx); err != nil {
 		return nil, err
 	}
@@ -166,6 +170,17 @@ type debrief struct {
 	histories map[string][]workflow.HistoryEntry
 	threads   map[string][]workflow.Message
 	denied    []workflow.AuditEntry // the trainees' refused attempts
+	known     map[string]bool       // the trainees' usernames
+}
+
+// isTrainee reports whether the username is a trainee's: one of the
+// exercise's accounts, or, when the caller names none, anyone but the
+// bots and the scenario's own actors.
+func (d *debrief) isTrainee(username string) bool {
+	if len(d.known) > 0 {
+		return d.known[username]
+	}
+	return username != "" && !isBot(username)
 }
 
 func (d *debrief) trainee(code string) bool {
@@ -217,7 +232,7 @@ func (d *debrief) readAll(ctx context.Context) error {
 				return fmt.Errorf("audit of %s: %w", a.Code, err)
 			}
 			for _, e := range page {
-				if !isBot(e.Actor) && e.Actor != "" {
+				if d.isTrainee(e.Actor) {
 					d.denied = append(d.denied, e)
 				}
 			}
@@ -240,13 +255,13 @@ func (d *debrief) request(r workflow.Request) RequestResult {
 	for _, h := range d.histories[r.ID] {
 		out.Timeline = append(out.Timeline, TimelineEvent{
 			At: h.At, Type: TimelineEventFired, Name: string(h.Event), Actor: h.Actor, Authority: h.Authority,
-			Trainee: !isBot(h.Actor), Detail: h.Comment, Grounds: nonNil(h.Grounds),
+			Trainee: d.isTrainee(h.Actor), Detail: h.Comment, Grounds: nonNil(h.Grounds),
 		})
 	}
 	for _, m := range d.threads[r.ID] {
 		out.Timeline = append(out.Timeline, TimelineEvent{
 			At: m.At, Type: TimelineMessage, Name: string(m.Kind), Actor: m.Actor, Authority: m.Authority,
-			Trainee: !isBot(m.Actor), Detail: m.Body, Grounds: []string{},
+			Trainee: d.isTrainee(m.Actor), Detail: m.Body, Grounds: []string{},
 		})
 	}
 	for _, e := range d.denied {
@@ -306,14 +321,14 @@ func (d *debrief) rule(rule scenario.Rule) RuleResult {
 	found := false
 	if rule.Message != "" {
 		for _, m := range d.threads[r.ID] {
-			if string(m.Kind) == rule.Message && !isBot(m.Actor) && !m.Internal {
+			if string(m.Kind) == rule.Message && d.isTrainee(m.Actor) && !m.Internal {
 				at, by, found = m.At, m.Actor, true
 				break
 			}
 		}
 	} else {
 		for _, h := range d.histories[r.ID] {
-			if string(h.Event) != rule.Event || isBot(h.Actor) {
+			if string(h.Event) != rule.Event || !d.isTrainee(h.Actor) {
 				continue
 			}
 			at, by, found = h.At, h.Actor, true
@@ -423,8 +438,15 @@ func (d *debrief) penalties() {
 			switch {
 			case h.Event == workflow.EventSend:
 				sender = h.Actor
-			case h.Event == workflow.EventRequestInfo && isBot(h.Actor):
-				if isBot(sender) {
+			case h.Event == workflow.EventRequestInfo && !d.isTrainee(h.Actor):
+				// Content is fixed once sent, so its completeness then is
+				// its completeness now, as of the moment asked. A request
+				// for the documents that follow a provisional arrest is
+				// the procedure, not a mistake.
+				if r.CompletenessAt(h.At).Complete {
+					continue
+				}
+				if !d.isTrainee(sender) {
 					sender = ""
 				}
 				d.find(Finding{Kind: FindingMissingInfo, Trainee: sender, Authority: r.RequestingAuthority, RequestID: r.ID,

@@ -16,15 +16,18 @@ import (
 // move is one thing a simulated authority (or the scenario's schedule) is
 // to do at a time.
 type move struct {
-	at   time.Time
-	name string // unique and stable: the request's reference and the move
-	do   func(ctx context.Context) error
+	at      time.Time
+	name    string // unique and stable: the request's reference and the move
+	request string // the id of the request it changes, "" for a new one
+	do      func(ctx context.Context) error
 }
 
-// maxRounds bounds the passes of one Step: each pass makes the moves due
-// and reads the world again, since a move can make another due at once (a
-// zero delay).
-const maxRounds = 20
+// maxRounds bounds the passes of one Step. Each pass makes the moves due,
+// at most one per request (the next one on the same request is planned
+// again from what the first changed, rather than fired at a version
+// already gone), and reads the world again, since a move can make another
+// due at once.
+const maxRounds = 100
 
 // Step makes every simulated authority move and scheduled inject that is
 // due at w.Now(), and answers when the next one falls due (zero: none is
@@ -48,6 +51,7 @@ func Step(ctx context.Context, w World) (time.Time, error) {
 		}
 		var next time.Time
 		made := false
+		touched := map[string]bool{}
 		for _, m := range moves {
 			if m.at.After(now) {
 				if next.IsZero() || m.at.Before(next) {
@@ -55,10 +59,11 @@ func Step(ctx context.Context, w World) (time.Time, error) {
 				}
 				continue
 			}
-			if tried[m.name] {
+			if tried[m.name] || m.request != "" && touched[m.request] {
 				continue
 			}
 			tried[m.name] = true
+			touched[m.request] = m.request != ""
 			made = true
 			if err := m.do(ctx); err != nil && !settled(err) {
 				failed = append(failed, fmt.Errorf("%s: %w", m.name, err))
@@ -87,8 +92,11 @@ func plan(ctx context.Context, w World, v *view) ([]move, error) {
 			if applied || !ready {
 				continue
 			}
-			in := in
-			moves = append(moves, move{at: due, name: "inject/" + in.ID, do: func(ctx context.Context) error {
+			target := ""
+			if r, ok := resolve(v, in.Request); ok {
+				target = r.ID
+			}
+			moves = append(moves, move{at: due, name: "inject/" + in.ID, request: target, do: func(ctx context.Context) error {
 				return applyInject(ctx, w, v, in, due)
 			}})
 		}
@@ -106,7 +114,10 @@ func plan(ctx context.Context, w World, v *view) ([]move, error) {
 			if err != nil {
 				return nil, err
 			}
-			moves = append(moves, ms...)
+			for _, m := range ms {
+				m.request = r.ID
+				moves = append(moves, m)
+			}
 		}
 	}
 	sort.SliceStable(moves, func(i, j int) bool {
@@ -164,7 +175,7 @@ func botMoves(ctx context.Context, w World, r workflow.Request, code string, b *
 		infos := count(workflow.EventRequestInfo)
 		completeness := r.CompletenessAt(w.Now())
 		switch {
-		case b.RequestInfo != nil && !completeness.Complete && infos < max(b.RequestInfo.Max, 1):
+		case b.RequestInfo != nil && infos < max(b.RequestInfo.Max, 1) && (!completeness.Complete || b.RequestInfo.Always && infos == 0):
 			at := anchor.Add(w.draw(b.RequestInfo.After, r.Reference, "request_info", infos))
 			moves = append(moves, move{at: at, name: name("request_info", strconv.Itoa(infos)), do: fire(workflow.EventInput{
 				Event: workflow.EventRequestInfo, Comment: infoComment(b.RequestInfo.Text, completeness),
@@ -181,9 +192,15 @@ func botMoves(ctx context.Context, w World, r workflow.Request, code string, b *
 			if report == "" {
 				report = "Executed; the results are transmitted through the central authorities."
 			}
-			moves = append(moves, move{at: at, name: name("execute"), do: fire(workflow.EventInput{
-				Event: workflow.EventExecute, Comment: report,
-			})})
+			execute := fire(workflow.EventInput{Event: workflow.EventExecute, Comment: report})
+			moves = append(moves, move{at: at, name: name("execute"), do: func(ctx context.Context) error {
+				if err := execute(ctx); err != nil {
+					return err
+				}
+				// Only the call whose execute went through files the
+				// report, so that it is filed once.
+				return fileReport(ctx, w, bot, r, report)
+			}})
 		}
 	case !requested && r.State == workflow.StateInfoRequested && b.ProvideInfo != nil:
 		n := count(workflow.EventRequestInfo) - 1
@@ -255,20 +272,21 @@ func answerMove(ctx context.Context, w World, r workflow.Request, code string, m
 		return nil, fmt.Errorf("thread of %s: %w", r.Reference, err)
 	}
 	var last *workflow.Message
+	n := 0 // the position of last in the thread: its ids are chance, its place is not
 	for i, m := range thread {
 		switch {
 		case m.Internal:
 		case m.Authority == code:
 			last = nil
 		default:
-			last = &thread[i]
+			last, n = &thread[i], i
 		}
 	}
 	if last == nil {
 		return nil, nil
 	}
 	parts := []string{"reply", last.ID}
-	at := last.At.Add(w.draw(mv.After, r.Reference, "answer:"+last.ID, 0))
+	at := last.At.Add(w.draw(mv.After, r.Reference, "answer", n))
 	body := mv.Text
 	if body == "" {
 		body = "Thank you for your message; we are looking into it and will revert."
@@ -278,9 +296,15 @@ func answerMove(ctx context.Context, w World, r workflow.Request, code string, m
 	}
 	return &move{at: at, name: name("reply", last.ID), do: func(ctx context.Context) error {
 		_, err := w.Service.PostMessageWithID(ctx, BotActor(code), r.ID, w.derivedID(at, parts...), workflow.MessageKindMessage, body)
-		if err != nil && posted(ctx, w, code, r.ID, w.suffix(parts...)) {
-			return nil
+		if err != nil {
+			if posted(ctx, w, code, r.ID, w.suffix(parts...)) {
+				return nil
+			}
+			return err
 		}
+		// Reading the thread as the bot leaves the read receipt the
+		// trainees would see from a counterpart who answered them.
+		_, err = w.Service.Messages(ctx, BotActor(code), r.ID)
 		return err
 	}}, nil
 }
@@ -293,6 +317,9 @@ func infoComment(text string, c workflow.Completeness) string {
 		text = "Before the request can be executed, please supply the following:"
 	}
 	b.WriteString(text)
+	if c.Complete {
+		return b.String()
+	}
 	for _, m := range c.Missing {
 		fmt.Fprintf(&b, "\n- %s: %s", m.Field, m.Reason)
 	}
@@ -304,4 +331,22 @@ func infoComment(text string, c workflow.Completeness) string {
 func requestedReference(w World, code string, r workflow.Request) string {
 	n := w.draw(scenario.Delay{Min: 0, Max: scenario.Offset(8999 * time.Minute)}, r.Reference, "reference", 0) / time.Minute
 	return fmt.Sprintf("%s-CA-%d-%04d", code, r.CreatedAt.Year(), 1000+int(n))
+}
+
+// fileReport files the execution report as a document of the case file
+// (CONTRACT 6: type execution_report), when the world keeps documents; a
+// world without a document store has the report in the event's comment
+// only.
+func fileReport(ctx context.Context, w World, bot workflow.Actor, r workflow.Request, report string) error {
+	text := fmt.Sprintf("EXECUTION REPORT\n\nYour reference: %s\nOur reference: %s\n\n%s\n\n%s\n",
+		r.Reference, r.RequestedReference, report, bot.Authority+" central authority")
+	c, err := w.Service.ReceiveContent(ctx, strings.NewReader(text))
+	if err != nil {
+		return nil
+	}
+	_, err = w.Service.AddDocument(ctx, bot, r.ID, workflow.DocumentInput{
+		Type: workflow.DocExecutionReport, Language: "en", Title: "Execution report",
+		Filename: "execution-report.txt",
+	}, c)
+	return err
 }
