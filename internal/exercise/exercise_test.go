@@ -282,6 +282,12 @@ func TestExerciseWorld(t *testing.T) {
 			t.Fatalf("ended: %v", ended)
 		}
 		trainer.expect(http.StatusConflict, "POST", "/api/v1/exercises/"+id+"/clock", map[string]any{"action": "resume"})
+		// An ended world is read, not changed.
+		trainee.expect(http.StatusOK, "GET", "/api/v1/requests/"+rid, nil)
+		refused := trainee.expect(http.StatusConflict, "POST", "/api/v1/requests", map[string]any{"kind": "mla", "requested_authority": "ES", "title": "Too late"})
+		if refused["error"].(map[string]any)["code"] != "invalid_transition" {
+			t.Fatalf("after the end: %v", refused)
+		}
 		trainer.expect(http.StatusConflict, "POST", "/api/v1/exercises/"+id+"/end", nil)
 		list := trainer.expect(http.StatusOK, "GET", "/api/v1/exercises", nil)
 		if len(list["items"].([]any)) != 1 {

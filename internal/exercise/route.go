@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -30,48 +31,88 @@ const maxLoginBody = 64 << 10
 // server at once.
 func (m *Manager) Dispatch(live http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if w := m.route(r); w != nil && w.Handler != nil {
+		w, e := m.route(r)
+		switch {
+		case w == nil || w.Handler == nil:
+			live.ServeHTTP(rw, r)
+		case e.State == StateEnded && changes(r):
+			refuseEnded(rw, r)
+		default:
 			w.Handler.ServeHTTP(rw, r)
-			return
 		}
-		live.ServeHTTP(rw, r)
 	})
 }
 
-// route finds the world of a call; nil for live.
-func (m *Manager) route(r *http.Request) *World {
+// changes tells whether a call may change the world: anything but a read,
+// and but signing in and out.
+func changes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	switch r.URL.Path {
+	case "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/login", "/logout":
+		return false
+	}
+	return true
+}
+
+// refuseEnded answers a change in an ended exercise: its world stays to be
+// read, and its debrief stays what it was when the trainer ended it.
+func refuseEnded(rw http.ResponseWriter, r *http.Request) {
+	const msg = "The exercise has ended: its world can be read, not changed."
+	h := rw.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusConflict)
+		_ = json.NewEncoder(rw).Encode(map[string]any{"error": map[string]string{"code": "invalid_transition", "message": msg}})
+		return
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.WriteHeader(http.StatusConflict)
+	_, _ = io.WriteString(rw, `<!doctype html><html lang="en"><head><meta charset="utf-8">`+
+		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>Exercise ended · mla-flow</title>`+
+		`<link rel="stylesheet" href="/static/app.css"></head><body><main id="main" class="page">`+
+		`<h1>Exercise ended</h1><p>`+msg+`</p><p><a href="/">Back to the dashboard</a></p></main></body></html>`)
+}
+
+// route finds the world of a call and its registry record; nil for live.
+func (m *Manager) route(r *http.Request) (*World, store.Exercise) {
 	id := auth.TokenWorld(tokenOf(r))
 	switch {
 	case id != "" || r.Method != http.MethodPost:
 	case r.URL.Path == "/api/v1/auth/login" || r.URL.Path == "/login":
 		username := peekBody(r, "username")
 		if username == "" {
-			return nil
+			return nil, store.Exercise{}
 		}
 		t, err := m.live.TraineeByUsername(r.Context(), username)
 		if err != nil {
-			return nil
+			return nil, store.Exercise{}
 		}
 		id = t.ExerciseID
 	case r.URL.Path == "/api/v1/auth/refresh":
 		id = auth.RefreshTokenWorld(peekBody(r, "refresh_token"))
 	}
 	if id == "" {
-		return nil
+		return nil, store.Exercise{}
 	}
 	e, err := m.live.Exercise(r.Context(), id)
 	if err != nil {
 		if workflow.ErrorCode(err) == workflow.ErrNotFound {
 			m.forget(id) // deleted, perhaps by another server
 		}
-		return nil
+		return nil, store.Exercise{}
 	}
 	w, err := m.world(r.Context(), e)
 	if err != nil {
 		m.logger.ErrorContext(r.Context(), "exercise world unavailable", "exercise", id, "error", err)
-		return nil
+		return nil, store.Exercise{}
 	}
-	return w
+	return w, e
 }
 
 // tokenOf returns the call's bearer token, or else its session cookie's.
