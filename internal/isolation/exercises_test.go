@@ -249,6 +249,7 @@ func TestIsolation_exercises(t *testing.T) {
 			for _, c := range x.callers {
 				for _, ep := range all {
 					if ep.method == http.MethodDelete || strings.HasSuffix(ep.path, "/delete") || strings.HasSuffix(ep.path, "/logout") ||
+						strings.HasSuffix(ep.path, "/end") ||
 						ep.path == "/api/v1/auth/login" || ep.path == "/login" || ep.path == "/api/v1/auth/refresh" {
 						continue // ends a session or the exercise: checked below
 					}
@@ -290,10 +291,39 @@ func TestIsolation_exercises(t *testing.T) {
 			}
 		})
 
-		t.Run("delete_logs_out", func(t *testing.T) {
+		t.Run("end_and_delete", func(t *testing.T) {
 			trainer := x.callers[10]
 			traineeA := x.callers[len(x.callers)-2]
 			traineeB := x.callers[len(x.callers)-1]
+			// Ended, A is read, not changed; B goes on.
+			for _, ep := range []string{"/api/v1/exercises/:id/end", "/exercises/:id/end"} {
+				for _, w := range []string{"live", "A", "B"} {
+					c := x.callers[0] // it.officer
+					web := strings.HasPrefix(ep, "/exercises")
+					var body []byte
+					if web {
+						body = []byte(url.Values{"_csrf": {c.csrf}}.Encode())
+					}
+					if status, _, _ := x.do(t, c, "POST", x.concrete(ep, w), body, web); status != http.StatusForbidden {
+						t.Errorf("it.officer POST %s (%s): %d, want 403", ep, w, status)
+					}
+				}
+			}
+			if status, _, body := x.do(t, trainer, "POST", "/api/v1/exercises/"+x.ids["A"]+"/end", nil, false); status != 200 {
+				t.Fatalf("end: %d %s", status, body)
+			}
+			if status, _, _ := x.do(t, traineeA, "GET", "/api/v1/requests/"+x.reqs["A"], nil, false); status != 200 {
+				t.Errorf("after the end, the trainee reads: %d", status)
+			}
+			if status, _, _ := x.do(t, traineeA, "POST", "/api/v1/requests/"+x.reqs["A"]+"/messages", []byte(`{"kind":"note","body":"late"}`), false); status != http.StatusConflict {
+				t.Errorf("after the end, the trainee's change: %d, want 409", status)
+			}
+			if status, _, _ := x.do(t, traineeA, "POST", "/requests/"+x.reqs["A"]+"/messages", []byte(url.Values{"_csrf": {traineeA.csrf}, "kind": {"note"}, "body": {"late"}}.Encode()), true); status != http.StatusConflict {
+				t.Errorf("after the end, the trainee's form: %d, want 409", status)
+			}
+			if status, _, _ := x.do(t, traineeB, "POST", "/api/v1/requests/"+x.reqs["B"]+"/messages", []byte(`{"kind":"note","body":"still on"}`), false); status != http.StatusCreated {
+				t.Errorf("ending A ended B: %d", status)
+			}
 			if status, _, body := x.do(t, trainer, "DELETE", "/api/v1/exercises/"+x.ids["A"], nil, false); status != 204 {
 				t.Fatalf("delete: %d %s", status, body)
 			}
