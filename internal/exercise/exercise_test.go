@@ -341,3 +341,37 @@ func dsnPath(t *testing.T, w *testworld.World) string {
 	}
 	return file
 }
+
+// TestExerciseWorld_survivesRestart: an exercise's clock and world are in
+// the database, not in the server: a new server over the same database
+// (or a second one beside it) finds the exercise at the same exercise
+// time, opens its world, and takes its trainee's token.
+func TestExerciseWorld_survivesRestart(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, b testdb.Backend) {
+		w := testworld.New(t, b, testworld.Options{})
+		first := exercisetest.New(t, w.Store, w.Auth, w.Workflow, &exercisetest.Engine{}, nil)
+		ts := httptest.NewServer(first.Handler)
+		trainer := login(t, ts.URL, "trainer", demo.Password)
+		created := trainer.expect(http.StatusCreated, "POST", "/api/v1/exercises", map[string]any{"scenario": exercisetest.ScenarioID})
+		id := created["id"].(string)
+		acc := created["accounts"].([]any)[0].(map[string]any)
+		trainer.expect(http.StatusOK, "POST", "/api/v1/exercises/"+id+"/clock", map[string]any{"action": "start"})
+		paused := trainer.expect(http.StatusOK, "POST", "/api/v1/exercises/"+id+"/clock", map[string]any{"action": "pause"})
+		trainee := login(t, ts.URL, acc["username"].(string), acc["password"].(string))
+		ts.Close()
+		first.Manager.Close()
+
+		second := exercisetest.New(t, w.Store, w.Auth, w.Workflow, &exercisetest.Engine{}, nil)
+		ts2 := httptest.NewServer(second.Handler)
+		defer ts2.Close()
+		trainer.url, trainee.url = ts2.URL, ts2.URL
+		again := trainer.expect(http.StatusOK, "GET", "/api/v1/exercises/"+id, nil)
+		if again["clock"].(map[string]any)["now"] != paused["clock"].(map[string]any)["now"] || again["state"] != "paused" {
+			t.Fatalf("after the restart: %v, before: %v", again, paused)
+		}
+		titles := titles(t, trainee.expect(http.StatusOK, "GET", "/api/v1/requests", nil))
+		if len(titles) != 1 || titles[0] != exercisetest.StartTitle {
+			t.Fatalf("after the restart the trainee sees %v", titles)
+		}
+	})
+}
