@@ -64,7 +64,7 @@ func TestExercisePages_forms(t *testing.T) {
 	b.post(path+"/clock", url.Values{"action": {"pause"}, "_csrf": {"forged"}}).must(t, http.StatusForbidden)
 
 	b.get(path+"/debrief").must(t, http.StatusOK).has(t, "Debrief", "<svg")
-	csv := b.get(path + "/debrief.csv").must(t, http.StatusOK)
+	csv := b.get(path+"/debrief.csv").must(t, http.StatusOK)
 	if csv.header.Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Errorf("csv: %s", csv.header.Get("Content-Type"))
 	}
