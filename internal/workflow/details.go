@@ -77,6 +77,13 @@ var detailClasses = map[string]DetailClass{
 	// A password set by the administrator is temporary (user.create,
 	// user.update); its owner replaces it at log-in (auth.login).
 	"password_temporary": DetailMeta, "password_changed": DetailMeta,
+	// exercise.create, exercise.clock, exercise.inject, exercise.end,
+	// exercise.delete (internal/exercise, in the live chain): which
+	// exercise and what was done to it, never what happens in its world;
+	// authority.create (a scenario's authority, in the world's chain).
+	"exercise_id": DetailMeta, "scenario": DetailMeta, "seed": DetailMeta, "trainees": DetailMeta,
+	"clock_action": DetailMeta, "speed": DetailMeta, "by": DetailMeta, "exercise_time": DetailMeta,
+	"inject": DetailMeta, "code": DetailMeta, "name": DetailMeta,
 }
 
 // ClassOf returns the class of an audit detail key; DetailUnclassified for
