@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 
 	"github.com/mla-flow/mla-flow/config"
@@ -27,6 +28,12 @@ func newExercises(cfg config.Config, a *app, engine exercise.Engine, logger *slo
 	return exercise.New(exercise.Options{
 		Live: a.store, Policy: a.policy, Engine: engine, Instruments: instruments,
 		Blobs: func(world string) (workflow.Blobs, error) { return worldBlobs(cfg, world) }, MaxDocument: cfg.MaxDocument,
+		DropBlobs: func(world string) error {
+			if cfg.DocumentsS3.Bucket != "" {
+				return nil // the bucket's lifecycle rules keep or expire exercises/
+			}
+			return os.RemoveAll(filepath.Join(cfg.DocumentsDir, "exercises", world))
+		},
 		TokenTTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Now: a.clock, Logger: logger,
 		Routers: func(w *exercise.World) http.Handler {
 			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger})

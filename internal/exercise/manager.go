@@ -56,6 +56,9 @@ type Options struct {
 	// Blobs opens the store of a world's documents; nil means none.
 	Blobs       func(world string) (workflow.Blobs, error)
 	MaxDocument int64
+	// DropBlobs deletes a world's documents' bytes with the world; nil
+	// leaves them.
+	DropBlobs func(world string) error
 	// Routers builds the API and pages that answer a world's trainees.
 	Routers func(w *World) http.Handler
 	// TokenTTL and RefreshTTL are the lifetimes of the trainees' tokens
@@ -503,6 +506,11 @@ func (m *Manager) Delete(ctx context.Context, by workflow.Actor, id string) erro
 	if err := m.live.DropWorld(context.WithoutCancel(ctx), e.World); err != nil {
 		// The registry no longer names it: nothing can reach it.
 		m.logger.ErrorContext(ctx, "exercise world not removed", "world", e.World, "error", err)
+	}
+	if m.opts.DropBlobs != nil {
+		if err := m.opts.DropBlobs(e.World); err != nil {
+			m.logger.ErrorContext(ctx, "exercise documents not removed", "world", e.World, "error", err)
+		}
 	}
 	return nil
 }
