@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -54,8 +55,9 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 	docs := tb.TempDir()
 	m := exercise.New(exercise.Options{
 		Live: st, Policy: auth.NewPolicy(), Engine: engine, Instruments: law.MustCatalog(),
-		Blobs:  func(world string) (workflow.Blobs, error) { return blob.NewDir(filepath.Join(docs, world)) },
-		Hasher: auth.NewHasher(bcrypt.MinCost), Now: now, Logger: logger,
+		Blobs:     func(world string) (workflow.Blobs, error) { return blob.NewDir(filepath.Join(docs, world)) },
+		DropBlobs: func(world string) error { return os.RemoveAll(filepath.Join(docs, world)) },
+		Hasher:    auth.NewHasher(bcrypt.MinCost), Now: now, Logger: logger,
 		Routers: func(w *exercise.World) http.Handler {
 			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger})
 			web.New(web.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, CSRFKey: CSRFKey, Now: now,
