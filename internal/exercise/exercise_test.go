@@ -15,7 +15,9 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/exercise/exercisetest"
+	"github.com/mla-flow/mla-flow/internal/scenario"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testworld"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -372,6 +374,63 @@ func TestExerciseWorld_survivesRestart(t *testing.T) {
 		titles := titles(t, trainee.expect(http.StatusOK, "GET", "/api/v1/requests", nil))
 		if len(titles) != 1 || titles[0] != exercisetest.StartTitle {
 			t.Fatalf("after the restart the trainee sees %v", titles)
+		}
+	})
+}
+
+// TestExerciseWorld_injects: with the bundled Palermo scenario, a trainer
+// applies one of its injects and an ad hoc one that names a request of
+// the world by its key; the trainee finds both in the thread; a
+// wrong ad hoc inject is refused field by field, and changes nothing.
+func TestExerciseWorld_injects(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, b testdb.Backend) {
+		w := testworld.New(t, b, testworld.Options{})
+		scenarios, err := scenario.Bundled()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, exercise.NewTrainingEngine(scenarios), nil)
+		ts := httptest.NewServer(srv.Handler)
+		defer ts.Close()
+		trainer := login(t, ts.URL, "trainer", demo.Password)
+		created := trainer.expect(http.StatusCreated, "POST", "/api/v1/exercises", map[string]any{"scenario": "palermo-ring", "seed": 3})
+		id := created["id"].(string)
+		trainer.expect(http.StatusConflict, "POST", "/api/v1/exercises/"+id+"/injects", map[string]any{"inject": "ng-status"})
+		trainer.expect(http.StatusOK, "POST", "/api/v1/exercises/"+id+"/clock", map[string]any{"action": "start"})
+		var trainee client
+		for _, a := range created["accounts"].([]any) {
+			if acc := a.(map[string]any); acc["role"] == "supervisor" {
+				trainee = login(t, ts.URL, acc["username"].(string), acc["password"].(string))
+			}
+		}
+		var requestID string
+		for _, it := range trainee.expect(http.StatusOK, "GET", "/api/v1/requests", nil)["items"].([]any) {
+			if r := it.(map[string]any); r["requesting_authority"] == "NG" {
+				requestID = r["id"].(string)
+			}
+		}
+		if requestID == "" {
+			t.Fatal("no request from NG on the table")
+		}
+		trainer.expect(http.StatusOK, "POST", "/api/v1/exercises/"+id+"/injects", map[string]any{"inject": "ng-status"})
+		trainer.expect(http.StatusOK, "POST", "/api/v1/exercises/"+id+"/injects", map[string]any{"ad_hoc": map[string]any{
+			"title": "Nigeria chases", "kind": "message", "from": "NG", "request": "ng-bank-records",
+			"message": map[string]any{"kind": "message", "body": "Our prosecutor asks for the bank records by Friday."},
+		}})
+		bad := trainer.expect(http.StatusUnprocessableEntity, "POST", "/api/v1/exercises/"+id+"/injects", map[string]any{"ad_hoc": map[string]any{
+			"kind": "message", "from": "IT", "request": "ng-bank-records", "message": map[string]any{"kind": "message", "body": "x"},
+		}})
+		fields := bad["error"].(map[string]any)["fields"].(map[string]any)
+		if fields["ad_hoc.title"] == nil || fields["ad_hoc.from"] == nil {
+			t.Fatalf("the wrong ad hoc inject: %v", bad)
+		}
+		trainer.expect(http.StatusUnprocessableEntity, "POST", "/api/v1/exercises/"+id+"/injects", map[string]any{"inject": "ng-status", "ad_hoc": map[string]any{"title": "x"}})
+		thread := string(trainee.do("GET", "/api/v1/requests/"+requestID+"/messages", nil).body)
+		if !strings.Contains(thread, "by Friday") || strings.Count(thread, `"body"`) < 2 {
+			t.Fatalf("the thread lacks the injects: %s", thread)
+		}
+		if strings.Contains(thread, `"body":"x"`) {
+			t.Fatal("a refused inject was applied")
 		}
 	})
 }

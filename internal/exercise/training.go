@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/mla-flow/mla-flow/internal/scenario"
@@ -72,34 +73,43 @@ func (e *TrainingEngine) Step(ctx context.Context, w *World) error {
 }
 
 // Inject applies the scenario's inject id, or an ad hoc one in the
-// scenario files' shape, checked as the scenario's own are; its problems
-// are fields under "ad_hoc".
+// scenario files' shape, checked as the scenario's own are (by
+// training.ApplyInject); an ad hoc inject's problems are fields under
+// "ad_hoc.", a scenario inject's are said on "inject".
 func (e *TrainingEngine) Inject(ctx context.Context, w *World, id string, adhoc json.RawMessage) error {
 	tw, err := e.world(w)
 	if err != nil {
 		return err
 	}
 	var in scenario.Inject
+	prefix := "ad_hoc."
 	if id != "" {
 		var ok bool
 		if in, ok = tw.Scenario.Inject(id); !ok {
 			return workflow.Invalid("inject", "is not an inject of the scenario")
 		}
+		prefix = ""
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(adhoc))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
 			return workflow.Invalid("ad_hoc", "is not an inject: "+err.Error())
 		}
-		if problems := scenario.CheckInject(tw.Scenario, in); len(problems) > 0 {
-			fields := map[string]string{}
-			for _, p := range problems {
-				fields["ad_hoc."+p.Field] = p.Reason
-			}
-			return workflow.InvalidFields(fields)
+	}
+	err = training.ApplyInject(ctx, tw, in)
+	var we *workflow.Error
+	if !errors.As(err, &we) || we.Code != workflow.ErrValidation || len(we.Fields) == 0 {
+		return err
+	}
+	fields := map[string]string{}
+	for f, reason := range we.Fields {
+		if prefix == "" {
+			fields["inject"] = f + " " + reason
+		} else {
+			fields[prefix+f] = reason
 		}
 	}
-	return training.ApplyInject(ctx, tw, in)
+	return workflow.InvalidFields(fields)
 }
 
 func (e *TrainingEngine) Debrief(ctx context.Context, w *World, trainees []store.Trainee) (Debrief, error) {
