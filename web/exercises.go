@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -116,6 +117,8 @@ type exerciseView struct {
 	Problems []fieldProblem
 	By       string
 	Speed    string
+	// The ad hoc message, as typed.
+	From, Request, MessageKind, Body string
 }
 
 func (h *Handler) exerciseView(c echo.Context) (exerciseView, error) {
@@ -124,7 +127,7 @@ func (h *Handler) exerciseView(c echo.Context) (exerciseView, error) {
 		return exerciseView{}, err
 	}
 	sc, _ := h.exercises.Scenario(ev.Scenario)
-	return exerciseView{E: ev, Scenario: sc, Errors: map[string]string{}, By: "1h",
+	return exerciseView{E: ev, Scenario: sc, Errors: map[string]string{}, By: "1h", MessageKind: "message",
 		Speed: strconv.FormatFloat(ev.Clock.Speed, 'f', -1, 64)}, nil
 }
 
@@ -138,7 +141,7 @@ func (h *Handler) handleExercise() echo.HandlerFunc {
 	}
 }
 
-var clockFields = []string{"action", "speed", "by", "inject"}
+var clockFields = []string{"action", "speed", "by", "inject", "from", "request", "message_kind", "body"}
 
 // exerciseChange answers a form of the exercise page: back to the page
 // with a confirmation, or the page again with the problem.
@@ -164,6 +167,7 @@ func (h *Handler) exerciseChange(c echo.Context, done string, change func() erro
 		v.Problems = problems(fields, clockFields)
 		alert = "Nothing was changed. Correct the fields marked below."
 		v.By, v.Speed = c.FormValue("by"), c.FormValue("speed")
+		v.From, v.Request, v.MessageKind, v.Body = c.FormValue("from"), c.FormValue("request"), c.FormValue("message_kind"), c.FormValue("body")
 	} else if we, ok := err.(*workflow.Error); ok {
 		alert = we.Message
 	}
@@ -197,6 +201,55 @@ func (h *Handler) handleExerciseInject() echo.HandlerFunc {
 			return err
 		})
 	}
+}
+
+// adHocMessage is the ad hoc inject of the exercise page: a message of a
+// simulated authority in the thread of one of the scenario's requests, in
+// the scenario files' shape (see docs/SCENARIOS.md).
+type adHocMessage struct {
+	Title   string `json:"title"`
+	Kind    string `json:"kind"`
+	From    string `json:"from"`
+	Request string `json:"request"`
+	Message struct {
+		Kind string `json:"kind"`
+		Body string `json:"body"`
+	} `json:"message"`
+}
+
+func (h *Handler) handleExerciseAdHoc() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		in := adHocMessage{Kind: "message", From: c.FormValue("from"), Request: c.FormValue("request")}
+		in.Title = "Ad hoc message from " + in.From
+		in.Message.Kind, in.Message.Body = c.FormValue("message_kind"), c.FormValue("body")
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		return h.exerciseChange(c, "inject", func() error {
+			_, err := h.exercises.Inject(c.Request().Context(), actorOf(c), c.Param("id"), "", raw)
+			return adHocFields(err)
+		})
+	}
+}
+
+// adHocFields names an ad hoc inject's problems by the form's fields.
+func adHocFields(err error) error {
+	fields, ok := validationFields(err)
+	if !ok {
+		return err
+	}
+	names := map[string]string{"ad_hoc.from": "from", "ad_hoc.request": "request",
+		"ad_hoc.message.kind": "message_kind", "ad_hoc.message.body": "body"}
+	out := map[string]string{}
+	for f, reason := range fields {
+		if n, ok := names[f]; ok {
+			out[n] = reason
+		} else {
+			out[""] = strings.TrimSpace(out[""] + " " + strings.TrimPrefix(f, "ad_hoc.") + " " + reason)
+		}
+	}
+	return workflow.InvalidFields(out)
 }
 
 func (h *Handler) handleEndExercise() echo.HandlerFunc {

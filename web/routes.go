@@ -63,6 +63,7 @@ func (h *Handler) routes(e *echo.Echo) {
 		e.GET("/exercises/:id", h.handleExercise(), h.signedIn, trainer)
 		e.POST("/exercises/:id/clock", h.handleExerciseClock(), h.signedIn, trainer)
 		e.POST("/exercises/:id/injects", h.handleExerciseInject(), h.signedIn, trainer)
+		e.POST("/exercises/:id/injects/ad-hoc", h.handleExerciseAdHoc(), h.signedIn, trainer)
 		e.POST("/exercises/:id/end", h.handleEndExercise(), h.signedIn, trainer)
 		e.POST("/exercises/:id/delete", h.handleDeleteExercise(), h.signedIn, trainer)
 		e.GET("/exercises/:id/debrief", h.handleExerciseDebrief(), h.signedIn, trainer)

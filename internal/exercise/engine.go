@@ -21,6 +21,14 @@ type Scenario struct {
 	Start time.Time
 	// Injects are the scenario's injects, for the trainer to apply.
 	Injects []Inject
+	// Requests are the scenario's requests, by key, that an ad hoc
+	// inject may go to.
+	Requests []Request
+}
+
+// Request is one of a scenario's requests, as an ad hoc inject names it.
+type Request struct {
+	Key, Title, From, To string
 }
 
 // Inject is one of a scenario's injects, as the trainer chooses it.

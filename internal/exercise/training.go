@@ -39,6 +39,14 @@ func NewTrainingEngine(scenarios []*scenario.Scenario) *TrainingEngine {
 			}
 			v.Injects = append(v.Injects, iv)
 		}
+		for _, r := range s.Requests {
+			v.Requests = append(v.Requests, Request{Key: r.Key, Title: r.Title, From: r.From, To: r.To})
+		}
+		for _, in := range s.Injects {
+			if r := in.NewRequest; r != nil && r.Key != "" {
+				v.Requests = append(v.Requests, Request{Key: r.Key, Title: r.Title, From: r.From, To: r.To})
+			}
+		}
 		e.views = append(e.views, v)
 	}
 	return e

@@ -51,6 +51,7 @@ func exerciseEndpointTable() []*endpoint {
 		{method: get, path: "/exercises/:id", class: classAdmin, web: true},
 		{method: post, path: "/exercises/:id/clock", class: classAdmin, web: true},
 		{method: post, path: "/exercises/:id/injects", class: classAdmin, web: true},
+		{method: post, path: "/exercises/:id/injects/ad-hoc", class: classAdmin, web: true},
 		{method: post, path: "/exercises/:id/end", class: classAdmin, web: true},
 		{method: post, path: "/exercises/:id/delete", class: classAdmin, web: true},
 		{method: get, path: "/exercises/:id/debrief", class: classAdmin, web: true},
@@ -224,6 +225,19 @@ func TestIsolation_exercises(t *testing.T) {
 			known := map[string]bool{}
 			for _, ep := range all {
 				known[ep.key()] = true
+			}
+			served := map[string]bool{}
+			for _, r := range x.srv.Live.(*echo.Echo).Routes() {
+				key := r.Method + " " + r.Path
+				served[key] = true
+				if !known[key] {
+					t.Errorf("unclassified route %s: add it to exerciseEndpointTable", key)
+				}
+			}
+			for key := range known {
+				if !served[key] {
+					t.Errorf("the tables list %s, which the server does not serve", key)
+				}
 			}
 			world, err := x.srv.Manager.World(context.Background(), x.ids["A"])
 			if err != nil {
