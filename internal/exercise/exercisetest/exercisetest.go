@@ -65,7 +65,20 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 			return e
 		},
 	})
-	tb.Cleanup(m.Close)
+	tb.Cleanup(func() {
+		// The worlds a test left: on PostgreSQL their schemas outlive the
+		// test's own (testdb drops that one only).
+		m.Close()
+		es, err := st.Exercises(context.Background())
+		if err != nil {
+			return
+		}
+		for _, e := range es {
+			if err := st.DropWorld(context.Background(), e.World); err != nil {
+				tb.Errorf("drop world %s: %v", e.World, err)
+			}
+		}
+	})
 	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: live, Logger: logger, Exercises: m})
 	web.New(web.Deps{Workflow: wf, Auth: live, Logger: logger, CSRFKey: CSRFKey, Now: now, Exercises: m}).Register(e)
 	return &Server{Manager: m, Handler: m.Dispatch(e), Live: e}
