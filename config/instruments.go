@@ -1,6 +1,6 @@
 package config
 
-import _ "embed" // the instruments file is part of the build
+import "embed" // the instruments file and the scenarios are part of the build
 
 // Instruments is the text of instruments.yaml: the legal instruments a
 // request may rest on, with their grounds and deadline rules. internal/law
@@ -9,3 +9,9 @@ import _ "embed" // the instruments file is part of the build
 //
 //go:embed instruments.yaml
 var Instruments []byte
+
+// Scenarios holds the training scenarios that ship with the server, one
+// YAML file each under scenarios/; internal/scenario reads them.
+//
+//go:embed scenarios/*.yaml
+var Scenarios embed.FS

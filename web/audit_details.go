@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -33,6 +34,12 @@ var actionLabels = map[string]string{
 	auth.ActionKeyRotate:  "Rotate signing key",
 	auth.ActionUserCreate: "Create account",
 	auth.ActionUserUpdate: "Change account",
+	// CONTRACT 7.
+	exercise.ActionCreate: "Create exercise",
+	exercise.ActionClock:  "Exercise clock",
+	exercise.ActionInject: "Exercise inject",
+	exercise.ActionEnd:    "End exercise",
+	exercise.ActionDelete: "Delete exercise",
 	// CONTRACT 5.
 	workflow.ActionExtendDeadline:  "Extend deadline",
 	workflow.ActionViewPersons:     "View protected persons",
@@ -97,10 +104,20 @@ var detailKeys = []struct{ key, label string }{
 	{"comment_sha256", "Comment digest (SHA-256)"},
 	{"reason_hmac", "Reason digest"},
 	{"session_id", "Session"},
-	{"name", "API key"},
 	{"expires_at", "Expires"},
 	{"key_id", "API key id"},
 	{"seal", "Row seal"},
+	{"exercise_id", "Exercise"},
+	{"scenario", "Scenario"},
+	{"seed", "Seed"},
+	{"trainees", "Trainee accounts"},
+	{"clock_action", "Clock"},
+	{"speed", "Speed"},
+	{"by", "Advanced by"},
+	{"exercise_time", "Exercise time"},
+	{"inject", "Inject"},
+	{"code", "Code"},
+	{"name", "Name"},
 }
 
 // secondaryDetails are internal ids that an investigation may need to

@@ -235,6 +235,8 @@ type dashboardView struct {
 	Role        workflow.Role
 	Overdue     []overdueItem
 	MoreOverdue bool
+	// RunsExercises: the trainer, on a server with exercises.
+	RunsExercises bool
 }
 
 // overdueItem is a request with a deadline past due, on the dashboard.
@@ -257,6 +259,7 @@ func (h *Handler) handleDashboard() echo.HandlerFunc {
 		v := dashboardView{
 			ReadsCases: h.readsCases(a), MayCreate: h.policy.MayCreate(a),
 			ReadsAudit: h.readsAudit(a), ManageUsers: h.policy.MayManageUsers(a), Role: a.Role,
+			RunsExercises: h.exercises != nil && h.policy.MayRunExercises(a),
 		}
 		if v.ReadsCases {
 			ctx := c.Request().Context()

@@ -150,6 +150,13 @@ type requestView struct {
 
 // doneMessages confirm a change after the redirect that follows it.
 var doneMessages = map[string]string{
+	"clock_start":                     "The exercise has started: its starting requests are on the trainees' desks.",
+	"clock_pause":                     "The exercise clock is paused.",
+	"clock_resume":                    "The exercise clock runs again.",
+	"clock_advance":                   "The exercise clock has moved forward; the simulated authorities have made the moves now due.",
+	"inject":                          "The inject has been applied.",
+	"ended":                           "The exercise has ended. Its debrief is final.",
+	"exercise_deleted":                "The exercise has been deleted, with its world; its trainees are logged out.",
 	"created":                         "The draft has been saved. A supervisor of your authority sends it.",
 	"updated":                         "Your changes to the draft have been saved.",
 	"document":                        "The document has been added to the case file.",

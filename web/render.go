@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/mla-flow/mla-flow/internal/httpstatus"
 
@@ -50,6 +51,15 @@ type page struct {
 	Flash   string // a confirmation, after a change
 	Alert   string // a problem with what was just tried
 	Content any
+	// Exercise is the banner of a training exercise's pages; nil live.
+	Exercise *exerciseBannerView
+}
+
+// exerciseBannerView is the banner every page of an exercise shows.
+type exerciseBannerView struct {
+	Title    string
+	Now      string // the exercise clock, as read
+	DateTime string // the same, for the time element
 }
 
 // headerView is who is signed in, as the header shows it.
@@ -86,6 +96,10 @@ func (h *Handler) render(c echo.Context, v view) error {
 		return fmt.Errorf("no template %s", v.name)
 	}
 	p := page{Title: v.title, Flash: v.flash, Alert: v.alert, Content: v.content}
+	if x := h.exercise; x != nil {
+		now := x.Now().UTC()
+		p.Exercise = &exerciseBannerView{Title: x.Title, Now: now.Format("Mon 2 Jan 2006, 15:04 UTC"), DateTime: now.Format(time.RFC3339)}
+	}
 	u := userOf(c)
 	p.CSRF = h.csrfToken(c, u.ID)
 	if u.ID != "" {
@@ -148,6 +162,9 @@ func (h *Handler) nav(c echo.Context, a workflow.Actor) []navItem {
 	}
 	if h.managesWebhooks(a) {
 		items = append(items, navItem{Href: "/webhooks", Label: "Webhooks"})
+	}
+	if h.exercises != nil && h.policy.MayRunExercises(a) {
+		items = append(items, navItem{Href: "/exercises", Label: "Exercises"})
 	}
 	route := c.Path()
 	for i := range items {

@@ -70,6 +70,20 @@ func (h *Handler) routes(e *echo.Echo) {
 		e.POST("/webhooks/:id/delete", h.handleDeleteWebhook(), h.signedIn, hooks)
 		e.POST("/webhooks/:id/deliveries/:delivery/retry", h.handleRetryDelivery(), h.signedIn, hooks)
 	}
+	// Training exercises (CONTRACT 7), on the live server only.
+	if h.exercises != nil {
+		trainer := h.require("Only trainers run exercises.", h.policy.MayRunExercises)
+		e.GET("/exercises", h.handleExercises(), h.signedIn, trainer)
+		e.POST("/exercises", h.handleCreateExercise(), h.signedIn, trainer)
+		e.GET("/exercises/:id", h.handleExercise(), h.signedIn, trainer)
+		e.POST("/exercises/:id/clock", h.handleExerciseClock(), h.signedIn, trainer)
+		e.POST("/exercises/:id/injects", h.handleExerciseInject(), h.signedIn, trainer)
+		e.POST("/exercises/:id/injects/ad-hoc", h.handleExerciseAdHoc(), h.signedIn, trainer)
+		e.POST("/exercises/:id/end", h.handleEndExercise(), h.signedIn, trainer)
+		e.POST("/exercises/:id/delete", h.handleDeleteExercise(), h.signedIn, trainer)
+		e.GET("/exercises/:id/debrief", h.handleExerciseDebrief(), h.signedIn, trainer)
+		e.GET("/exercises/:id/debrief.csv", h.handleExerciseDebriefCSV(), h.signedIn, trainer)
+	}
 }
 
 // readsCases tells whether the actor sees any requests at all: the Policy's

@@ -123,25 +123,31 @@ func groundLabel(code string) string {
 
 // funcs are the template functions.
 var funcs = template.FuncMap{
-	"stateLabel":   func(s workflow.State) string { return labelOr(stateLabels, s) },
-	"eventLabel":   func(e workflow.Event) string { return labelOr(eventLabels, e) },
-	"roleLabel":    func(r workflow.Role) string { return labelOr(roleLabels, r) },
-	"measureLabel": measureLabel,
-	"groundLabel":  groundLabel,
-	"warrantLabel": func(t string) string { return labelOr(warrantTypeLabels, t) },
-	"fieldID":      fieldID,
-	"has":          func(list []string, s string) bool { return slices.Contains(list, s) },
-	"dateTime":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"isoTime":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"fld":          fld,
-	"errFor":       errFor,
-	"fieldMessage": fieldMessage,
-	"roleOfPerson": func(r workflow.PersonRole) string { return labelOr(personRoleLabels, r) },
-	"add":          func(a, b int) int { return a + b },
-	"personField":  func(i int, name string) string { return "persons[" + strconv.Itoa(i) + "]." + name },
+	"stateLabel":    func(s workflow.State) string { return labelOr(stateLabels, s) },
+	"eventLabel":    func(e workflow.Event) string { return labelOr(eventLabels, e) },
+	"roleLabel":     func(r workflow.Role) string { return labelOr(roleLabels, r) },
+	"measureLabel":  measureLabel,
+	"groundLabel":   groundLabel,
+	"warrantLabel":  func(t string) string { return labelOr(warrantTypeLabels, t) },
+	"fieldID":       fieldID,
+	"has":           func(list []string, s string) bool { return slices.Contains(list, s) },
+	"dateTime":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"isoTime":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"fld":           fld,
+	"errFor":        errFor,
+	"fieldMessage":  fieldMessage,
+	"roleOfPerson":  func(r workflow.PersonRole) string { return labelOr(personRoleLabels, r) },
+	"add":           func(a, b int) int { return a + b },
+	"exerciseState": func(s string) string { return labelOr(exerciseStateLabels, s) },
+	"personField":   func(i int, name string) string { return "persons[" + strconv.Itoa(i) + "]." + name },
 	// dueSoonDays is how near a due time is due soon (workflow.DueSoon),
 	// for the filter's label.
 	"dueSoonDays": func() int { return int(workflow.DueSoon / (24 * time.Hour)) },
+}
+
+// exerciseStateLabels name the states of a training exercise.
+var exerciseStateLabels = map[string]string{
+	"ready": "Ready, clock not started", "running": "Running", "paused": "Paused", "ended": "Ended",
 }
 
 // fieldID is the id of a form field's input: "f-" and its API name with

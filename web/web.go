@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/webhook"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -42,6 +43,19 @@ type Deps struct {
 	CSRFKey []byte
 	// Now is the clock for ages and renewals; nil means time.Now.
 	Now func() time.Time
+	// Exercise, set for the pages of a training exercise's world, puts a
+	// banner on every page saying so, with the exercise clock.
+	Exercise *ExerciseBanner
+	// Exercises, on the live server, gives trainers their pages; nil
+	// leaves them out, as in an exercise's world.
+	Exercises *exercise.Manager
+}
+
+// ExerciseBanner is what the banner of an exercise's pages says: which
+// exercise, and its clock.
+type ExerciseBanner struct {
+	Title string
+	Now   func() time.Time
 }
 
 // Handler is the web application. Register adds its routes to an Echo
@@ -56,6 +70,10 @@ type Handler struct {
 	key      []byte
 	now      func() time.Time
 	pages    *pages
+	// exercise is set in an exercise's world (see Deps.Exercise).
+	exercise *ExerciseBanner
+	// exercises runs the trainers' exercises (see Deps.Exercises).
+	exercises *exercise.Manager
 }
 
 // New returns the web application. Missing dependencies are wiring
@@ -76,7 +94,7 @@ func New(d Deps) *Handler {
 	return &Handler{
 		wf: d.Workflow, auth: d.Auth, webhooks: d.Webhooks, policy: d.Policy, logger: d.Logger,
 		key: append([]byte(nil), d.CSRFKey...), now: d.Now,
-		pages: mustParsePages(),
+		pages: mustParsePages(), exercise: d.Exercise, exercises: d.Exercises,
 	}
 }
 

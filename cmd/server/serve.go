@@ -50,6 +50,8 @@ type app struct {
 	// key ring, the pages' ages, the jobs' schedule. A world with a clock
 	// of its own (a training exercise) is built with another.
 	clock func() time.Time
+	// policy is the one Policy the services and pages share.
+	policy auth.Policy
 }
 
 // role says how the program opens a database: as its server, of which a
@@ -164,6 +166,7 @@ func wire(ctx context.Context, cfg config.Config, logger *slog.Logger, st *store
 			webhook.AllowPrivate(cfg.WebhookAllowPrivate)),
 		webKey: audit.DeriveKey([]byte(secret), "mla-flow web csrf"),
 		clock:  clock,
+		policy: policy,
 	}, nil
 }
 
@@ -203,7 +206,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	runner := jobs.New(a.store.JobLease(), backgroundJobs(a, logger), jobs.Options{Logger: logger, Now: a.clock})
+	exercises, err := startExercises(cfg, a, logger)
+	if err != nil {
+		return err
+	}
+	background := backgroundJobs(a, logger)
+	if exercises != nil {
+		defer exercises.Close() // after the runner stops
+		background = append(background, exerciseJob(exercises))
+	}
+	runner := jobs.New(a.store.JobLease(), background, jobs.Options{Logger: logger, Now: a.clock})
 	runner.Start(ctx)
 	defer runner.Stop() // before the store closes
 
@@ -221,10 +233,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		},
 		Logger:      logger,
 		Idempotency: a.store,
+		Exercises:   exercises,
 	})
 	// The officers' pages, on the same Echo instance and services as the API.
 	web.New(web.Deps{
 		Workflow: a.workflow, Auth: a.auth, Webhooks: a.webhooks, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
+		Exercises: exercises,
 	}).Register(handler)
 	if cfg.DebugAddr != "" {
 		stopDebug, err := startDebug(cfg.DebugAddr, a.store, logger, stdout)
@@ -249,8 +263,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		scheme = "https"
 		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{certificate}})
 	}
+	var served http.Handler = handler
+	if exercises != nil {
+		// A trainee's call goes to the world of its exercise.
+		served = exercises.Dispatch(handler)
+	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           served,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -258,12 +277,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	ln = httpapi.WatchFraming(srv, ln)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	serving := make(chan error, 1)
+	go func() { serving <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "mla-flow listening on %s\n", publicURL(scheme, ln.Addr()))
 
 	select {
-	case err := <-served:
+	case err := <-serving:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -274,7 +293,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-serving; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

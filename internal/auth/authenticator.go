@@ -71,6 +71,9 @@ type Authenticator struct {
 	limiter         *limiter
 	refreshLifetime time.Duration
 	keyLimit        APIKeyLimit
+	// refreshPrefix starts every refresh token it issues, and must start
+	// every one it takes: "" live, a world's name in a world (WithWorld).
+	refreshPrefix string
 	// dummyHash is checked when the username is unknown, so that an
 	// unknown user costs as much time as a wrong password and timing does
 	// not reveal which usernames exist.

@@ -145,6 +145,12 @@ func (Policy) MayReadDetail(a workflow.Actor, e workflow.AuditEntry, c workflow.
 // that nobody can grant themselves a role on a counterpart's cases.
 func (Policy) MayManageUsers(a workflow.Actor) bool { return a.Role == workflow.RoleAdmin }
 
+// MayRunExercises tells whether the actor manages training exercises
+// (CONTRACT 7): creates them, runs their clocks, sends injects, reads their
+// debriefs and deletes them. The trainer alone, who belongs to no
+// authority and so sees no live case.
+func (Policy) MayRunExercises(a workflow.Actor) bool { return a.Role == workflow.RoleTrainer }
+
 // MayExtendDeadline tells whether the actor may extend a deadline of r that
 // binds side binds: a supervisor of that side, who answers for meeting it.
 // The other side may ask for more time, not grant it to itself.

@@ -244,3 +244,20 @@ func TestPolicy_messages(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicy_MayRunExercises: the trainer alone runs exercises (CONTRACT
+// 7); not the administrator, and no role of an authority.
+func TestPolicy_MayRunExercises(t *testing.T) {
+	p := NewPolicy()
+	for _, role := range workflow.Roles {
+		for _, side := range []string{"requesting", "third"} {
+			want := role == workflow.RoleTrainer
+			if got := p.MayRunExercises(actorFor(role, side)); got != want {
+				t.Errorf("%s of %s: MayRunExercises %v, want %v", role, side, got, want)
+			}
+		}
+	}
+	if p.MayRunExercises(workflow.Actor{}) {
+		t.Error("nobody signed in runs exercises")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -233,7 +234,7 @@ func (a *Authenticator) startSession(ctx context.Context, u workflow.User, rec w
 		return Grant{}, fmt.Errorf("record log-in: %w", err)
 	}
 	return Grant{
-		AccessToken: access, ExpiresIn: lifetime, RefreshToken: raw, RefreshExpiresIn: a.refreshLifetime,
+		AccessToken: access, ExpiresIn: lifetime, RefreshToken: a.refreshPrefix + raw, RefreshExpiresIn: a.refreshLifetime,
 		SessionID: s.ID, User: u,
 	}, nil
 }
@@ -248,7 +249,8 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken, clientIP stri
 	if clientIP != "" {
 		rec.Details["client_ip"] = clientIP
 	}
-	if !wellFormedRefreshToken(refreshToken) {
+	refreshToken, prefixed := strings.CutPrefix(refreshToken, a.refreshPrefix)
+	if !prefixed || !wellFormedRefreshToken(refreshToken) {
 		rec.Details["reason"] = "malformed"
 		a.record(ctx, rec)
 		return Grant{}, badRefresh
@@ -349,7 +351,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken, clientIP stri
 		return Grant{}, err
 	}
 	return Grant{
-		AccessToken: access, ExpiresIn: lifetime, RefreshToken: raw, RefreshExpiresIn: a.refreshLifetime,
+		AccessToken: access, ExpiresIn: lifetime, RefreshToken: a.refreshPrefix + raw, RefreshExpiresIn: a.refreshLifetime,
 		SessionID: sess.ID, User: user,
 	}, nil
 }
@@ -461,4 +463,30 @@ func (a *Authenticator) PruneSessions(ctx context.Context) (sessions, refreshTok
 		return sessions, refreshTokens, fmt.Errorf("prune log-in events: %w", err)
 	}
 	return sessions, refreshTokens, nil
+}
+
+// worldRefreshPrefix starts the refresh tokens of a world's sessions.
+const worldRefreshPrefix = "exercise."
+
+// WithWorld makes the Authenticator the one of the world of a training
+// exercise: its refresh tokens start with the world's name, so that the
+// server can route a refresh to its world (RefreshTokenWorld), and it
+// refuses every refresh token that does not, the live server's included.
+// (Its access tokens name the world by their audience: NewWorldTokens.)
+func WithWorld(world string) Option {
+	return func(a *Authenticator) { a.refreshPrefix = worldRefreshPrefix + world + "." }
+}
+
+// RefreshTokenWorld tells which world a refresh token claims to belong
+// to, "" for the live one; it verifies nothing.
+func RefreshTokenWorld(token string) string {
+	rest, ok := strings.CutPrefix(token, worldRefreshPrefix)
+	if !ok {
+		return ""
+	}
+	world, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		return ""
+	}
+	return world
 }

@@ -1,12 +1,16 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +73,7 @@ type accessClaims struct {
 // Tokens issues and verifies HS256 access tokens.
 type Tokens struct {
 	keys     keySource
+	audience string // TokenAudience, or a world's (see NewWorldTokens)
 	lifetime time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
@@ -95,6 +100,57 @@ func NewRingTokens(ring *KeyRing, lifetime time.Duration, now func() time.Time) 
 	return newTokens(ring, lifetime, now)
 }
 
+// NewWorldTokens is NewRingTokens for the world of a training exercise:
+// its tokens name the world in their audience (WorldAudience), so that the
+// server can route a call to its world (TokenWorld), and they verify there
+// only: a live token is refused by a world, a world's token by the live
+// server and by every other world, whatever keys they hold.
+func NewWorldTokens(ring *KeyRing, lifetime time.Duration, now func() time.Time, world string) (*Tokens, error) {
+	if world == "" {
+		return nil, errors.New("new world tokens: no world")
+	}
+	t, err := NewRingTokens(ring, lifetime, now)
+	if err != nil {
+		return nil, err
+	}
+	t.audience = WorldAudience(world)
+	t.parser = newParser(t.audience, t.now)
+	return t, nil
+}
+
+// worldAudiencePrefix starts the audience of a world's tokens.
+const worldAudiencePrefix = TokenAudience + "/exercise/"
+
+// WorldAudience is the audience of the tokens of the world called world.
+func WorldAudience(world string) string { return worldAudiencePrefix + world }
+
+// TokenWorld tells which world a token claims to belong to, "" for the
+// live one or for anything that is no token, without verifying it: it
+// only chooses where the token is then verified, by that world's keys.
+func TokenWorld(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(parts[1]) > 4096 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	// Every live call passes here: most tokens are told apart without
+	// decoding their JSON.
+	if err != nil || !bytes.Contains(raw, []byte(worldAudiencePrefix)) {
+		return ""
+	}
+	var claims struct {
+		Audience jwt.ClaimStrings `json:"aud"`
+	}
+	if json.Unmarshal(raw, &claims) != nil || len(claims.Audience) != 1 {
+		return ""
+	}
+	world, ok := strings.CutPrefix(claims.Audience[0], worldAudiencePrefix)
+	if !ok {
+		return ""
+	}
+	return world
+}
+
 func newTokens(keys keySource, lifetime time.Duration, now func() time.Time) (*Tokens, error) {
 	if lifetime == 0 {
 		lifetime = DefaultTokenLifetime
@@ -105,21 +161,25 @@ func newTokens(keys keySource, lifetime time.Duration, now func() time.Time) (*T
 	if now == nil {
 		now = time.Now
 	}
-	t := &Tokens{keys: keys, lifetime: lifetime, now: now}
-	// Pin everything the library would otherwise leave open: the algorithm
-	// (no "none", no RS256 with the secret as a public key), issuer,
-	// audience, and a required expiry (jwt/v5 accepts a token without exp
-	// unless told).
-	t.parser = jwt.NewParser(
+	t := &Tokens{keys: keys, audience: TokenAudience, lifetime: lifetime, now: now}
+	t.parser = newParser(t.audience, now)
+	return t, nil
+}
+
+// newParser pins everything the library would otherwise leave open: the
+// algorithm (no "none", no RS256 with the secret as a public key), issuer,
+// audience, and a required expiry (jwt/v5 accepts a token without exp
+// unless told).
+func newParser(audience string, now func() time.Time) *jwt.Parser {
+	return jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(TokenIssuer),
-		jwt.WithAudience(TokenAudience),
+		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(tokenLeeway),
 		jwt.WithTimeFunc(now),
 	)
-	return t, nil
 }
 
 // Lifetime returns how long the tokens it issues are valid.
@@ -153,7 +213,7 @@ func (t *Tokens) issue(ctx context.Context, userID, sid string, notAfter time.Ti
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    TokenIssuer,
 			Subject:   userID,
-			Audience:  jwt.ClaimStrings{TokenAudience},
+			Audience:  jwt.ClaimStrings{t.audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),

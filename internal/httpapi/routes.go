@@ -77,6 +77,20 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 
 	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
 	v1.GET("/audit/verify", handleVerifyAudit(wf), user)
+
+	// Training exercises (CONTRACT 7), on the live server only: a world's
+	// own API has none. The Policy lets only trainers in.
+	if m := d.Exercises; m != nil {
+		v1.GET("/scenarios", handleScenarios(m), user)
+		v1.POST("/exercises", handleCreateExercise(m), user)
+		v1.GET("/exercises", handleListExercises(m), user)
+		v1.GET("/exercises/:id", handleGetExercise(m), user)
+		v1.POST("/exercises/:id/clock", handleExerciseClock(m), user)
+		v1.POST("/exercises/:id/injects", handleExerciseInject(m), user)
+		v1.GET("/exercises/:id/debrief", handleExerciseDebrief(m), user)
+		v1.POST("/exercises/:id/end", handleEndExercise(m), user)
+		v1.DELETE("/exercises/:id", handleDeleteExercise(m), user)
+	}
 }
 
 // then is the guard first followed by second, for one route.

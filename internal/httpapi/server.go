@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/idem"
 	"github.com/mla-flow/mla-flow/internal/textcheck"
 	"github.com/mla-flow/mla-flow/internal/upload"
@@ -45,6 +46,9 @@ type Deps struct {
 	// (CONTRACT 8) in the database, so that servers sharing it share the
 	// keys; nil turns the header off (it is then ignored).
 	Idempotency idem.Store
+	// Exercises runs the training exercises (CONTRACT 7); nil leaves their
+	// endpoints out, as in the API of an exercise's own world.
+	Exercises *exercise.Manager
 }
 
 // New returns the API as an Echo instance with every route of the contract,

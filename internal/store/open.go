@@ -28,6 +28,9 @@ type Options struct {
 	// (see serverLock). It means nothing on PostgreSQL, which several
 	// servers may share.
 	Server bool
+	// PostgresConns is the size of the PostgreSQL pool; 0 means
+	// postgresConns. The world of a training exercise needs few.
+	PostgresConns int
 }
 
 // Store is the database of mla-flow. It implements workflow.Store; its
@@ -39,6 +42,7 @@ type Store struct {
 	log      *slog.Logger
 	postgres bool
 	path     string // the SQLite file; "" on PostgreSQL
+	dsn      string // as opened: the base of the exercise worlds' addresses
 
 	gc     *committer      // the group-commit writer every write goes through
 	ckpt   *checkpointer   // SQLite: copies the WAL into the database file
@@ -95,13 +99,19 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// No PrepareStmt: it gained nothing on SQLite and halved
 		// throughput on PostgreSQL.
 	}
-	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log}
+	s := &Store{key: append([]byte(nil), opts.AuditKey...), log: log, dsn: opts.DSN}
 	s.sealer = audit.NewSealer(s.key)
 	s.digest = audit.NewDigester(s.key)
 	s.digests = workflow.DigestsOf(s.digest)
 	s.userSealKey = audit.DeriveKey(s.key, userSealPurpose)
 	if isPostgresDSN(opts.DSN) {
 		db, err := openPostgres(ctx, opts.DSN, cfg)
+		if err == nil && opts.PostgresConns > 0 {
+			if sqlDB, derr := db.DB(); derr == nil {
+				sqlDB.SetMaxOpenConns(opts.PostgresConns)
+				sqlDB.SetMaxIdleConns(opts.PostgresConns)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}

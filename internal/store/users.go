@@ -140,6 +140,14 @@ func (t *tx) checkUser(ctx context.Context, row userRow) error {
 	if n > 0 {
 		return usernameTaken(row.Username)
 	}
+	// A trainee's username belongs to an exercise's world: a log-in with
+	// it goes there (see internal/exercise), so no live account may have it.
+	if err := db.Model(&traineeRow{}).Where("username = ?", row.Username).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return usernameTaken(row.Username)
+	}
 	return nil
 }
 

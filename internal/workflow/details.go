@@ -84,6 +84,13 @@ var detailClasses = map[string]DetailClass{
 	// the host it delivers to (never the URL's path or query, which may
 	// carry the receiver's own token), the actions it wants, which delivery.
 	"webhook_id": DetailMeta, "url_host": DetailMeta, "events": DetailMeta, "delivery_id": DetailMeta,
+	// exercise.create, exercise.clock, exercise.inject, exercise.end,
+	// exercise.delete (internal/exercise, in the live chain): which
+	// exercise and what was done to it, never what happens in its world;
+	// authority.create (a scenario's authority, in the world's chain).
+	"exercise_id": DetailMeta, "scenario": DetailMeta, "seed": DetailMeta, "trainees": DetailMeta,
+	"clock_action": DetailMeta, "speed": DetailMeta, "by": DetailMeta, "exercise_time": DetailMeta,
+	"inject": DetailMeta, "code": DetailMeta,
 }
 
 // ClassOf returns the class of an audit detail key; DetailUnclassified for

@@ -117,6 +117,18 @@ type ReadMark struct {
 // see. 404 for a request the actor may not see, 403 for a role or side
 // that may not post (the Policy's), 422 for a bad kind or body.
 func (s *Service) PostMessage(ctx context.Context, a Actor, id string, kind MessageKind, body string) (Message, error) {
+	return s.postMessage(ctx, a, id, s.newID(), kind, body)
+}
+
+// PostMessageWithID is PostMessage with the message's id given by the
+// caller (DerivedID): a simulated authority of a training exercise names
+// its reply after what it answers, so that a repeat fails on the taken id
+// and posts nothing twice.
+func (s *Service) PostMessageWithID(ctx context.Context, a Actor, id, messageID string, kind MessageKind, body string) (Message, error) {
+	return s.postMessage(ctx, a, id, messageID, kind, body)
+}
+
+func (s *Service) postMessage(ctx context.Context, a Actor, id, messageID string, kind MessageKind, body string) (Message, error) {
 	var out Message
 	err := s.onVisible(ctx, a, id, ActionMessagePost, func(tx Tx, r Request) error {
 		if !s.policy.MayPostMessage(a, r) {
@@ -134,7 +146,7 @@ func (s *Service) PostMessage(ctx context.Context, a Actor, id string, kind Mess
 			return err
 		}
 		m := Message{
-			ID: s.newID(), RequestID: r.ID, Kind: kind, Body: body, Actor: a.Username, Authority: a.Authority,
+			ID: messageID, RequestID: r.ID, Kind: kind, Body: body, Actor: a.Username, Authority: a.Authority,
 			At: s.clock(), Internal: kind == MessageKindNote || r.State == StateDrafted,
 		}
 		if err := tx.Apply(ctx, MessagePosted(s.store, a, r, m)); err != nil {

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,9 +66,22 @@ var errRequestNotFound = Errorf(ErrNotFound, "request not found")
 
 // Create drafts a new request of the actor's authority.
 func (s *Service) Create(ctx context.Context, a Actor, d Draft) (Request, error) {
+	return s.create(ctx, a, s.newID(), d)
+}
+
+// CreateWithID is Create with the request's id given by the caller, which
+// must make it unique (DerivedID). The simulated authorities of a training
+// exercise name what they create after what causes it, so that a repeat,
+// or a second server doing the same move, fails on the taken id and
+// creates nothing twice.
+func (s *Service) CreateWithID(ctx context.Context, a Actor, id string, d Draft) (Request, error) {
+	return s.create(ctx, a, id, d)
+}
+
+func (s *Service) create(ctx context.Context, a Actor, id string, d Draft) (Request, error) {
 	now := s.clock()
 	r := Request{
-		ID: s.newID(), Kind: d.Kind, State: StateDrafted, Version: 1,
+		ID: id, Kind: d.Kind, State: StateDrafted, Version: 1,
 		RequestingAuthority: a.Authority, RequestedAuthority: d.RequestedAuthority,
 		Title: d.Title, Summary: d.Summary, LegalBasis: d.LegalBasis,
 		Offences: d.Offences, Measures: d.Measures, Urgency: d.Urgency, UrgencyReason: d.UrgencyReason,
@@ -255,7 +269,19 @@ func (s *Service) Fire(ctx context.Context, a Actor, id string, in EventInput) (
 		}
 		out = next
 		return nil
-	}, func(r Request) map[string]any { return DeniedEventDetails(in.Event, r.State) })
+	}, func(r Request) map[string]any {
+		d := DeniedEventDetails(in.Event, r.State)
+		if in.Event == EventRefuse && len(in.Grounds) > 0 && len(in.Grounds) <= MaxGrounds {
+			// The grounds tried are codes, not case text: a debrief (or an
+			// auditor) can tell a ground the instrument does not admit.
+			tried := make([]string, len(in.Grounds))
+			for i, g := range in.Grounds {
+				tried[i] = truncate(g, 64)
+			}
+			d["grounds"] = tried
+		}
+		return d
+	})
 	return out, err
 }
 
@@ -677,15 +703,41 @@ func NewID() string { return NewIDAt(time.Now()) }
 
 // NewIDAt is NewID for an identifier made at the instant at.
 func NewIDAt(at time.Time) string {
-	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 	var b [16]byte
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(errors.New("no randomness: " + err.Error()))
+	}
+	return encodeID(at, b)
+}
+
+// DerivedID is an identifier of NewID's form whose 80 bits after the
+// timestamp are taken from the SHA-256 of key instead of chance: whoever
+// derives it from the same instant and key gets the same identifier (see
+// CreateWithID), and Suffix tells which key made it.
+func DerivedID(at time.Time, key string) string {
+	var b [16]byte
+	sum := sha256.Sum256([]byte(key))
+	copy(b[6:], sum[:10])
+	return encodeID(at, b)
+}
+
+// IDSuffix is the part of an identifier after its timestamp: the 80 bits
+// that DerivedID derives from its key (the last 16 characters).
+func IDSuffix(id string) string {
+	if len(id) < 16 {
+		return id
+	}
+	return id[len(id)-16:]
+}
+
+// encodeID writes the millisecond timestamp at into b's first six bytes
+// and b in Crockford base32.
+func encodeID(at time.Time, b [16]byte) string {
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 	ms := uint64(at.UnixMilli())
 	for i := 5; i >= 0; i-- {
 		b[i] = byte(ms)
 		ms >>= 8
-	}
-	if _, err := rand.Read(b[6:]); err != nil {
-		panic(errors.New("no randomness: " + err.Error()))
 	}
 	// 128 bits → 26 base32 digits (the first carries 3 bits).
 	out := make([]byte, 26)
