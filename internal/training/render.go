@@ -182,7 +182,7 @@ func (r *Report) TimelineSVG() []byte {
 	fmt.Fprintf(&b, `<circle cx="%d" cy="%d" r="5" fill="#ffffff" stroke="#1f4e8c" stroke-width="1.5"/><text x="%d" y="%d">counterpart event</text>`, svgLabel+110, ly-4, svgLabel+120, ly)
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="8" height="8" fill="#1f4e8c"/><text x="%d" y="%d">message</text>`, svgLabel+246, ly-8, svgLabel+258, ly)
 	fmt.Fprintf(&b, `<path d="M%d %d l8 8 m0 -8 l-8 8" stroke="#b3261e" stroke-width="2"/><text x="%d" y="%d">refused attempt</text>`, svgLabel+330, ly-8, svgLabel+342, ly)
-	fmt.Fprintf(&b, `<path d="M%d %d l10 4 l-10 4 z" fill="#b3261e"/><text x="%d" y="%d">deadline (green met, red missed)</text></g>`, svgLabel+450, ly-8, svgLabel+464, ly)
+	fmt.Fprintf(&b, `<path d="M%d %d l10 4 l-10 4 z" fill="#b3261e"/><text x="%d" y="%d">deadline: green met, red missed, grey running</text></g>`, svgLabel+450, ly-8, svgLabel+464, ly)
 	b.WriteString(`</svg>`)
 	return b.Bytes()
 }

@@ -251,3 +251,47 @@ func TestReport_outputs(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyInject_postponeAndResume: the trainer's manual postponement
+// holds Spain's bot back; resumed, it moves on.
+func TestApplyInject_postponeAndResume(t *testing.T) {
+	t.Parallel()
+	x := newExercise(t, bundled(t, "palermo-ring"), 42)
+	ctx := context.Background()
+	sendFreezing(t, x) // at 3d1h Spain acknowledges
+	if _, err := training.Step(ctx, x.world); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(id string) {
+		t.Helper()
+		in, _ := x.world.Scenario.Inject(id)
+		if err := training.ApplyInject(ctx, x.world, in); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+	apply("es-postpones")
+	x.clock.Set(epoch.Add(10 * day))
+	if _, err := training.Step(ctx, x.world); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.byKey("IT", "it-freezing").State; got != workflow.StatePostponed {
+		t.Fatalf("the EIO is %s, want postponed: the bot waits", got)
+	}
+	apply("es-resumes")
+	x.clock.Set(epoch.Add(13 * day))
+	if _, err := training.Step(ctx, x.world); err != nil {
+		t.Fatal(err)
+	}
+	// Resumed after the date the assistance was needed by, the EIO is no
+	// longer complete (UNTOC 18(24)): the bot asks for a new date rather
+	// than execute.
+	r := x.byKey("IT", "it-freezing")
+	h, err := x.world.Service.History(ctx, x.actor("IT", "officer"), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h[len(h)-1]
+	if r.State != workflow.StateInfoRequested || last.Actor != "sim.es" || !strings.Contains(last.Comment, "- due_date:") {
+		t.Errorf("the EIO is %s after %s by %s (%q), want Spain asking for a new due date", r.State, last.Event, last.Actor, last.Comment)
+	}
+}
