@@ -36,7 +36,7 @@ func newExercises(cfg config.Config, a *app, engine exercise.Engine, logger *slo
 		},
 		TokenTTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Now: a.clock, Logger: logger,
 		Routers: func(w *exercise.World) http.Handler {
-			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger})
+			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, Idempotency: w.Store})
 			web.New(web.Deps{
 				Workflow: w.Service, Auth: w.Auth, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
 				Exercise: &web.ExerciseBanner{Title: w.Title, Now: w.Clock.Now},

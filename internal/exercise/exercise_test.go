@@ -434,3 +434,38 @@ func TestExerciseWorld_injects(t *testing.T) {
 		}
 	})
 }
+
+// TestExercise_createdOnceUnderAKey: a creation repeated under one
+// Idempotency-Key makes one exercise, and the repeat never shows the
+// trainees' passwords again (nor are they kept to replay).
+func TestExercise_createdOnceUnderAKey(t *testing.T) {
+	w := testworld.New(t, testdb.SQLite, testworld.Options{})
+	srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, &exercisetest.Engine{}, nil)
+	ts := httptest.NewServer(srv.Handler)
+	defer ts.Close()
+	trainer := login(t, ts.URL, "trainer", demo.Password)
+	post := func() answer {
+		req, _ := http.NewRequest("POST", ts.URL+"/api/v1/exercises", strings.NewReader(`{"scenario":"`+exercisetest.ScenarioID+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+trainer.token)
+		req.Header.Set("Idempotency-Key", "room 4, morning")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return answer{status: res.StatusCode, body: b, header: res.Header}
+	}
+	first, again := post(), post()
+	if first.status != http.StatusCreated || !strings.Contains(string(first.body), `"password"`) {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	if again.status != http.StatusConflict || !strings.Contains(string(again.body), "idempotency_answer_lost") ||
+		strings.Contains(string(again.body), "password") || again.header.Get("Location") != first.header.Get("Location") {
+		t.Fatalf("repeat: %d %s %v", again.status, again.body, again.header)
+	}
+	if items := trainer.expect(http.StatusOK, "GET", "/api/v1/exercises", nil)["items"].([]any); len(items) != 1 {
+		t.Fatalf("%d exercises, want 1", len(items))
+	}
+}

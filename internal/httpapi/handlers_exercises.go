@@ -130,6 +130,11 @@ func handleCreateExercise(m *exercise.Manager) echo.HandlerFunc {
 		for _, a := range accounts {
 			out.Accounts = append(out.Accounts, accountSheetJSON(a))
 		}
+		// The trainees' passwords are shown once: kept by no cache, nor
+		// by the idempotency keys' table.
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/exercises/"+v.ID)
+		keepSecret(c)
 		return c.JSON(http.StatusCreated, out)
 	}
 }

@@ -183,7 +183,7 @@ func errAnswerLost(rec idem.Record) error {
 // second change.
 func runClaimed(c echo.Context, next echo.HandlerFunc, keys idem.Store, claim idem.Claim, fp *fingerprint, logger *slog.Logger) error {
 	req := c.Request()
-	c.SetRequest(req.WithContext(idem.WithClaim(req.Context(), claim)))
+	c.SetRequest(req.WithContext(idem.WithClaim(req.Context(), keys, claim)))
 	res := c.Response()
 	rec := &answerRecorder{ResponseWriter: res.Writer}
 	res.Writer = rec

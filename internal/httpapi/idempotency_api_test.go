@@ -331,7 +331,7 @@ func TestIdempotency_crash(t *testing.T) {
 			}
 			// The change commits under the claim, then the server dies
 			// before storing the answer.
-			if _, err := srv.wf.Create(idem.WithClaim(ctx, idem.Claim{Key: k, Token: "dead"}), u.Actor(), draft); err != nil {
+			if _, err := srv.wf.Create(idem.WithClaim(ctx, srv.store, idem.Claim{Key: k, Token: "dead"}), u.Actor(), draft); err != nil {
 				t.Fatal(err)
 			}
 			n := srv.auditEntries(t)
@@ -364,7 +364,7 @@ func TestIdempotency_crash(t *testing.T) {
 				t.Fatalf("take over: %v %v", won, err)
 			}
 			n := srv.auditEntries(t)
-			_, err := srv.wf.Create(idem.WithClaim(ctx, idem.Claim{Key: k, Token: "stalled"}), u.Actor(), draft)
+			_, err := srv.wf.Create(idem.WithClaim(ctx, srv.store, idem.Claim{Key: k, Token: "stalled"}), u.Actor(), draft)
 			if workflow.ErrorCode(err) != workflow.ErrIdempotencyInProgress || srv.auditEntries(t) != n {
 				t.Fatalf("the stalled attempt's change: %v, %d entries written", err, srv.auditEntries(t)-n)
 			}

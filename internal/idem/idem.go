@@ -82,14 +82,26 @@ type Store interface {
 
 type claimKey struct{}
 
-// WithClaim returns ctx carrying the attempt's claim, which the store's
-// write transactions under ctx mark their key with.
-func WithClaim(ctx context.Context, c Claim) context.Context {
-	return context.WithValue(ctx, claimKey{}, c)
+// heldClaim is a claim and the store that holds its key.
+type heldClaim struct {
+	holder Store
+	claim  Claim
 }
 
-// ClaimFrom returns the claim ctx carries, if any.
-func ClaimFrom(ctx context.Context) (Claim, bool) {
-	c, ok := ctx.Value(claimKey{}).(Claim)
-	return c, ok
+// WithClaim returns ctx carrying the attempt's claim on a key that holder
+// keeps, which holder's write transactions under ctx mark their key with.
+// Another store's transactions under ctx (an exercise's world, made by a
+// call on the live server) do not: the key is not theirs to mark.
+func WithClaim(ctx context.Context, holder Store, c Claim) context.Context {
+	return context.WithValue(ctx, claimKey{}, heldClaim{holder: holder, claim: c})
+}
+
+// ClaimFrom returns the claim ctx carries on a key that holder keeps, if
+// any.
+func ClaimFrom(ctx context.Context, holder Store) (Claim, bool) {
+	h, ok := ctx.Value(claimKey{}).(heldClaim)
+	if !ok || h.holder != holder {
+		return Claim{}, false
+	}
+	return h.claim, true
 }

@@ -176,10 +176,10 @@ func (t *tx) markIdempotent(ctx context.Context, c idem.Claim, audited bool) err
 	return nil
 }
 
-// withClaim wraps fn so that, when ctx carries an idempotency claim, the
-// key is marked inside the same transaction, after fn's writes.
-func withClaim(ctx context.Context, fn func(*tx) error) func(*tx) error {
-	c, ok := idem.ClaimFrom(ctx)
+// withClaim wraps fn so that, when ctx carries a claim on a key this store
+// keeps, the key is marked inside the same transaction, after fn's writes.
+func (s *Store) withClaim(ctx context.Context, fn func(*tx) error) func(*tx) error {
+	c, ok := idem.ClaimFrom(ctx, s)
 	if !ok {
 		return fn
 	}

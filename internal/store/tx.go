@@ -32,7 +32,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(workflow.Tx) error) error {
 // through it, so an attempt under an Idempotency-Key (ctx carries its
 // claim) marks its key in the transaction of its change (withClaim).
 func (s *Store) withTx(ctx context.Context, fn func(*tx) error) error {
-	return s.fail(s.gc.submit(ctx, withClaim(ctx, fn)), "write transaction")
+	return s.fail(s.gc.submit(ctx, s.withClaim(ctx, fn)), "write transaction")
 }
 
 // tx is a write transaction; it implements workflow.Tx. Its methods must be

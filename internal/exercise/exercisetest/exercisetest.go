@@ -59,7 +59,7 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 		DropBlobs: func(world string) error { return os.RemoveAll(filepath.Join(docs, world)) },
 		Hasher:    auth.NewHasher(bcrypt.MinCost), Now: now, Logger: logger,
 		Routers: func(w *exercise.World) http.Handler {
-			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger})
+			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, Idempotency: w.Store})
 			web.New(web.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, CSRFKey: CSRFKey, Now: now,
 				Exercise: &web.ExerciseBanner{Title: w.Title, Now: w.Clock.Now}}).Register(e)
 			return e
@@ -79,7 +79,7 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 			}
 		}
 	})
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: live, Logger: logger, Exercises: m})
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: live, Logger: logger, Exercises: m, Idempotency: st})
 	web.New(web.Deps{Workflow: wf, Auth: live, Logger: logger, CSRFKey: CSRFKey, Now: now, Exercises: m}).Register(e)
 	return &Server{Manager: m, Handler: m.Dispatch(e), Live: e}
 }
