@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,8 +30,13 @@ import (
 // IT's officers and supervisors), their clocks running at 600 and their
 // bots stepped every 2 seconds as the job runner does. Every trainee calls
 // at once, as a room would: their inbox, the counts, one request, and now
-// and then a message. It reports the p99 latency of the trainees' calls
-// (p99-ms; the figure: at most 50 ms) and p50-ms. The database is
+// and then a message, each trainee after a pause drawn around
+// MLA_BENCH_THINK (default 1s, exponentially distributed: a page and its
+// calls every second, far busier than a person reading a case; 0 makes
+// every trainee call back to back, a saturation test that measures
+// queueing rather than service). It reports the p99 latency of the
+// trainees' calls (p99-ms; the figure: at most 50 ms), p50-ms and
+// the calls per second served. The database is
 // SQLite, or PostgreSQL when MLA_BENCH_POSTGRES=1 and MLA_TEST_POSTGRES_URL
 // is set.
 //
@@ -38,6 +44,10 @@ import (
 func BenchmarkExercises_traineeCalls(b *testing.B) {
 	exercises := envInt("MLA_BENCH_EXERCISES", 10)
 	perRole := envInt("MLA_BENCH_TRAINEES_PER_ROLE", 5)
+	think := time.Second
+	if v, err := time.ParseDuration(os.Getenv("MLA_BENCH_THINK")); err == nil && v >= 0 {
+		think = v
+	}
 	backend := testdb.SQLite
 	if os.Getenv("MLA_BENCH_POSTGRES") == "1" {
 		if bs := testdb.Backends(); len(bs) > 1 {
@@ -141,11 +151,16 @@ func BenchmarkExercises_traineeCalls(b *testing.B) {
 	var failures atomic.Int64
 	b.ResetTimer()
 	var wg sync.WaitGroup
-	for _, t := range trainees {
+	began := time.Now()
+	for n, t := range trainees {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pause := rand.New(rand.NewPCG(uint64(n), 7)) // the same pauses in every run
 			for {
+				if think > 0 {
+					time.Sleep(time.Duration(pause.ExpFloat64() * float64(think)))
+				}
 				i := next.Add(1) - 1
 				if i >= int64(b.N) {
 					return
@@ -174,6 +189,7 @@ func BenchmarkExercises_traineeCalls(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	elapsed := time.Since(began)
 	close(stop)
 	stepped.Wait()
 	if n := failures.Load(); n > 0 {
@@ -183,7 +199,9 @@ func BenchmarkExercises_traineeCalls(b *testing.B) {
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50-ms")
-	b.Logf("%d exercises, %d trainees, %d calls on %s: p50 %s, p99 %s, max %s", exercises, len(trainees), b.N, backend.Name,
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+	b.Logf("%d exercises, %d trainees, pause %s, %d calls on %s in %s (%.0f/s): p50 %s, p99 %s, max %s",
+		exercises, len(trainees), think, b.N, backend.Name, elapsed.Round(time.Millisecond), float64(b.N)/elapsed.Seconds(),
 		pct(0.50), pct(0.99), lat[len(lat)-1])
 }
 
