@@ -95,11 +95,7 @@ func handleListAPIKeys(a *auth.Authenticator) echo.HandlerFunc {
 			return err
 		}
 		now := a.Now()
-		items := make([]apiKeyJSON, len(keys))
-		for i, k := range keys {
-			items[i] = toAPIKeyJSON(k, now)
-		}
-		return c.JSON(http.StatusOK, itemsJSON[apiKeyJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsOf(keys, func(k auth.APIKey) apiKeyJSON { return toAPIKeyJSON(k, now) }))
 	}
 }
 

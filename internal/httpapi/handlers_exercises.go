@@ -148,11 +148,7 @@ func handleListExercises(m *exercise.Manager) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]exerciseJSON, len(vs))
-		for i, v := range vs {
-			items[i] = toExerciseJSON(v)
-		}
-		return c.JSON(http.StatusOK, itemsJSON[exerciseJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsOf(vs, toExerciseJSON))
 	}
 }
 

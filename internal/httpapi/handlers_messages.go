@@ -66,10 +66,6 @@ func handleMessages(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]messageJSON, len(list))
-		for i, m := range list {
-			items[i] = toMessageJSON(m)
-		}
-		return c.JSON(http.StatusOK, itemsJSON[messageJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsOf(list, toMessageJSON))
 	}
 }

@@ -61,11 +61,7 @@ func handleAuthorities(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]authoritySettingsJSON, len(list))
-		for i, a := range list {
-			items[i] = toAuthoritySettingsJSON(a)
-		}
-		return c.JSON(http.StatusOK, itemsJSON[authoritySettingsJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsOf(list, toAuthoritySettingsJSON))
 	}
 }
 

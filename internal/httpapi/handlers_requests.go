@@ -276,10 +276,6 @@ func handleHistory(wf *workflow.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]historyJSON, len(list))
-		for i, h := range list {
-			items[i] = toHistoryJSON(h)
-		}
-		return c.JSON(http.StatusOK, itemsJSON[historyJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsOf(list, toHistoryJSON))
 	}
 }

@@ -114,11 +114,7 @@ func handleListWebhooks(wh *webhook.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]webhookJSON, len(subs))
-		for i, s := range subs {
-			items[i] = toWebhookJSON(s)
-		}
-		return c.JSON(http.StatusOK, itemsJSON[webhookJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsOf(subs, toWebhookJSON))
 	}
 }
 
@@ -151,11 +147,7 @@ func handleDeliveries(wh *webhook.Service) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]deliveryJSON, len(ds))
-		for i, d := range ds {
-			items[i] = toDeliveryJSON(d)
-		}
-		return c.JSON(http.StatusOK, itemsJSON[deliveryJSON]{Items: items})
+		return c.JSON(http.StatusOK, itemsOf(ds, toDeliveryJSON))
 	}
 }
 

@@ -360,6 +360,15 @@ type itemsJSON[T any] struct {
 	Items []T `json:"items"`
 }
 
+// itemsOf is the answer {items} of list, each turned into its JSON by to.
+func itemsOf[T, J any](list []T, to func(T) J) itemsJSON[J] {
+	items := make([]J, len(list))
+	for i, v := range list {
+		items[i] = to(v)
+	}
+	return itemsJSON[J]{Items: items}
+}
+
 // historyJSON is one transition of a request's timeline.
 type historyJSON struct {
 	Event     workflow.Event `json:"event"`
