@@ -57,4 +57,9 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 
 	v1.GET("/audit", handleAudit(wf), user) // the Policy's AuditScope narrows it further
 	v1.GET("/audit/verify", handleVerifyAudit(wf), user)
+
+	// CONTRACT 8: the event stream and the API's description.
+	v1.GET("/events", handleEvents(d.Events, d.Auth, wf), user)
+	v1.GET("/openapi.json", handleOpenAPI()) // public: it describes, it discloses nothing
+	e.GET("/api/docs", handleAPIDocs())      // the same, as a page to read
 }

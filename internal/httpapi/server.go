@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/textcheck"
 	"github.com/mla-flow/mla-flow/internal/upload"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -36,6 +37,9 @@ type Deps struct {
 	// echo.ExtractIPFromXFFHeader with the proxy's range), or any client
 	// could dodge the throttle by inventing addresses.
 	IPExtractor echo.IPExtractor
+	// Events serves GET /events (CONTRACT 8); nil answers it 503. The
+	// server closes it when it shuts down, which ends every stream.
+	Events *events.Hub
 }
 
 // New returns the API as an Echo instance with every route of the contract,
