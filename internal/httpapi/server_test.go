@@ -64,7 +64,7 @@ func newTestServerWith(tb testing.TB, db testdb.Backend, o testworld.Options) *t
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o.Logger = logger
 	w := testworld.New(tb, db, o)
-	hub := events.NewHub(w.Store, events.Options{Poll: 20 * time.Millisecond, Logger: logger})
+	hub := events.NewHub(w.Store, events.Options{Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Recheck: 50 * time.Millisecond, Logger: logger})
 	tb.Cleanup(hub.Close)
 	h := New(Deps{Workflow: w.Workflow, Auth: w.Auth, Ready: w.Store.Ping, Logger: logger, Events: hub})
 	return &testServer{
