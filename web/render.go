@@ -50,6 +50,9 @@ type page struct {
 	Flash   string // a confirmation, after a change
 	Alert   string // a problem with what was just tried
 	Content any
+	// Live is what the page shows that the event stream may change: "list",
+	// or a request's id; "" for no live updates (live.js).
+	Live string
 }
 
 // headerView is who is signed in, as the header shows it.
@@ -76,6 +79,7 @@ type view struct {
 	flash   string
 	alert   string
 	content any
+	live    string // see page.Live
 }
 
 // render writes v as a complete HTML page with the layout, the header of
@@ -85,7 +89,7 @@ func (h *Handler) render(c echo.Context, v view) error {
 	if !ok {
 		return fmt.Errorf("no template %s", v.name)
 	}
-	p := page{Title: v.title, Flash: v.flash, Alert: v.alert, Content: v.content}
+	p := page{Title: v.title, Flash: v.flash, Alert: v.alert, Content: v.content, Live: v.live}
 	u := userOf(c)
 	p.CSRF = h.csrfToken(c, u.ID)
 	if u.ID != "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
 
@@ -38,6 +39,10 @@ type Deps struct {
 	CSRFKey []byte
 	// Now is the clock for ages and renewals; nil means time.Now.
 	Now func() time.Time
+	// Events serves /events, the event stream of the lists' and request
+	// pages' live updates (the API's stream, with the session's
+	// credential); nil answers it 503.
+	Events *events.Hub
 }
 
 // Handler is the web application. Register adds its routes to an Echo
@@ -50,6 +55,7 @@ type Handler struct {
 	key    []byte
 	now    func() time.Time
 	pages  *pages
+	events *events.Hub
 }
 
 // New returns the web application. Missing dependencies are wiring
@@ -70,7 +76,7 @@ func New(d Deps) *Handler {
 	return &Handler{
 		wf: d.Workflow, auth: d.Auth, policy: d.Policy, logger: d.Logger,
 		key: append([]byte(nil), d.CSRFKey...), now: d.Now,
-		pages: mustParsePages(),
+		pages: mustParsePages(), events: d.Events,
 	}
 }
 
