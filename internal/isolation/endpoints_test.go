@@ -39,12 +39,15 @@ const (
 	// file, by the document's id: visibility is the request's
 	// (documents_test.go).
 	classDocument
+	// classStream is an event stream (CONTRACT 8): exactly the visible
+	// requests' changes (events_test.go).
+	classStream
 )
 
 var classNames = map[class]string{
 	classRequestRead: "request read", classRequestWrite: "request write", classList: "list",
 	classAudit: "audit", classCreate: "create", classAdmin: "admin", classMeta: "meta",
-	classDocument: "document",
+	classDocument: "document", classStream: "stream",
 }
 
 // endpoint is one route of the server with its classification.
@@ -170,6 +173,9 @@ func endpointTable() []*endpoint {
 		{method: get, path: "/api/v1/audit/verify", class: classAudit},
 		{method: post, path: "/api/v1/auth/refresh", class: classMeta, public: true},
 		{method: post, path: "/api/v1/auth/logout", class: classMeta},
+		{method: get, path: "/api/v1/events", class: classStream},
+		{method: get, path: "/api/v1/openapi.json", class: classMeta, public: true},
+		{method: get, path: "/api/docs", class: classMeta, public: true},
 
 		// The web pages (web/routes.go).
 		{method: get, path: "/static/*", class: classMeta, web: true, public: true},
@@ -192,6 +198,7 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/documents/:id/translation", class: classDocument, web: true, pages: casePages},
 		{method: post, path: "/requests/:id/messages", class: classRequestWrite, web: true, pages: casePages},
 		{method: get, path: "/requests/:id/letter", class: classRequestRead, web: true, pages: casePages},
+		{method: get, path: "/events", class: classStream, web: true, pages: casePages},
 		{method: get, path: "/audit", class: classAudit, web: true, pages: auditPages},
 		{method: post, path: "/audit/verify", class: classAudit, web: true, pages: auditPages},
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
@@ -189,9 +190,11 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	// Two hours: no token expires, and no session is renewed, during a run.
 	tw := testworld.New(t, db, testworld.Options{Logger: logger, Policy: policy, TokenLifetime: 2 * time.Hour})
 	st, a, wf := tw.Store, tw.Auth, tw.Workflow
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger})
+	hub := events.NewHub(st, events.Options{Poll: 20 * time.Millisecond, Logger: logger})
+	t.Cleanup(hub.Close)
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Ready: st.Ping, Logger: logger, Events: hub})
 	web.New(web.Deps{
-		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),
+		Workflow: wf, Auth: a, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Events: hub,
 	}).Register(e)
 
 	w := &world{
@@ -472,6 +475,14 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 	}
 	if !c.ep.web && s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	if c.ep.class == classStream {
+		// An event stream never ends by itself: read what it sends in a
+		// moment, from the outbox's start (every change ever made).
+		ctx, cancel := context.WithTimeout(req.Context(), streamRead)
+		defer cancel()
+		req = req.WithContext(ctx)
+		req.Header.Set("Last-Event-ID", "0")
 	}
 	rec := httptest.NewRecorder()
 	w.echo.ServeHTTP(rec, req)

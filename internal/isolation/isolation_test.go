@@ -40,6 +40,7 @@ func TestIsolation(t *testing.T) {
 		t.Run("audit", w.testAudit)
 		t.Run("admin", w.testAdmin)
 		t.Run("meta", w.testMeta)
+		t.Run("events", w.testEvents)
 		t.Run("sessions", w.testSessions)
 		t.Run("create", w.testCreate)
 		t.Run("changes", w.testChanges)
