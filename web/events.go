@@ -30,7 +30,15 @@ func (h *Handler) handleEvents() echo.HandlerFunc {
 			token = ck.Value
 		}
 		authority := h.policy.Scope(actorOf(c)).Authority
+		half, renewable := halfLife(token)
 		return httpapi.ServeEvents(c, h.events, authority, func(ctx context.Context) error {
+			if renewable && !h.now().Before(half) {
+				// The cookie's token is due for renewal, which only an
+				// answer can give: end the stream, and the browser's
+				// reconnection (with Last-Event-ID, so nothing is lost)
+				// gets the renewed cookie from signedIn.
+				return events.ErrReconnect
+			}
 			_, err := h.auth.Authenticate(ctx, token)
 			return err
 		}, after, resume)

@@ -162,6 +162,11 @@ type Subscriber struct {
 	Alive func(ctx context.Context) error
 }
 
+// ErrReconnect, from a Subscriber's Alive, ends the stream without the
+// end event, so that the client reconnects at once (and resumes by
+// Last-Event-ID): for a credential the reconnection renews.
+var ErrReconnect = errors.New("reconnect to go on")
+
 // ErrBadLastEventID is the error of a Last-Event-ID that is not an event
 // id of this stream.
 var ErrBadLastEventID = errors.New("Last-Event-ID is not an event id")
@@ -295,7 +300,12 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Subscriber, afte
 				return nil
 			}
 		case <-recheck.C:
-			if sub.Alive != nil && sub.Alive(ctx) != nil {
+			if sub.Alive == nil {
+				continue
+			}
+			if err := sub.Alive(ctx); errors.Is(err, ErrReconnect) {
+				return nil // the client reconnects, and resumes
+			} else if err != nil {
 				// The credential ended: say so, then close; the client
 				// must authenticate again before it reconnects.
 				h.write(w, rc, "event: end\ndata: {\"reason\":\"unauthenticated\"}\n\n")
