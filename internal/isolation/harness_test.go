@@ -30,6 +30,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
+	"github.com/mla-flow/mla-flow/internal/testkit/apispec"
 	"github.com/mla-flow/mla-flow/internal/testworld"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
@@ -155,6 +156,9 @@ func newSecret(n int, field string) string {
 // session of every actor.
 type world struct {
 	echo     *echo.Echo // the API and the pages, as cmd/server serves them
+	// served is echo with every API answer checked against the OpenAPI
+	// description (internal/testkit/apispec).
+	served http.Handler
 	store    *store.Store
 	wf       *workflow.Service
 	auth     *auth.Authenticator
@@ -198,7 +202,7 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 	}).Register(e)
 
 	w := &world{
-		echo: e, store: st, wf: wf, auth: a, eps: newEndpoints(), logs: logs,
+		echo: e, served: apispec.Checked(t, e, httpapi.OpenAPI()), store: st, wf: wf, auth: a, eps: newEndpoints(), logs: logs,
 		missing: workflow.NewID(), attempt: newSecret(attemptN, "attempt"), sessions: map[string]*session{}, users: map[string]workflow.User{},
 		disclosures: map[string]int{},
 	}
@@ -485,7 +489,7 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 		req.Header.Set("Last-Event-ID", "0")
 	}
 	rec := httptest.NewRecorder()
-	w.echo.ServeHTTP(rec, req)
+	w.served.ServeHTTP(rec, req)
 	c.ep.exercised.Add(1)
 	w.exchanges.Add(1)
 	ans := answer{status: rec.Code, header: rec.Result().Header, body: rec.Body.Bytes()}
