@@ -155,10 +155,10 @@ func newSecret(n int, field string) string {
 // world is one running server over one database, with the fixture and a
 // session of every actor.
 type world struct {
-	echo     *echo.Echo // the API and the pages, as cmd/server serves them
+	echo *echo.Echo // the API and the pages, as cmd/server serves them
 	// served is echo with every API answer checked against the OpenAPI
 	// description (internal/testkit/apispec).
-	served http.Handler
+	served   http.Handler
 	store    *store.Store
 	wf       *workflow.Service
 	auth     *auth.Authenticator
