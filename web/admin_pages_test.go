@@ -180,9 +180,12 @@ func TestPages_noInlineScript(t *testing.T) {
 				want = http.StatusNotFound
 			}
 			p := b.get(path).must(t, want)
-			// The one script a page may name is /static's upload.js,
-			// which the page's policy allows (script-src 'self').
-			lower := strings.ReplaceAll(strings.ToLower(p.body), `<script src="/static/upload.js" defer></script>`, "")
+			// The scripts a page may name are /static's upload.js and
+			// live.js, which the page's policy allows (script-src 'self').
+			lower := strings.ToLower(p.body)
+			for _, own := range []string{"upload.js", "live.js"} {
+				lower = strings.ReplaceAll(lower, `<script src="/static/`+own+`" defer></script>`, "")
+			}
 			if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self';") ||
 				strings.Contains(csp, "unsafe-") || !strings.Contains(csp, "default-src 'none'") {
 				t.Errorf("%s as %q: CSP %q, want scripts of this origin only", path, user, csp)

@@ -182,7 +182,7 @@ func (h *Handler) handleList(b box) echo.HandlerFunc {
 			"state": f.State, "kind": f.Kind, "counterpart": f.Counterpart, "q": f.Text,
 			"deadline": f.Deadline, "sort": f.Sort,
 		}, cursor, next)
-		return h.render(c, view{name: "request_list.html", title: b.title, content: v})
+		return h.render(c, view{name: "request_list.html", title: b.title, content: v, live: "list"})
 	}
 }
 

@@ -277,7 +277,7 @@ func (h *Handler) handleRequestView() echo.HandlerFunc {
 			return err
 		}
 		return h.render(c, view{name: "request_view.html", title: r.Reference + " " + r.Title,
-			flash: doneMessages[c.QueryParam("done")], content: v})
+			flash: doneMessages[c.QueryParam("done")], content: v, live: r.ID})
 	}
 }
 

@@ -12,9 +12,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
@@ -42,12 +44,14 @@ func newTestApp(tb testing.TB, db testdb.Backend) *testApp {
 	logger := slog.New(slog.DiscardHandler)
 	w := testworld.New(tb, db, testworld.Options{Logger: logger, WebhookAllowPrivate: true})
 	wf, a, clock := w.Workflow, w.Auth, w.Clock
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Webhooks: w.Webhooks, Ready: w.Store.Ping, Logger: logger})
+	hub := events.NewHub(w.Store, events.Options{Poll: 50 * time.Millisecond, Logger: logger})
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Webhooks: w.Webhooks, Ready: w.Store.Ping, Logger: logger, Events: hub})
 	web.New(web.Deps{
-		Workflow: wf, Auth: a, Webhooks: w.Webhooks, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now,
+		Workflow: wf, Auth: a, Webhooks: w.Webhooks, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now, Events: hub,
 	}).Register(e)
 	srv := httptest.NewServer(e)
 	tb.Cleanup(srv.Close)
+	tb.Cleanup(hub.Close) // first: ends the streams that Close would wait for
 	return &testApp{srv: srv, handler: e, wf: wf, auth: a, clock: clock, store: w.Store}
 }
 

@@ -51,6 +51,9 @@ type page struct {
 	Flash   string // a confirmation, after a change
 	Alert   string // a problem with what was just tried
 	Content any
+	// Live is what the page shows that the event stream may change: "list",
+	// or a request's id; "" for no live updates (live.js).
+	Live string
 	// Exercise is the banner of a training exercise's pages; nil live.
 	Exercise *exerciseBannerView
 }
@@ -86,6 +89,7 @@ type view struct {
 	flash   string
 	alert   string
 	content any
+	live    string // see page.Live
 }
 
 // render writes v as a complete HTML page with the layout, the header of
@@ -95,7 +99,7 @@ func (h *Handler) render(c echo.Context, v view) error {
 	if !ok {
 		return fmt.Errorf("no template %s", v.name)
 	}
-	p := page{Title: v.title, Flash: v.flash, Alert: v.alert, Content: v.content}
+	p := page{Title: v.title, Flash: v.flash, Alert: v.alert, Content: v.content, Live: v.live}
 	if x := h.exercise; x != nil {
 		now := x.Now().UTC()
 		p.Exercise = &exerciseBannerView{Title: x.Title, Now: now.Format("Mon 2 Jan 2006, 15:04 UTC"), DateTime: now.Format(time.RFC3339)}

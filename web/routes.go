@@ -43,6 +43,8 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/requests/:id/messages", h.handlePostMessage(), h.signedIn, cases) // CONTRACT 6
 	e.GET("/requests/:id/letter", h.handleLetter(), h.signedIn, cases)         // CONTRACT 6: the letter as PDF
 
+	e.GET("/events", h.handleEvents(), h.signedIn, cases) // CONTRACT 8: the live updates of live.js
+
 	e.GET("/audit", h.handleAudit(), h.signedIn, auditor)
 	e.POST("/audit/verify", h.handleVerifyAudit(), h.signedIn, auditor)
 

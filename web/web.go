@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/webhook"
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -49,6 +50,10 @@ type Deps struct {
 	// Exercises, on the live server, gives trainers their pages; nil
 	// leaves them out, as in an exercise's world.
 	Exercises *exercise.Manager
+	// Events serves /events, the event stream of the lists' and request
+	// pages' live updates (the API's stream, with the session's
+	// credential); nil answers it 503.
+	Events *events.Hub
 }
 
 // ExerciseBanner is what the banner of an exercise's pages says: which
@@ -74,6 +79,7 @@ type Handler struct {
 	exercise *ExerciseBanner
 	// exercises runs the trainers' exercises (see Deps.Exercises).
 	exercises *exercise.Manager
+	events    *events.Hub
 }
 
 // New returns the web application. Missing dependencies are wiring
@@ -94,7 +100,7 @@ func New(d Deps) *Handler {
 	return &Handler{
 		wf: d.Workflow, auth: d.Auth, webhooks: d.Webhooks, policy: d.Policy, logger: d.Logger,
 		key: append([]byte(nil), d.CSRFKey...), now: d.Now,
-		pages: mustParsePages(), exercise: d.Exercise, exercises: d.Exercises,
+		pages: mustParsePages(), exercise: d.Exercise, exercises: d.Exercises, events: d.Events,
 	}
 }
 

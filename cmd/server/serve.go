@@ -21,6 +21,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/idem"
 	"github.com/mla-flow/mla-flow/internal/jobs"
@@ -221,7 +222,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	chainIntact, stopReplay := verifyAuditAtStart(ctx, cfg, a, logger)
 	defer stopReplay() // before the store closes
+	// The event stream (CONTRACT 8): one poller of the outbox for every
+	// stream of this server; closed when the server shuts down, which
+	// ends the streams that Shutdown would otherwise wait for.
+	hub := events.NewHub(a.store, events.Options{Logger: logger})
+	defer hub.Close()
 	handler := httpapi.New(httpapi.Deps{
+		Events:   hub,
 		Workflow: a.workflow,
 		Auth:     a.auth,
 		Webhooks: a.webhooks,
@@ -238,7 +245,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The officers' pages, on the same Echo instance and services as the API.
 	web.New(web.Deps{
 		Workflow: a.workflow, Auth: a.auth, Webhooks: a.webhooks, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
-		Exercises: exercises,
+		Exercises: exercises, Events: hub,
 	}).Register(handler)
 	if cfg.DebugAddr != "" {
 		stopDebug, err := startDebug(cfg.DebugAddr, a.store, logger, stdout)
@@ -276,6 +283,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(hub.Close)
 	ln = httpapi.WatchFraming(srv, ln)
 	serving := make(chan error, 1)
 	go func() { serving <- srv.Serve(ln) }()

@@ -18,7 +18,7 @@ import (
 func TestInternalErrors(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db testdb.Backend) {
 		srv := newTestServerOn(t, db)
-		e := srv.handler.(*echo.Echo)
+		e := srv.echo
 		e.GET("/test/panic", func(echo.Context) error { panic("secret detail") })
 		e.GET("/test/error", func(echo.Context) error { return errors.New("database password is hunter2") })
 		for _, path := range []string{"/test/panic", "/test/error"} {

@@ -91,6 +91,10 @@ func routes(e *echo.Echo, d Deps, names *authorityNames) {
 		v1.POST("/exercises/:id/end", handleEndExercise(m), user)
 		v1.DELETE("/exercises/:id", handleDeleteExercise(m), user)
 	}
+	// CONTRACT 8: the event stream and the API's description.
+	v1.GET("/events", handleEvents(d.Events, d.Auth, wf), user)
+	v1.GET("/openapi.json", handleOpenAPI()) // public: it describes, it discloses nothing
+	e.GET("/api/docs", handleAPIDocs())      // the same, as a page to read
 }
 
 // then is the guard first followed by second, for one route.

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/idem"
 	"github.com/mla-flow/mla-flow/internal/textcheck"
@@ -49,6 +50,9 @@ type Deps struct {
 	// Exercises runs the training exercises (CONTRACT 7); nil leaves their
 	// endpoints out, as in the API of an exercise's own world.
 	Exercises *exercise.Manager
+	// Events serves GET /events (CONTRACT 8); nil answers it 503. The
+	// server closes it when it shuts down, which ends every stream.
+	Events *events.Hub
 }
 
 // New returns the API as an Echo instance with every route of the contract,

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
@@ -19,6 +22,7 @@ import (
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/blob"
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -28,7 +32,9 @@ func forEachDB(t *testing.T, fn func(t *testing.T, db testdb.Backend)) { testdb.
 
 // testServer is the real router over a real store holding the demo world.
 type testServer struct {
-	handler http.Handler
+	handler http.Handler // the router, its answers checked against the OpenAPI description
+	echo    *echo.Echo
+	events  *events.Hub
 	store   *store.Store
 	wf      *workflow.Service
 	auth    *auth.Authenticator
@@ -58,9 +64,11 @@ func newTestServerWith(tb testing.TB, db testdb.Backend, o testworld.Options) *t
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o.Logger = logger
 	w := testworld.New(tb, db, o)
-	h := New(Deps{Workflow: w.Workflow, Auth: w.Auth, Webhooks: w.Webhooks, Ready: w.Store.Ping, Logger: logger, Idempotency: w.Store})
+	hub := events.NewHub(w.Store, events.Options{Poll: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Recheck: 50 * time.Millisecond, Logger: logger})
+	tb.Cleanup(hub.Close)
+	h := New(Deps{Workflow: w.Workflow, Auth: w.Auth, Webhooks: w.Webhooks, Ready: w.Store.Ping, Logger: logger, Idempotency: w.Store, Events: hub})
 	return &testServer{
-		handler: h, store: w.Store, wf: w.Workflow, auth: w.Auth, clock: w.Clock, secret: testworld.Secret, logs: logs, blobs: w.Blobs,
+		handler: specChecked(tb, h), echo: h, events: hub, store: w.Store, wf: w.Workflow, auth: w.Auth, clock: w.Clock, secret: testworld.Secret, logs: logs, blobs: w.Blobs,
 		tokens: map[string]string{},
 	}
 }

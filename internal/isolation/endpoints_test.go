@@ -43,12 +43,15 @@ const (
 	// deliveries: its supervisors' and the administrator's, and the
 	// deliveries only of what the authority sees (webhooks_test.go).
 	classWebhook
+	// classStream is an event stream (CONTRACT 8): exactly the visible
+	// requests' changes (events_test.go).
+	classStream
 )
 
 var classNames = map[class]string{
 	classRequestRead: "request read", classRequestWrite: "request write", classList: "list",
 	classAudit: "audit", classCreate: "create", classAdmin: "admin", classMeta: "meta",
-	classDocument: "document", classWebhook: "webhook",
+	classDocument: "document", classWebhook: "webhook", classStream: "stream",
 }
 
 // endpoint is one route of the server with its classification.
@@ -182,6 +185,9 @@ func endpointTable() []*endpoint {
 		{method: del, path: "/api/v1/webhooks/:id", class: classWebhook},
 		{method: get, path: "/api/v1/webhooks/:id/deliveries", class: classWebhook},
 		{method: post, path: "/api/v1/webhooks/:id/deliveries/:delivery/retry", class: classWebhook},
+		{method: get, path: "/api/v1/events", class: classStream},
+		{method: get, path: "/api/v1/openapi.json", class: classMeta, public: true},
+		{method: get, path: "/api/docs", class: classMeta, public: true},
 
 		// The web pages (web/routes.go).
 		{method: get, path: "/static/*", class: classMeta, web: true, public: true},
@@ -204,6 +210,7 @@ func endpointTable() []*endpoint {
 		{method: post, path: "/documents/:id/translation", class: classDocument, web: true, pages: casePages},
 		{method: post, path: "/requests/:id/messages", class: classRequestWrite, web: true, pages: casePages},
 		{method: get, path: "/requests/:id/letter", class: classRequestRead, web: true, pages: casePages},
+		{method: get, path: "/events", class: classStream, web: true, pages: casePages},
 		{method: get, path: "/audit", class: classAudit, web: true, pages: auditPages},
 		{method: post, path: "/audit/verify", class: classAudit, web: true, pages: auditPages},
 		{method: get, path: "/users", class: classAdmin, web: true, pages: adminPages},

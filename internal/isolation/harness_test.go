@@ -25,10 +25,12 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/demo"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/testdb"
 	"github.com/mla-flow/mla-flow/internal/testkit"
+	"github.com/mla-flow/mla-flow/internal/testkit/apispec"
 	"github.com/mla-flow/mla-flow/internal/testworld"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
@@ -153,7 +155,10 @@ func newSecret(n int, field string) string {
 // world is one running server over one database, with the fixture and a
 // session of every actor.
 type world struct {
-	echo     *echo.Echo // the API and the pages, as cmd/server serves them
+	echo *echo.Echo // the API and the pages, as cmd/server serves them
+	// served is echo with every API answer checked against the OpenAPI
+	// description (internal/testkit/apispec).
+	served   http.Handler
 	store    *store.Store
 	wf       *workflow.Service
 	auth     *auth.Authenticator
@@ -197,13 +202,15 @@ func newWorld(t *testing.T, db testdb.Backend, policy workflow.Policy, specs []f
 		AuthOptions:         []auth.Option{auth.WithAPIKeyLimit(auth.APIKeyLimit{Uses: 1 << 30, Window: time.Minute})},
 		WebhookAllowPrivate: true})
 	st, a, wf := tw.Store, tw.Auth, tw.Workflow
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Webhooks: tw.Webhooks, Ready: st.Ping, Logger: logger, Idempotency: st})
+	hub := events.NewHub(st, events.Options{Poll: 20 * time.Millisecond, Logger: logger})
+	t.Cleanup(hub.Close)
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: a, Webhooks: tw.Webhooks, Ready: st.Ping, Logger: logger, Idempotency: st, Events: hub})
 	web.New(web.Deps{
-		Workflow: wf, Auth: a, Webhooks: tw.Webhooks, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32),
+		Workflow: wf, Auth: a, Webhooks: tw.Webhooks, Logger: logger, CSRFKey: bytes.Repeat([]byte{9}, 32), Events: hub,
 	}).Register(e)
 
 	w := &world{
-		echo: e, store: st, wf: wf, auth: a, eps: newEndpoints(), logs: logs,
+		echo: e, served: apispec.Checked(t, e, httpapi.OpenAPI()), store: st, wf: wf, auth: a, eps: newEndpoints(), logs: logs,
 		missing: workflow.NewID(), attempt: newSecret(attemptN, "attempt"), sessions: map[string]*session{}, users: map[string]workflow.User{},
 		disclosures: map[string]int{},
 	}
@@ -489,8 +496,16 @@ func (w *world) do(tb testing.TB, s *session, c call) answer {
 	for k, v := range c.header {
 		req.Header[k] = v
 	}
+	if c.ep.class == classStream {
+		// An event stream never ends by itself: read what it sends in a
+		// moment, from the outbox's start (every change ever made).
+		ctx, cancel := context.WithTimeout(req.Context(), streamRead)
+		defer cancel()
+		req = req.WithContext(ctx)
+		req.Header.Set("Last-Event-ID", "0")
+	}
 	rec := httptest.NewRecorder()
-	w.echo.ServeHTTP(rec, req)
+	w.served.ServeHTTP(rec, req)
 	c.ep.exercised.Add(1)
 	w.exchanges.Add(1)
 	ans := answer{status: rec.Code, header: rec.Result().Header, body: rec.Body.Bytes()}

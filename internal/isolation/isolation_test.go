@@ -42,6 +42,7 @@ func TestIsolation(t *testing.T) {
 		t.Run("api_keys", w.testAPIKeys)
 		t.Run("webhooks", w.testWebhooks)
 		t.Run("meta", w.testMeta)
+		t.Run("events", w.testEvents)
 		t.Run("sessions", w.testSessions)
 		t.Run("create", w.testCreate)
 		t.Run("changes", w.testChanges)

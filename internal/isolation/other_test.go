@@ -173,6 +173,8 @@ func (w *world) testMeta(t *testing.T) {
 			{"GET /api/v1/measures", "/api/v1/measures"},
 			{"GET /api/v1/instruments", "/api/v1/instruments"},
 			{"GET /static/*", "/static/app.css"},
+			{"GET /api/v1/openapi.json", "/api/v1/openapi.json"},
+			{"GET /api/docs", "/api/docs"},
 		} {
 			ep := w.eps.get(t, c.key)
 			ans := w.do(t, s, call{ep: ep, path: c.path})

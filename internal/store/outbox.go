@@ -110,3 +110,12 @@ func (s *Store) DeleteTimer(ctx context.Context, id int64) error {
 		return err
 	})
 }
+
+// OutboxHead returns the id of the newest outbox message, 0 when there is
+// none: where a new consumer that wants only what comes next starts. (The
+// id is the primary key, so the maximum is one index look-up.)
+func (s *Store) OutboxHead(ctx context.Context) (int64, error) {
+	var head int64
+	err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM outbox").Row().Scan(&head)
+	return head, s.fail(err, "read the outbox head")
+}
