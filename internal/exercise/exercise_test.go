@@ -17,8 +17,10 @@ import (
 	"github.com/mla-flow/mla-flow/internal/demo"
 	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/exercise/exercisetest"
+	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/scenario"
 	"github.com/mla-flow/mla-flow/internal/testdb"
+	"github.com/mla-flow/mla-flow/internal/testkit/apispec"
 	"github.com/mla-flow/mla-flow/internal/testworld"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -114,7 +116,7 @@ func TestExerciseWorld(t *testing.T) {
 		w := testworld.New(t, b, testworld.Options{})
 		engine := &exercisetest.Engine{}
 		srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, engine, nil)
-		ts := httptest.NewServer(srv.Handler)
+		ts := httptest.NewServer(apispec.Checked(t, srv.Handler, httpapi.OpenAPI())) // the training endpoints as described
 		defer ts.Close()
 
 		trainer := login(t, ts.URL, "trainer", demo.Password)
@@ -390,7 +392,7 @@ func TestExerciseWorld_injects(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, exercise.NewTrainingEngine(scenarios), nil)
-		ts := httptest.NewServer(srv.Handler)
+		ts := httptest.NewServer(apispec.Checked(t, srv.Handler, httpapi.OpenAPI()))
 		defer ts.Close()
 		trainer := login(t, ts.URL, "trainer", demo.Password)
 		created := trainer.expect(http.StatusCreated, "POST", "/api/v1/exercises", map[string]any{"scenario": "palermo-ring", "seed": 3})
@@ -441,7 +443,7 @@ func TestExerciseWorld_injects(t *testing.T) {
 func TestExercise_createdOnceUnderAKey(t *testing.T) {
 	w := testworld.New(t, testdb.SQLite, testworld.Options{})
 	srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, &exercisetest.Engine{}, nil)
-	ts := httptest.NewServer(srv.Handler)
+	ts := httptest.NewServer(apispec.Checked(t, srv.Handler, httpapi.OpenAPI()))
 	defer ts.Close()
 	trainer := login(t, ts.URL, "trainer", demo.Password)
 	post := func() answer {

@@ -425,7 +425,7 @@ func TestIdempotency_everyPOST(t *testing.T) {
 		"/api/v1/users": {user: "admin", path: "/api/v1/users",
 			body: jsonBody(`{"username":"es.clerk","display_name":"Lucía","role":"officer","authority":"ES","password":"a long passphrase"}`)},
 	}
-	for _, r := range srv.handler.(*echo.Echo).Routes() {
+	for _, r := range srv.echo.Routes() {
 		if r.Method != http.MethodPost || !strings.HasPrefix(r.Path, "/api/v1/") {
 			continue
 		}
@@ -476,7 +476,7 @@ func TestIdempotency_everyPOST(t *testing.T) {
 	}
 	for path := range cases {
 		found := false
-		for _, r := range srv.handler.(*echo.Echo).Routes() {
+		for _, r := range srv.echo.Routes() {
 			found = found || r.Method == http.MethodPost && r.Path == path
 		}
 		if !found {
@@ -525,7 +525,7 @@ func TestIdempotency_upload(t *testing.T) {
 // answer, and answers idempotency_in_progress when it does not come in
 // time; nothing is done.
 func TestIdempotency_inProgress(t *testing.T) {
-	srv := newTestServer(t)
+	srv := newTestServer(t).unchecked() // an answer of its own making
 	tok := srv.login(t, "it.officer")
 	ctx := context.Background()
 	k := idem.Key{Owner: srv.idOf(t, "it.officer"), Key: "busy"}
@@ -568,8 +568,8 @@ func TestIdempotency_inProgress(t *testing.T) {
 // not stored; a repeat learns that the change was made, and where, but
 // never sees the secret.
 func TestIdempotency_keepSecret(t *testing.T) {
-	srv := newTestServer(t)
-	e := srv.handler.(*echo.Echo)
+	srv := newTestServer(t).unchecked() // an answer of its own making
+	e := srv.echo
 	made := 0
 	guard := then(requireUser(srv.auth), idempotent(srv.store, srv.wf.Now, slog.New(slog.DiscardHandler)))
 	e.POST("/api/v1/test-secrets", func(c echo.Context) error {
