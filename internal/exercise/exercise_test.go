@@ -470,4 +470,21 @@ func TestExercise_createdOnceUnderAKey(t *testing.T) {
 	if items := trainer.expect(http.StatusOK, "GET", "/api/v1/exercises", nil)["items"].([]any); len(items) != 1 {
 		t.Fatalf("%d exercises, want 1", len(items))
 	}
+
+	// A trainee's log-in reaches the world also when its JSON comes
+	// labelled as a form, as curl -d sends it and the API's log-in takes it.
+	var created struct{ Accounts []struct{ Username, Password string } }
+	if err := json.Unmarshal(first.body, &created); err != nil || len(created.Accounts) == 0 {
+		t.Fatalf("accounts: %v %s", err, first.body)
+	}
+	a := created.Accounts[0]
+	res, err := http.Post(ts.URL+"/api/v1/auth/login", "application/x-www-form-urlencoded",
+		strings.NewReader(`{"username":"`+a.Username+`","password":"`+a.Password+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("trainee log-in with curl's content type: %d", res.StatusCode)
+	}
 }
