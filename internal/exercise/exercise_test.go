@@ -473,7 +473,9 @@ func TestExercise_createdOnceUnderAKey(t *testing.T) {
 
 	// A trainee's log-in reaches the world also when its JSON comes
 	// labelled as a form, as curl -d sends it and the API's log-in takes it.
-	var created struct{ Accounts []struct{ Username, Password string } }
+	var created struct {
+		Accounts []struct{ Username, Password string }
+	}
 	if err := json.Unmarshal(first.body, &created); err != nil || len(created.Accounts) == 0 {
 		t.Fatalf("accounts: %v %s", err, first.body)
 	}
