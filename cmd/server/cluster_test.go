@@ -47,6 +47,23 @@ func startLogged(t *testing.T, bin string, args ...string) *clusterServer {
 	return nil
 }
 
+// clusterFlags skips the test without PostgreSQL or under -short, builds
+// the server, and returns it with the flags that make several serve
+// processes one cluster: one fresh schema, one audit key; extra flags are
+// added for every server.
+func clusterFlags(t *testing.T, extra ...string) (bin string, common []string) {
+	t.Helper()
+	base := os.Getenv(testdb.PostgresEnv)
+	if base == "" {
+		t.Skip("needs " + testdb.PostgresEnv)
+	}
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	common = []string{"--db", testdb.PostgresSchema(t, base), "--audit-key-file", filepath.Join(t.TempDir(), "audit.key")}
+	return buildServer(t), append(common, extra...)
+}
+
 // TestCluster_threeServersAsOne starts three serve processes on one
 // PostgreSQL database and drives them as other agencies' systems would
 // (contract section 11): a token from one is valid on all; the same event
@@ -55,17 +72,7 @@ func startLogged(t *testing.T, bin string, args ...string) *clusterServer {
 // attempts made on all of them; a log-out or a disabled user is refused by
 // every server at once.
 func TestCluster_threeServersAsOne(t *testing.T) {
-	base := os.Getenv(testdb.PostgresEnv)
-	if base == "" {
-		t.Skip("needs " + testdb.PostgresEnv)
-	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dsn := testdb.PostgresSchema(t, base)
-	bin := buildServer(t)
-	keyFile := filepath.Join(t.TempDir(), "audit.key")
-	common := []string{"--db", dsn, "--audit-key-file", keyFile}
+	bin, common := clusterFlags(t)
 	// The first seeds the demo world; the others join the same database.
 	servers := []*clusterServer{startLogged(t, bin, append([]string{"--demo"}, common...)...)}
 	for range 2 {

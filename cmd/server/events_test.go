@@ -3,14 +3,10 @@ package main
 import (
 	"bufio"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/mla-flow/mla-flow/internal/testdb"
 )
 
 // TestCluster_eventStream: two serve processes on one PostgreSQL database;
@@ -18,16 +14,7 @@ import (
 // outbox is polled, nothing is told in-process), and a server shutting
 // down ends its open streams instead of waiting for them.
 func TestCluster_eventStream(t *testing.T) {
-	base := os.Getenv(testdb.PostgresEnv)
-	if base == "" {
-		t.Skip("needs " + testdb.PostgresEnv)
-	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dsn := testdb.PostgresSchema(t, base)
-	bin := buildServer(t)
-	common := []string{"--db", dsn, "--audit-key-file", filepath.Join(t.TempDir(), "audit.key")}
+	bin, common := clusterFlags(t)
 	a := startLogged(t, bin, append([]string{"--demo"}, common...)...)
 	b := startLogged(t, bin, common...)
 

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mla-flow/mla-flow/internal/testdb"
 )
 
 // TestCluster_exerciseBotsMoveOnce runs an exercise of the bundled
@@ -17,17 +13,7 @@ import (
 // the exercise clock is one for both; and deleting the exercise on one
 // server logs the trainee out of the other at once.
 func TestCluster_exerciseBotsMoveOnce(t *testing.T) {
-	base := os.Getenv(testdb.PostgresEnv)
-	if base == "" {
-		t.Skip("needs " + testdb.PostgresEnv)
-	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dsn := testdb.PostgresSchema(t, base)
-	bin := buildServer(t)
-	keyFile := filepath.Join(t.TempDir(), "audit.key")
-	common := []string{"--db", dsn, "--audit-key-file", keyFile, "--documents-dir", t.TempDir()}
+	bin, common := clusterFlags(t, "--documents-dir", t.TempDir())
 	servers := []*clusterServer{startLogged(t, bin, append([]string{"--demo"}, common...)...), startLogged(t, bin, common...)}
 
 	trainer := login(t, servers[0].url, "trainer")
