@@ -101,7 +101,7 @@ func TestWebhookPages(t *testing.T) {
 	app.draft(t, "it.officer", workflow.Draft{Kind: workflow.KindMLA, RequestedAuthority: "ES", Title: "Bank records"})
 	app.deliverAll(t)
 	page := sup.get(hook).must(t, 200).has(t, "request.create", "Dead", "answered 418", "Send again")
-	dm := regexp.MustCompile(`action="(/webhooks/[0-9a-z]+/deliveries/msg_[0-9a-z]+/retry)"`).FindStringSubmatch(page.body)
+	dm := regexp.MustCompile(`action="(/webhooks/[0-9a-z]+/deliveries/msg_[0-9a-z_]+/retry)"`).FindStringSubmatch(page.body)
 	if dm == nil {
 		t.Fatalf("no retry form:\n%s", page.body)
 	}

@@ -79,7 +79,8 @@ type options struct {
 	workers    int
 	duration   time.Duration
 	warmup     time.Duration
-	requests   int // per worker, transitions
+	requests   int     // per worker, transitions
+	rate       float64 // transitions offered per second in all, 0 for as many as the server takes
 	password   string
 	path       string // reads: the list's path
 	query      string // reads: the list query
@@ -102,6 +103,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of the measured window")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before the measured window, not counted")
 	fs.IntVar(&o.requests, "requests", 1, "transitions: requests each worker owns and cycles")
+	fs.Float64Var(&o.rate, "rate", 0, "transitions: offer this many per second in all, spread over the workers (0: each worker goes on as soon as it is answered)")
 	fs.StringVar(&o.password, "password", "demo-pass", "password of the demo users")
 	fs.StringVar(&o.path, "path", "/api/v1/requests", "reads: path of the list, such as /api/v1/requests/waiting")
 	fs.StringVar(&o.instrument, "instrument", "", "transitions: instrument of the requests (GET /api/v1/instruments), whose deadlines the server then keeps; none when empty")
@@ -141,6 +143,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: --webhooks must be 0 to %d", errUsage, maxWebhooks)
 	case o.webhooks > 0 && o.workload != "transitions":
 		return o, fmt.Errorf("%w: --webhooks goes with the transitions workload", errUsage)
+	case o.rate < 0 || o.rate > 1e6:
+		return o, fmt.Errorf("%w: --rate must be 0 to 1000000", errUsage)
+	case o.rate > 0 && o.workload != "transitions":
+		return o, fmt.Errorf("%w: --rate goes with the transitions workload", errUsage)
 	case o.requests < 1 || o.requests > 1000:
 		return o, fmt.Errorf("%w: --requests must be 1 to 1000", errUsage)
 	case !strings.HasPrefix(o.path, "/api/v1/") || strings.ContainsAny(o.path, "?#"):

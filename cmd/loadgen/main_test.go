@@ -48,6 +48,8 @@ func TestParse_refusesBadRuns(t *testing.T) {
 		{"--webhooks", "-1"},
 		{"--webhooks", "101"},
 		{"--workload", "reads", "--webhooks", "10"},
+		{"--rate", "-1"},
+		{"--workload", "reads", "--rate", "100"},
 	} {
 		if _, err := parse(args, io.Discard); err == nil {
 			t.Errorf("parse(%q) accepted it", args)

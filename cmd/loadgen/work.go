@@ -359,6 +359,7 @@ type transitions struct {
 	tokens     tokens
 	owned      [][]*owned // per worker
 	instrument string
+	rate       float64 // transitions per second offered in all; 0 for no pacing
 }
 
 // owned is a request a worker drives, and where the worker believes it is.
@@ -378,7 +379,7 @@ func pair(w int) (string, string) {
 }
 
 func newTransitions(ctx context.Context, c *client, o options) (*transitions, error) {
-	t := &transitions{c: c, owned: make([][]*owned, o.workers), instrument: o.instrument}
+	t := &transitions{c: c, owned: make([][]*owned, o.workers), instrument: o.instrument, rate: o.rate}
 	var err error
 	if t.tokens, err = signIn(ctx, c, o.password, "officer", "supervisor"); err != nil {
 		return nil, err
@@ -477,7 +478,24 @@ func (t *transitions) prepare(ctx context.Context, from, to string) (*owned, err
 func (t *transitions) work(ctx context.Context, w int, win window, rec *recorder) {
 	mine := t.owned[w]
 	buf := make([]byte, 0, 256)
+	// With a rate, each worker starts its transitions on a schedule of its
+	// own, offset from the others'; one behind its schedule goes on at once.
+	var every time.Duration
+	next := time.Now()
+	if t.rate > 0 {
+		every = time.Duration(float64(time.Second) * float64(len(t.owned)) / t.rate)
+		next = next.Add(every * time.Duration(w) / time.Duration(len(t.owned)))
+	}
 	for i := 0; ; i++ {
+		if every > 0 {
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(d):
+				}
+			}
+			next = next.Add(every)
+		}
 		if time.Now().After(win.end) || ctx.Err() != nil {
 			return
 		}

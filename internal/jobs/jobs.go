@@ -121,14 +121,12 @@ func (r *Runner) Stop() {
 	r.cancel = nil
 }
 
-// loop checks the lease every poll and, while it is held, runs the jobs
-// that are due, one after the other. The jobs run on this goroutine: a
+// loop checks the lease every poll, or sooner when a job is due, and,
+// while it is held, runs the jobs that are due, one after the other. The jobs run on this goroutine: a
 // lease held by a connection needs no renewal while a job runs, and
 // between two jobs the lease is checked again.
 func (r *Runner) loop(ctx context.Context) {
 	next := make([]time.Time, len(r.jobs)) // zero: due at once
-	tick := time.NewTicker(r.poll)
-	defer tick.Stop()
 	defer func() {
 		if r.Leading() {
 			r.setLeading(false)
@@ -139,12 +137,30 @@ func (r *Runner) loop(ctx context.Context) {
 	}()
 	for {
 		r.step(ctx, next)
+		t := time.NewTimer(r.wait(next))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-tick.C:
+		case <-t.C:
 		}
 	}
+}
+
+// wait is how long the loop waits before its next step: until the next
+// job is due while leading, at most poll. A job due again at once (the
+// webhooks' sender, which works in windows) thus runs again at once,
+// rather than at the next poll.
+func (r *Runner) wait(next []time.Time) time.Duration {
+	d := r.poll
+	if !r.Leading() {
+		return d
+	}
+	now := r.now()
+	for _, at := range next {
+		d = min(d, max(at.Sub(now), 0))
+	}
+	return d
 }
 
 // step is one turn of the loop: keep or take the lease, then run what is

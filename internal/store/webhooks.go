@@ -167,14 +167,22 @@ func scanDelivery(r rowScanner, extra ...any) (webhook.Delivery, error) {
 	return d, nil
 }
 
-// Deliveries lists the deliveries of a subscription, newest first.
+// deliveredAsDelivery selects the rows of webhook_delivered in the
+// columns of deliveryColumns, the message's from the outbox, the id left
+// empty (it is derived: webhook.DeliveryID).
+const deliveredAsDelivery = "SELECT '', v.webhook_id, v.outbox_id, o.request_id, o.action, 'delivered', 1, 0, '', v.status_code, " +
+	"o.created_at_us, v.delivered_at_us, v.delivered_at_us FROM webhook_delivered v JOIN outbox o ON o.id = v.outbox_id"
+
+// Deliveries lists the deliveries of a subscription, newest first: the
+// rows of both tables.
 func (s *Store) Deliveries(ctx context.Context, webhookID string, limit int) ([]webhook.Delivery, error) {
 	rdb, err := s.r.DB()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := rdb.QueryContext(ctx, rebind(s.postgres, "SELECT "+deliveryColumns+
-		" FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.outbox_id DESC, d.id DESC LIMIT ?"), webhookID, limit)
+	rows, err := rdb.QueryContext(ctx, rebind(s.postgres, "SELECT * FROM (SELECT "+deliveryColumns+
+		" FROM webhook_deliveries d WHERE d.webhook_id = ? UNION ALL "+deliveredAsDelivery+" WHERE v.webhook_id = ?) x "+
+		"ORDER BY 3 DESC, 1 DESC LIMIT ?"), webhookID, webhookID, limit)
 	if err != nil {
 		return nil, s.fail(err, "list deliveries")
 	}
@@ -184,6 +192,9 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, limit int) ([]
 		d, err := scanDelivery(rows)
 		if err != nil {
 			return nil, s.fail(err, "list deliveries")
+		}
+		if d.ID == "" {
+			d.ID = webhook.DeliveryID(d.WebhookID, d.OutboxID)
 		}
 		out = append(out, d)
 	}
@@ -198,7 +209,9 @@ func (s *Store) RetryDelivery(ctx context.Context, webhookID, deliveryID string,
 		q := rebind(s.postgres, "SELECT "+deliveryColumns+" FROM webhook_deliveries d WHERE d.id = ? AND d.webhook_id = ?")
 		d, err := scanDelivery(t.batch.sqlTx.QueryRowContext(context.WithoutCancel(ctx), q, deliveryID, webhookID))
 		if errors.Is(err, sql.ErrNoRows) {
-			return workflow.Errorf(workflow.ErrNotFound, "delivery not found")
+			// Delivered at its first attempt: it becomes a row of its own
+			// again, its body made anew from its message.
+			d, err = s.reviveDelivered(ctx, t, webhookID, deliveryID)
 		}
 		if err != nil {
 			return err
@@ -219,6 +232,44 @@ func (s *Store) RetryDelivery(ctx context.Context, webhookID, deliveryID string,
 		return t.Apply(ctx, c)
 	})
 	return out, err
+}
+
+// reviveDelivered moves the delivery deliveryID of webhookID from
+// webhook_delivered into webhook_deliveries, delivered as it was, with its
+// body made from its outbox message; ErrNotFound when there is none.
+func (s *Store) reviveDelivered(ctx context.Context, t *tx, webhookID, deliveryID string) (webhook.Delivery, error) {
+	notFound := workflow.Errorf(workflow.ErrNotFound, "delivery not found")
+	sub, outboxID, ok := webhook.ParseDeliveryID(deliveryID)
+	if !ok || sub != webhookID {
+		return webhook.Delivery{}, notFound
+	}
+	ctx = context.WithoutCancel(ctx)
+	d, err := scanDelivery(t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres, deliveredAsDelivery+
+		" WHERE v.webhook_id = ? AND v.outbox_id = ?"), webhookID, outboxID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, notFound
+	}
+	if err != nil {
+		return d, err
+	}
+	d.ID = deliveryID
+	entries, err := s.OutboxAfter(ctx, outboxID-1, 1)
+	if err != nil {
+		return d, err
+	}
+	if len(entries) != 1 || entries[0].ID != outboxID {
+		return d, fmt.Errorf("delivery %s: its outbox message %d is missing", deliveryID, outboxID)
+	}
+	if _, err := t.batch.sqlTx.ExecContext(ctx, rebind(s.postgres,
+		"DELETE FROM webhook_delivered WHERE webhook_id = ? AND outbox_id = ?"), webhookID, outboxID); err != nil {
+		return d, err
+	}
+	_, err = t.batch.sqlTx.ExecContext(ctx, rebind(s.postgres, "INSERT INTO webhook_deliveries (id, webhook_id, outbox_id, "+
+		"request_id, event_type, body, status, attempts, next_attempt_us, created_at_us, last_attempt_us, last_status, delivered_at_us) "+
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"), d.ID, d.WebhookID, d.OutboxID, d.RequestID, d.EventType,
+		string(webhook.Body(entries[0])), webhook.StatusDelivered, d.Attempts, toMicros(d.CreatedAt), toMicros(d.LastAttempt),
+		d.LastStatus, toMicros(d.DeliveredAt))
+	return d, err
 }
 
 // Record applies a change that writes nothing but its audit entry.
@@ -244,7 +295,7 @@ func (s *Store) WebhookCursor(ctx context.Context) (int64, error) {
 
 // deliveryInsertColumns are the columns a new delivery is inserted with.
 var deliveryInsertColumns = []string{"id", "webhook_id", "outbox_id", "request_id", "event_type", "body", "status",
-	"attempts", "next_attempt_us", "created_at_us"}
+	"attempts", "next_attempt_us", "created_at_us", "last_attempt_us", "last_status", "last_error"}
 
 // deliveryInsertRows is how many deliveries one INSERT writes at most.
 const deliveryInsertRows = 100
@@ -254,72 +305,207 @@ const deliveryInsertRows = 100
 // to to, in one transaction; ErrConflict when the cursor is no longer at
 // from (another sender moved it: it is read again).
 func (s *Store) EnqueueDeliveries(ctx context.Context, from, to int64, ds []webhook.NewDelivery) error {
+	qs := make([]webhook.Queued, len(ds))
+	for i, d := range ds {
+		qs[i] = webhook.Queued{NewDelivery: d}
+	}
+	return s.RecordTurn(ctx, webhook.Turn{From: from, To: to, Queued: qs})
+}
+
+// RecordTurn records a sender's turn in one transaction: the cursor moved
+// from t.From to t.To (ErrConflict when another sender moved it), the
+// outcomes of claimed rows, the deliveries that arrived at their first
+// attempt as rows of webhook_delivered, and the queued deliveries as rows
+// of webhook_deliveries.
+func (s *Store) RecordTurn(ctx context.Context, turn webhook.Turn) error {
 	return s.withTx(ctx, func(t *tx) error {
 		ctx := context.WithoutCancel(ctx)
-		res, err := t.batch.sqlTx.ExecContext(ctx, rebind(s.postgres,
-			"UPDATE webhook_cursor SET last_id = ? WHERE name = ? AND last_id = ?"), to, deliveriesCursor, from)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return workflow.Errorf(workflow.ErrConflict, "the webhook cursor moved")
-		}
-		// Deliveries only to webhooks still active: one deleted since the
-		// worker read the list has had its pending deliveries cancelled,
-		// and must get no new ones.
-		active := map[string]bool{}
-		for _, d := range ds {
-			if _, seen := active[d.WebhookID]; seen {
-				continue
-			}
-			var n int
-			err := t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres,
-				"SELECT COUNT(*) FROM webhooks WHERE id = ? AND deleted_at_us = 0"), d.WebhookID).Scan(&n)
+		if turn.To != turn.From {
+			res, err := t.batch.sqlTx.ExecContext(ctx, rebind(s.postgres,
+				"UPDATE webhook_cursor SET last_id = ? WHERE name = ? AND last_id = ?"), turn.To, deliveriesCursor, turn.From)
 			if err != nil {
 				return err
 			}
-			active[d.WebhookID] = n > 0
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return workflow.Errorf(workflow.ErrConflict, "the webhook cursor moved")
+			}
+		} else if len(turn.Queued)+len(turn.Delivered) > 0 {
+			// Rows of messages after the cursor: only while the cursor is
+			// still this sender's.
+			var n int
+			err := t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres,
+				"SELECT COUNT(*) FROM webhook_cursor WHERE name = ? AND last_id = ?"), deliveriesCursor, turn.From).Scan(&n)
+			if err != nil {
+				return err
+			}
+			if n != 1 {
+				return workflow.Errorf(workflow.ErrConflict, "the webhook cursor moved")
+			}
 		}
-		ds := slices.DeleteFunc(slices.Clone(ds), func(d webhook.NewDelivery) bool { return !active[d.WebhookID] })
-		// A delivery is pending when it heads its chain (no earlier one to
-		// the same subscription about the same request is still to be
-		// delivered), else waiting: FinishDeliveries makes the next one of
-		// a chain pending when its predecessor is delivered or parked. So
-		// the senders' claims look at the heads alone, however long the
-		// chains behind them.
-		chained := map[[2]string]bool{}
-		status := make([]string, len(ds))
-		for i, d := range ds {
-			key := [2]string{d.WebhookID, d.RequestID}
-			if _, seen := chained[key]; !seen {
-				var n int
-				err := t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres, "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries "+
-					"WHERE webhook_id = ? AND request_id = ? AND status IN ('pending', 'waiting') LIMIT 1) x"), d.WebhookID, d.RequestID).Scan(&n)
-				if err != nil {
-					return err
-				}
-				chained[key] = n > 0
-			}
-			status[i] = webhook.StatusPending
-			if chained[key] {
-				status[i] = webhook.StatusWaiting
-			}
-			chained[key] = true
-		}
-		for start := 0; start < len(ds); start += deliveryInsertRows {
-			chunk := ds[start:min(len(ds), start+deliveryInsertRows)]
-			args := make([]any, 0, len(chunk)*len(deliveryInsertColumns))
-			for i, d := range chunk {
-				args = append(args, d.ID, d.WebhookID, d.OutboxID, d.RequestID, d.EventType, string(d.Body),
-					status[start+i], 0, toMicros(d.CreatedAt), toMicros(d.CreatedAt))
-			}
-			q := s.sql.insert("webhook_deliveries", deliveryInsertColumns, len(chunk), " ON CONFLICT (webhook_id, outbox_id) DO NOTHING")
-			if _, err := t.batch.sqlTx.ExecContext(ctx, q, args...); err != nil {
+		for _, f := range turn.Finished {
+			if err := s.finishDelivery(ctx, t, f); err != nil {
 				return err
 			}
 		}
-		return nil
+		if err := s.insertDelivered(ctx, t, turn.Delivered); err != nil {
+			return err
+		}
+		return s.queueDeliveries(ctx, t, turn.Queued)
 	})
+}
+
+// deliveredColumns are the columns of webhook_delivered.
+var deliveredColumns = []string{"webhook_id", "outbox_id", "delivered_at_us", "status_code"}
+
+// insertDelivered writes the first attempts that arrived, many to an
+// INSERT; one recorded already (by a sender before this one) stays.
+func (s *Store) insertDelivered(ctx context.Context, t *tx, ds []webhook.FirstDelivered) error {
+	const perInsert = 200
+	for start := 0; start < len(ds); start += perInsert {
+		chunk := ds[start:min(len(ds), start+perInsert)]
+		args := make([]any, 0, len(chunk)*len(deliveredColumns))
+		for _, d := range chunk {
+			args = append(args, d.WebhookID, d.OutboxID, toMicros(d.At), d.StatusCode)
+		}
+		q := s.sql.insert("webhook_delivered", deliveredColumns, len(chunk), " ON CONFLICT (webhook_id, outbox_id) DO NOTHING")
+		if _, err := t.batch.sqlTx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueDeliveries inserts qs as rows of webhook_deliveries, in order,
+// leaving one made already for the same message and subscription as it
+// is, and dropping those of webhooks deleted since the sender read them.
+func (s *Store) queueDeliveries(ctx context.Context, t *tx, qs []webhook.Queued) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	// Deliveries only to webhooks still active: one deleted since the
+	// worker read the list has had its pending deliveries cancelled,
+	// and must get no new ones.
+	active := map[string]bool{}
+	for _, q := range qs {
+		if _, seen := active[q.WebhookID]; seen {
+			continue
+		}
+		var n int
+		err := t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres,
+			"SELECT COUNT(*) FROM webhooks WHERE id = ? AND deleted_at_us = 0"), q.WebhookID).Scan(&n)
+		if err != nil {
+			return err
+		}
+		active[q.WebhookID] = n > 0
+	}
+	qs = slices.DeleteFunc(slices.Clone(qs), func(q webhook.Queued) bool { return !active[q.WebhookID] })
+	// A delivery is pending when it heads its chain (no earlier one to
+	// the same subscription about the same request is still to be
+	// delivered), else waiting: FinishDeliveries makes the next one of
+	// a chain pending when its predecessor is delivered or parked. So
+	// the senders' claims look at the heads alone, however long the
+	// chains behind them. One whose first attempt failed for the last
+	// time is dead, and holds up nothing.
+	chained := map[webhook.Chain]bool{}
+	status := make([]string, len(qs))
+	for i, q := range qs {
+		key := webhook.Chain{WebhookID: q.WebhookID, RequestID: q.RequestID}
+		if _, seen := chained[key]; !seen {
+			var n int
+			err := t.batch.sqlTx.QueryRowContext(ctx, rebind(s.postgres, "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries "+
+				"WHERE webhook_id = ? AND request_id = ? AND status IN ('pending', 'waiting') LIMIT 1) x"), q.WebhookID, q.RequestID).Scan(&n)
+			if err != nil {
+				return err
+			}
+			chained[key] = n > 0
+		}
+		switch {
+		case q.Attempt != nil && q.Attempt.Dead:
+			status[i] = webhook.StatusDead
+			continue
+		case chained[key]:
+			status[i] = webhook.StatusWaiting
+		default:
+			status[i] = webhook.StatusPending
+		}
+		chained[key] = true
+	}
+	for start := 0; start < len(qs); start += deliveryInsertRows {
+		chunk := qs[start:min(len(qs), start+deliveryInsertRows)]
+		args := make([]any, 0, len(chunk)*len(deliveryInsertColumns))
+		for i, q := range chunk {
+			attempts, next, last, lastStatus, lastError := 0, toMicros(q.CreatedAt), int64(0), 0, ""
+			if o := q.Attempt; o != nil {
+				attempts, last, lastStatus, lastError = 1, toMicros(o.At), o.StatusCode, o.Error
+				if !o.Dead {
+					next = toMicros(o.Next)
+				}
+			}
+			args = append(args, q.ID, q.WebhookID, q.OutboxID, q.RequestID, q.EventType, string(q.Body),
+				status[start+i], attempts, next, toMicros(q.CreatedAt), last, lastStatus, lastError)
+		}
+		q := s.sql.insert("webhook_deliveries", deliveryInsertColumns, len(chunk), " ON CONFLICT (webhook_id, outbox_id) DO NOTHING")
+		if _, err := t.batch.sqlTx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Senders lists the active subscriptions with their secrets; one whose
+// secret does not open is left out (its deliveries are not sent unsigned)
+// and reported.
+func (s *Store) Senders(ctx context.Context) ([]webhook.Sender, error) {
+	var rows []webhookRow
+	if err := s.r.WithContext(ctx).Where("deleted_at_us = 0").Order("created_at_us, id").Find(&rows).Error; err != nil {
+		return nil, s.fail(err, "list webhooks")
+	}
+	out := make([]webhook.Sender, 0, len(rows))
+	for _, r := range rows {
+		secret, err := s.openWebhookSecret(r.ID, r.SealedSecret)
+		if err != nil {
+			s.log.Error("WEBHOOK ROW ALTERED: its secret does not open; its deliveries are not sent", "webhook_id", r.ID)
+			continue
+		}
+		out = append(out, webhook.Sender{Subscription: r.toDomain(), Secret: secret})
+	}
+	return out, nil
+}
+
+// Open lists the chains with a delivery pending or waiting.
+func (s *Store) Open(ctx context.Context) (map[webhook.Chain]bool, error) {
+	var rows []struct{ WebhookID, RequestID string }
+	err := s.r.WithContext(ctx).Raw("SELECT DISTINCT webhook_id, request_id FROM webhook_deliveries " +
+		"WHERE status IN ('pending', 'waiting')").Scan(&rows).Error
+	if err != nil {
+		return nil, s.fail(err, "list the open chains")
+	}
+	out := make(map[webhook.Chain]bool, len(rows))
+	for _, r := range rows {
+		out[webhook.Chain{WebhookID: r.WebhookID, RequestID: r.RequestID}] = true
+	}
+	return out, nil
+}
+
+// SettledAfter lists the deliveries of messages after after already
+// recorded, in either table.
+func (s *Store) SettledAfter(ctx context.Context, after int64) (map[webhook.Settled]bool, error) {
+	var rows []struct {
+		WebhookID string
+		OutboxID  int64
+	}
+	err := s.r.WithContext(ctx).Raw("SELECT webhook_id, outbox_id FROM webhook_delivered WHERE webhook_id IN "+
+		"(SELECT id FROM webhooks) AND outbox_id > ? UNION ALL "+
+		"SELECT webhook_id, outbox_id FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM webhooks) AND outbox_id > ?",
+		after, after).Scan(&rows).Error
+	if err != nil {
+		return nil, s.fail(err, "list the deliveries settled")
+	}
+	out := make(map[webhook.Settled]bool, len(rows))
+	for _, r := range rows {
+		out[webhook.Settled{WebhookID: r.WebhookID, OutboxID: r.OutboxID}] = true
+	}
+	return out, nil
 }
 
 // claimDeliveriesSQL claims the due pending deliveries that head their
@@ -483,7 +669,17 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, e
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		res, err = t.batch.sqlTx.ExecContext(context.WithoutCancel(ctx), rebind(s.postgres,
+			"DELETE FROM webhook_delivered WHERE (webhook_id, outbox_id) IN (SELECT webhook_id, outbox_id FROM webhook_delivered "+
+				"WHERE delivered_at_us < ? LIMIT ?)"), toMicros(before), pruneDeliveriesBatch)
+		if err != nil {
+			return err
+		}
+		m, err := res.RowsAffected()
+		n += m
 		return err
 	})
 	return n, err

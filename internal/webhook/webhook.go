@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/workflow"
@@ -131,10 +133,26 @@ type Store interface {
 	// refused attempt).
 	Record(ctx context.Context, c workflow.Change) error
 
-	// WebhookCursor is the last outbox id turned into deliveries.
+	// WebhookCursor is the last outbox id settled for every subscription:
+	// each delivery of a message up to it is delivered or is a row of its
+	// own (pending, waiting, dead, cancelled).
 	WebhookCursor(ctx context.Context) (int64, error)
 	// OutboxAfter reads the outbox after id after, in id order.
 	OutboxAfter(ctx context.Context, after int64, limit int) ([]workflow.OutboxEntry, error)
+	// Senders lists the active subscriptions with their signing secrets.
+	Senders(ctx context.Context) ([]Sender, error)
+	// Open lists the chains (subscription and request) that have a
+	// delivery pending or waiting: a new message of such a chain is queued
+	// behind it rather than sent straight away.
+	Open(ctx context.Context) (map[Chain]bool, error)
+	// SettledAfter lists the deliveries of messages after the outbox id
+	// after that are settled already (delivered, or a row of their own):
+	// what a sender that starts again from the cursor must not send again.
+	SettledAfter(ctx context.Context, after int64) (map[Settled]bool, error)
+	// RecordTurn records what a sender did since it last recorded, in one
+	// transaction; it fails, changing nothing, when the cursor is no
+	// longer at t.From (another sender moved it).
+	RecordTurn(ctx context.Context, t Turn) error
 	// EnqueueDeliveries inserts ds (a delivery already made is left as it
 	// is) and moves the cursor from from to to, in one transaction; it fails
 	// when the cursor is no longer at from.
@@ -149,6 +167,70 @@ type Store interface {
 	// the next delivery of a chain whose head was delivered or parked
 	// pending; in one transaction.
 	FinishDeliveries(ctx context.Context, fs []Finished) error
+}
+
+// Sender is an active subscription with what signs its deliveries.
+type Sender struct {
+	Subscription
+	Secret []byte
+}
+
+// Chain names the deliveries to one subscription about one request,
+// which are sent in order.
+type Chain struct{ WebhookID, RequestID string }
+
+// Settled names the delivery of one message to one subscription.
+type Settled struct {
+	WebhookID string
+	OutboxID  int64
+}
+
+// Turn is what a sender records at once: the deliveries that arrived at
+// their first attempt, the deliveries to keep as rows, the outcomes of
+// attempts of claimed rows, and the cursor moved past every message now
+// settled for every subscription (To == From leaves it).
+type Turn struct {
+	From, To  int64
+	Delivered []FirstDelivered
+	Queued    []Queued
+	Finished  []Finished
+}
+
+// FirstDelivered is a delivery answered 2xx at its first attempt.
+type FirstDelivered struct {
+	Settled
+	At         time.Time
+	StatusCode int
+}
+
+// Queued is a delivery to keep as a row: one whose first attempt failed
+// (Attempt set: due again after its backoff, or dead), or one behind an
+// undelivered delivery of its chain, not yet attempted (Attempt nil).
+type Queued struct {
+	NewDelivery
+	Attempt *Outcome
+}
+
+// DeliveryID is the Standard Webhooks message id of the delivery of
+// outbox message outboxID to subscription webhookID: derived, so that a
+// repeat after a crash carries the id of the first attempt.
+func DeliveryID(webhookID string, outboxID int64) string {
+	return "msg_" + webhookID + "_" + strconv.FormatInt(outboxID, 10)
+}
+
+// ParseDeliveryID is the inverse of DeliveryID; ok is false for an id not
+// of its form.
+func ParseDeliveryID(id string) (webhookID string, outboxID int64, ok bool) {
+	rest, found := strings.CutPrefix(id, "msg_")
+	i := strings.LastIndexByte(rest, '_')
+	if !found || i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil || n <= 0 {
+		return "", 0, false
+	}
+	return rest[:i], n, true
 }
 
 // Policy is the rule of who manages an authority's webhooks;
