@@ -119,3 +119,18 @@ func TestStateAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestTimestampOf: the receivers read a delivery's timestamp as the body
+// carries it, and refuse a body without one.
+func TestTimestampOf(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 123456789, time.UTC)
+	body := []byte(`{"type":"request.send","timestamp":"` + at.Format(time.RFC3339Nano) + `","data":{"request_id":"r1"}}`)
+	if got, ok := timestampOf(body); !ok || !got.Equal(at) {
+		t.Errorf("timestampOf = %v, %v; want %v", got, ok, at)
+	}
+	for _, bad := range []string{`{}`, `{"timestamp":"yesterday"}`, `{"timestamp":"2026-`} {
+		if _, ok := timestampOf([]byte(bad)); ok {
+			t.Errorf("timestampOf(%s) accepted it", bad)
+		}
+	}
+}

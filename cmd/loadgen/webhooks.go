@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,15 +105,15 @@ func (r *receivers) setWindow(w window) {
 func (r *receivers) receive(w http.ResponseWriter, req *http.Request) {
 	at := time.Now()
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	var msg struct {
-		Timestamp time.Time `json:"timestamp"`
-	}
-	_ = json.Unmarshal(body, &msg)
+	// The timestamp is found by hand: this process shares the machine with
+	// the server, and decoding every body would cost it what the server
+	// needs for its deliveries.
+	ts, ok := timestampOf(body)
 	r.mu.Lock()
 	r.arrived++
 	r.last = at
-	if r.win.counts(msg.Timestamp) {
-		r.lags = append(r.lags, at.Sub(msg.Timestamp))
+	if ok && r.win.counts(ts) {
+		r.lags = append(r.lags, at.Sub(ts))
 	}
 	r.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
@@ -145,4 +146,23 @@ func (r *receivers) stop(ctx context.Context, c *client) webhookStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return webhookStats{Subscribed: len(r.ids), Delivered: int64(len(r.lags)), Arrived: r.arrived, LagMs: summarize(r.lags)}
+}
+
+// timestampKey opens the body's timestamp, which a delivery's body
+// carries at its top level ({type, timestamp, data}).
+var timestampKey = []byte(`"timestamp":"`)
+
+// timestampOf reads the timestamp of a delivery's body.
+func timestampOf(body []byte) (time.Time, bool) {
+	i := bytes.Index(body, timestampKey)
+	if i < 0 {
+		return time.Time{}, false
+	}
+	rest := body[i+len(timestampKey):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:j]))
+	return t, err == nil
 }
