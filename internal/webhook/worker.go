@@ -1,14 +1,13 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,9 +22,6 @@ type Options struct {
 	// addresses (--webhook-allow-private); otherwise its dialer refuses
 	// them at every connection.
 	AllowPrivate bool
-	// Client sends the deliveries; default one with the timeouts below,
-	// the dialer of Dialer, no proxy, and no redirect followed.
-	Client *http.Client
 	// ConnectTimeout bounds a connection (default 5 s), RequestTimeout a
 	// whole attempt, the answer included (default 15 s).
 	ConnectTimeout, RequestTimeout time.Duration
@@ -71,9 +67,10 @@ const fanOutPage = 500
 // token) keep a lease handed over mid-run from sending one delivery twice
 // at once.
 type Worker struct {
-	store Store
-	opt   Options
-	log   *slog.Logger
+	store  Store
+	opt    Options
+	log    *slog.Logger
+	poster *poster
 }
 
 // NewWorker returns a worker over store.
@@ -108,36 +105,11 @@ func NewWorker(store Store, opt Options) *Worker {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Client == nil {
-		opt.Client = NewClient(opt.ConnectTimeout, opt.RequestTimeout, opt.AllowPrivate)
-	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{store: store, opt: opt, log: log}
-}
-
-// NewClient is the sender's HTTP client: the checking dialer, timeouts for
-// the connection, the TLS handshake, the answer's headers and the whole
-// attempt, no proxy from the environment (a proxy would connect where the
-// dialer cannot check), and no redirect followed (a redirect could point
-// anywhere; the 3xx counts as a failed attempt).
-func NewClient(connectTimeout, requestTimeout time.Duration, allowPrivate bool) *http.Client {
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           Dialer(connectTimeout, allowPrivate).DialContext,
-		TLSHandshakeTimeout:   connectTimeout,
-		ResponseHeaderTimeout: requestTimeout,
-		MaxIdleConnsPerHost:   64, // as many as the deliveries sent at once, all to one receiver
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
-	}
-	return &http.Client{
-		Transport:     tr,
-		Timeout:       requestTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return &Worker{store: store, opt: opt, log: log, poster: newPoster(opt.ConnectTimeout, opt.RequestTimeout, opt.AllowPrivate)}
 }
 
 // Run works for one window. It sends the outbox's new messages straight
@@ -559,21 +531,23 @@ func (t Turn) empty() bool {
 func (w *Worker) attempt(ctx context.Context, c Claimed) Outcome {
 	now := w.opt.Now()
 	ts := now.Unix()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(c.Body))
-	if err != nil {
-		return w.failed(c, now, 0, "invalid destination: "+err.Error(), 0)
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return w.failed(c, now, 0, "invalid destination", 0)
 	}
-	h := req.Header
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "mla-flow-webhooks/1")
-	h.Set("webhook-id", c.ID)
-	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	h.Set("webhook-signature", Sign(c.Secret, c.ID, ts, c.Body))
-	resp, err := w.opt.Client.Do(req)
+	tsText := strconv.FormatInt(ts, 10)
+	header := make([]byte, 0, 256)
+	for _, h := range [][2]string{
+		{"Content-Type", "application/json"},
+		{"User-Agent", "mla-flow-webhooks/1"},
+		{"webhook-id", c.ID},
+		{"webhook-timestamp", tsText},
+		{"webhook-signature", Sign(c.Secret, c.ID, ts, c.Body)},
+	} {
+		header = append(append(append(append(header, h[0]...), ": "...), h[1]...), "\r\n"...)
+	}
+	a, err := w.poster.post(ctx, u, header, c.Body)
 	if ctx.Err() != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
 		// Shutting down: give it back, uncounted. The receiver may have
 		// had it all the same; the repeat carries the same webhook-id.
 		return Outcome{At: now, Released: true}
@@ -581,16 +555,14 @@ func (w *Worker) attempt(ctx context.Context, c Claimed) Outcome {
 	if err != nil {
 		return w.failed(c, now, 0, networkError(err), 0)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
-	resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return Outcome{At: now, Delivered: true, StatusCode: resp.StatusCode}
+	if a.status >= 200 && a.status < 300 {
+		return Outcome{At: now, Delivered: true, StatusCode: a.status}
 	}
-	msg := "answered " + strconv.Itoa(resp.StatusCode)
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+	msg := "answered " + strconv.Itoa(a.status)
+	if a.status >= 300 && a.status < 400 {
 		msg += " (redirects are not followed)"
 	}
-	return w.failed(c, now, resp.StatusCode, msg, retryAfter(resp.Header.Get("Retry-After"), now))
+	return w.failed(c, now, a.status, msg, retryAfter(a.retryAfter, now))
 }
 
 // failed is the outcome of a failed attempt: due again after the backoff
@@ -643,7 +615,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 
 // networkError says what went wrong without the Go error's wrapping.
 func networkError(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
+	if errors.Is(err, errTimedOut) || errors.Is(err, context.DeadlineExceeded) {
 		return "timed out"
 	}
 	if errors.Is(err, errForbiddenAddress) {
