@@ -76,8 +76,12 @@ var errTimedOut = errors.New("timed out")
 func (p *poster) post(ctx context.Context, u *url.URL, header []byte, body []byte) (answer, error) {
 	deadline := time.Now().Add(p.requestTimeout)
 	key := u.Scheme + "://" + u.Host
-	for fresh := false; ; fresh = true {
-		c, reused := p.take(key)
+	for again := false; ; again = true {
+		var c *keptConn
+		reused := false
+		if !again {
+			c, reused = p.take(key)
+		}
 		if c == nil {
 			var err error
 			if c, err = p.connect(ctx, u, deadline); err != nil {
@@ -92,7 +96,7 @@ func (p *poster) post(ctx context.Context, u *url.URL, header []byte, body []byt
 		if ctx.Err() != nil {
 			return answer{}, ctx.Err()
 		}
-		if !reused || sent || fresh {
+		if !reused || sent {
 			return answer{}, err
 		}
 	}
@@ -200,9 +204,9 @@ func (p *poster) exchange(ctx context.Context, c *keptConn, u *url.URL, header, 
 		if err != nil {
 			return a, true, timedOut(err)
 		}
-		if resp.Close || n > maxAnswer || resp.StatusCode == http.StatusSwitchingProtocols {
-			c.Close()
-		} else if stop() {
+		if !stop() || resp.Close || n > maxAnswer || resp.StatusCode == http.StatusSwitchingProtocols {
+			c.Close() // shutting down, or the connection is spent
+		} else {
 			_ = c.SetDeadline(time.Time{})
 			p.keep(u.Scheme+"://"+u.Host, c)
 		}
