@@ -62,6 +62,7 @@ func exerciseEndpointTable() []*endpoint {
 // xWorld is the fixture: the live demo world with a case of its own, and
 // two running exercises, each with a case its trainee drafted.
 type xWorld struct {
+	tw      *testworld.World
 	srv     *exercisetest.Server
 	secrets map[string]string // world ("live", "A", "B") → the title only it holds
 	reqs    map[string]string // world → the id of that case
@@ -71,12 +72,13 @@ type xWorld struct {
 
 // xCaller is one caller and the world it belongs to.
 type xCaller struct {
-	name   string
-	world  string // "live", "A", "B"
-	role   workflow.Role
-	token  string
-	cookie string
-	csrf   string
+	name      string
+	world     string // "live", "A", "B"
+	role      workflow.Role
+	authority string
+	token     string
+	cookie    string
+	csrf      string
 }
 
 func (x *xWorld) do(t testing.TB, c *xCaller, method, path string, body []byte, web bool) (int, http.Header, []byte) {
@@ -165,6 +167,7 @@ func newXWorld(t *testing.T, db testdb.Backend) *xWorld {
 	ctx := context.Background()
 	tw := testworld.New(t, db, testworld.Options{})
 	x := &xWorld{
+		tw:      tw,
 		srv:     exercisetest.New(t, tw.Store, tw.Auth, tw.Workflow, &exercisetest.Engine{}, nil),
 		secrets: map[string]string{}, reqs: map[string]string{}, ids: map[string]string{},
 	}
@@ -182,7 +185,7 @@ func newXWorld(t *testing.T, db testdb.Backend) *xWorld {
 	}
 	x.reqs["live"] = live.ID
 	for _, a := range actors {
-		c := &xCaller{name: a.name, world: "live", role: a.role}
+		c := &xCaller{name: a.name, world: "live", role: a.role, authority: a.authority}
 		if a.role != anonymous {
 			x.signIn(t, c, demo.Password)
 		}
@@ -207,7 +210,7 @@ func newXWorld(t *testing.T, db testdb.Backend) *xWorld {
 		if status, _, body := x.do(t, trainer, "POST", "/api/v1/exercises/"+created.ID+"/clock", b, false); status != 200 {
 			t.Fatalf("start %s: %d %s", w, status, body)
 		}
-		c := &xCaller{name: created.Accounts[0].Username, world: w, role: workflow.RoleSupervisor}
+		c := &xCaller{name: created.Accounts[0].Username, world: w, role: workflow.RoleSupervisor, authority: "IT"}
 		x.signIn(t, c, created.Accounts[0].Password)
 		b, _ = json.Marshal(map[string]any{"kind": "mla", "requested_authority": "ES", "title": x.secrets[w]})
 		status, _, body = x.do(t, c, "POST", "/api/v1/requests", b, false)
@@ -390,6 +393,8 @@ func TestIsolation_exercises(t *testing.T) {
 				t.Fatal("no stream was read")
 			}
 		})
+
+		t.Run("audit_of_integrations_and_exercises", x.testAuditOfIntegrations)
 
 		t.Run("end_and_delete", func(t *testing.T) {
 			trainer := x.callers[10]
