@@ -36,10 +36,12 @@ func newExercises(cfg config.Config, a *app, engine exercise.Engine, logger *slo
 		},
 		TokenTTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Now: a.clock, Logger: logger,
 		Routers: func(w *exercise.World) http.Handler {
-			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, Idempotency: w.Store})
+			// The world's own event hub (over its outbox) serves its
+			// trainees' streams, as the live hub serves live users'.
+			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, Idempotency: w.Store, Events: w.Events})
 			web.New(web.Deps{
 				Workflow: w.Service, Auth: w.Auth, Logger: logger, CSRFKey: a.webKey, Now: a.clock,
-				Exercise: &web.ExerciseBanner{Title: w.Title, Now: w.Clock.Now},
+				Exercise: &web.ExerciseBanner{Title: w.Title, Now: w.Clock.Now}, Events: w.Events,
 			}).Register(e)
 			return e
 		},

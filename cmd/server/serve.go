@@ -284,6 +284,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(hub.Close)
+	if exercises != nil {
+		// The worlds' streams too, which Shutdown would wait for as well.
+		srv.RegisterOnShutdown(exercises.StopStreams)
+	}
 	ln = httpapi.WatchFraming(srv, ln)
 	serving := make(chan error, 1)
 	go func() { serving <- srv.Serve(ln) }()

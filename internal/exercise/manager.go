@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -61,6 +62,9 @@ type Options struct {
 	DropBlobs func(world string) error
 	// Routers builds the API and pages that answer a world's trainees.
 	Routers func(w *World) http.Handler
+	// Events tunes the worlds' event hubs (World.Events); zero values
+	// take the events package's defaults, a nil Logger the manager's.
+	Events events.Options
 	// TokenTTL and RefreshTTL are the lifetimes of the trainees' tokens
 	// (0: the auth package's defaults).
 	TokenTTL, RefreshTTL time.Duration
@@ -83,6 +87,9 @@ type Manager struct {
 
 	mu     sync.Mutex
 	worlds map[string]*World // opened by this server
+	// streamsStopped is set by StopStreams: worlds opened afterwards
+	// get closed hubs.
+	streamsStopped bool
 }
 
 // New returns a manager. A missing live store or engine is a wiring
@@ -109,14 +116,34 @@ func New(opts Options) *Manager {
 	}
 }
 
-// Close closes the worlds this server opened.
+// Close closes the worlds this server opened: their event hubs, then
+// their stores.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	worlds := m.worlds
 	m.worlds = map[string]*World{}
 	m.mu.Unlock()
 	for _, w := range worlds {
-		w.Store.Close()
+		w.close()
+	}
+}
+
+// StopStreams ends every event stream of the worlds this server opened,
+// and of those it opens from now on, leaving the worlds open. The server
+// calls it when it shuts down (http.Server's RegisterOnShutdown), as it
+// closes the live hub: Shutdown waits for open requests, and a stream
+// never ends by itself, while the other requests in flight still need
+// their worlds' stores.
+func (m *Manager) StopStreams() {
+	m.mu.Lock()
+	m.streamsStopped = true
+	hubs := make([]*events.Hub, 0, len(m.worlds))
+	for _, w := range m.worlds {
+		hubs = append(hubs, w.Events)
+	}
+	m.mu.Unlock()
+	for _, h := range hubs {
+		h.Close()
 	}
 }
 
@@ -238,7 +265,7 @@ func (m *Manager) Create(ctx context.Context, by workflow.Actor, in CreateInput)
 		return View{}, nil, err
 	}
 	discard := func(err error) (View, []Account, error) {
-		w.Store.Close()
+		w.close()
 		if derr := m.live.DropWorld(context.WithoutCancel(ctx), e.World); derr != nil {
 			m.logger.Error("exercise world left behind", "world", e.World, "error", derr)
 		}
@@ -255,8 +282,15 @@ func (m *Manager) Create(ctx context.Context, by workflow.Actor, in CreateInput)
 		return discard(err)
 	}
 	m.mu.Lock()
-	m.worlds[id] = w
-	m.mu.Unlock()
+	if _, opened := m.worlds[id]; opened {
+		// A trainee's call, routed as soon as the registry named the
+		// exercise, opened it already: keep that one, close this.
+		m.mu.Unlock()
+		w.close()
+	} else {
+		m.worlds[id] = w
+		m.mu.Unlock()
+	}
 	v := m.view(e)
 	v.Trainees = trainees
 	return v, accounts, nil

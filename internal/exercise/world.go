@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/mla-flow/mla-flow/internal/auth"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/store"
 	"github.com/mla-flow/mla-flow/internal/workflow"
 )
@@ -23,6 +24,11 @@ type World struct {
 	Service  *workflow.Service
 	Auth     *auth.Authenticator
 	Clock    *Clock
+	// Events serves the world's event stream (CONTRACT 8: GET
+	// /api/v1/events, and /events for the pages' live updates) from the
+	// world's own outbox, so that a trainee's stream carries the changes of
+	// this world only. It runs from the world's opening to its closing.
+	Events *events.Hub
 	// Handler answers the calls of the world's trainees: the ordinary API
 	// and pages over Service and Auth (Options.Routers).
 	Handler http.Handler
@@ -81,6 +87,7 @@ func (m *Manager) openWorld(ctx context.Context, e store.Exercise, sc Scenario, 
 		ID: e.ID, Scenario: sc, Seed: e.Seed, Store: st, Clock: clock, Title: e.Title,
 		Service: workflow.NewService(st, m.opts.Policy, opts...),
 		Auth:    auth.NewAuthenticator(st, tokens, m.hasher, m.now, m.logger, authOpts...),
+		Events:  m.newHub(st),
 	}
 	if m.opts.Routers != nil {
 		w.Handler = m.opts.Routers(w)
@@ -115,7 +122,7 @@ func (m *Manager) world(ctx context.Context, e store.Exercise) (*World, error) {
 	m.mu.Lock()
 	if kept, ok := m.worlds[e.ID]; ok {
 		m.mu.Unlock()
-		w.Store.Close()
+		w.close()
 		kept.Clock.set(e)
 		return kept, nil
 	}
@@ -131,6 +138,33 @@ func (m *Manager) forget(id string) {
 	delete(m.worlds, id)
 	m.mu.Unlock()
 	if ok {
-		w.Store.Close()
+		w.close()
 	}
+}
+
+// newHub starts the event hub of a world over its store, as the live
+// server starts its own (cmd/server). Once the server has begun to shut
+// down (StopStreams), a world opened late gets a hub that is closed
+// already: its streams end at once instead of holding up the shutdown.
+func (m *Manager) newHub(st *store.Store) *events.Hub {
+	opt := m.opts.Events
+	if opt.Logger == nil {
+		opt.Logger = m.logger
+	}
+	hub := events.NewHub(st, opt)
+	m.mu.Lock()
+	stopped := m.streamsStopped
+	m.mu.Unlock()
+	if stopped {
+		hub.Close()
+	}
+	return hub
+}
+
+// close ends the world's streams and stops its hub's poller, then closes
+// its store: in this order, so that no poll or stream reads a closed
+// store.
+func (w *World) close() {
+	w.Events.Close()
+	w.Store.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"log/slog"
@@ -71,7 +72,15 @@ func idempotent(keys idem.Store, now func() time.Time, logger *slog.Logger) echo
 			}
 			u := userFrom(c)
 			if u.ID == "" {
-				return next(c) // no caller to scope the key by: never behind requireUser
+				// Keys are scoped by caller, and every caller requireUser
+				// signs in has an id (a user's, an API key's): an empty one
+				// is a wiring fault (the middleware without the guard before
+				// it). Running the handler without the protocol would let a
+				// retry make its change twice, so answer 500 instead, logged
+				// by errorHandler; the public routes (log-in, refresh) do not
+				// run this middleware at all.
+				return fmt.Errorf("idempotency: POST %s carries an Idempotency-Key but no signed-in caller to scope it by: "+
+					"the idempotency middleware must run after requireUser", c.Path())
 			}
 			k := idem.Key{Owner: u.ID, Key: key}
 			fp := newFingerprint(req)

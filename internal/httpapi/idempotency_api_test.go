@@ -593,3 +593,64 @@ func TestIdempotency_keepSecret(t *testing.T) {
 		t.Fatalf("the secret was stored: %s (%v)", rec.Body, err)
 	}
 }
+
+// TestIdempotency_noCaller: a POST with an Idempotency-Key that reaches
+// the middleware without a signed-in caller (no guard before it, or a
+// guard that signed in a caller without an id) is a wiring fault: it
+// answers 500 in the contract's shape, logged, and the handler does not
+// run, rather than running without the protocol, where a retry would make
+// its change twice. Without the header such a route runs as before; the
+// public log-in, which the middleware does not guard, takes a key and
+// answers as always.
+func TestIdempotency_noCaller(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testdb.Backend) {
+		srv := newTestServerOn(t, db).unchecked()
+		ran := 0
+		handler := func(c echo.Context) error {
+			ran++
+			return c.JSON(http.StatusCreated, map[string]string{"made": "something"})
+		}
+		keys := idempotent(srv.store, srv.wf.Now, slog.New(slog.DiscardHandler))
+		withoutID := func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Set(userKey, workflow.User{Username: "ghost", Role: workflow.RoleOfficer, Authority: "IT"})
+				return next(c)
+			}
+		}
+		srv.echo.POST("/test/unguarded", handler, keys)
+		srv.echo.POST("/test/caller-without-id", handler, then(withoutID, keys))
+
+		for _, path := range []string{"/test/unguarded", "/test/caller-without-id"} {
+			ran = 0
+			rec := srv.raw(t, "", http.MethodPost, path, `{}`, withKey("k-"+path))
+			body := decode(t, rec)
+			wantError(t, rec.Code, body, http.StatusInternalServerError, "internal")
+			if msg := body["error"].(map[string]any)["message"]; msg != internalMessage {
+				t.Fatalf("%s: message %q, want the generic one", path, msg)
+			}
+			if ran != 0 {
+				t.Fatalf("%s: the handler ran %d times without the protocol", path, ran)
+			}
+			if _, found, err := srv.store.Lookup(context.Background(), idem.Key{Key: "k-" + path}); err != nil || found {
+				t.Fatalf("%s: a key was kept for nobody: %v %v", path, found, err)
+			}
+			if logs := srv.logs.String(); !strings.Contains(logs, "no signed-in caller") || !strings.Contains(logs, path) {
+				t.Fatalf("%s: the fault is not logged:\n%s", path, logs)
+			}
+			// Without a key, nothing of the protocol runs: as before.
+			if rec := srv.raw(t, "", http.MethodPost, path, `{}`, nil); rec.Code != http.StatusCreated || ran != 1 {
+				t.Fatalf("%s without a key: %d, ran %d", path, rec.Code, ran)
+			}
+		}
+
+		// The public log-in takes a key as before, twice: answered, never
+		// replayed (it answers a token, which must not be stored).
+		for i := 0; i < 2; i++ {
+			rec := srv.raw(t, "", http.MethodPost, "/api/v1/auth/login",
+				map[string]string{"username": "it.officer", "password": demo.Password}, withKey("login"))
+			if rec.Code != http.StatusOK || rec.Header().Get("Idempotent-Replayed") != "" {
+				t.Fatalf("log-in %d with a key: %d %s", i, rec.Code, rec.Body)
+			}
+		}
+	})
+}

@@ -62,6 +62,7 @@ func exerciseEndpointTable() []*endpoint {
 // xWorld is the fixture: the live demo world with a case of its own, and
 // two running exercises, each with a case its trainee drafted.
 type xWorld struct {
+	tw      *testworld.World
 	srv     *exercisetest.Server
 	secrets map[string]string // world ("live", "A", "B") → the title only it holds
 	reqs    map[string]string // world → the id of that case
@@ -71,12 +72,13 @@ type xWorld struct {
 
 // xCaller is one caller and the world it belongs to.
 type xCaller struct {
-	name   string
-	world  string // "live", "A", "B"
-	role   workflow.Role
-	token  string
-	cookie string
-	csrf   string
+	name      string
+	world     string // "live", "A", "B"
+	role      workflow.Role
+	authority string
+	token     string
+	cookie    string
+	csrf      string
 }
 
 func (x *xWorld) do(t testing.TB, c *xCaller, method, path string, body []byte, web bool) (int, http.Header, []byte) {
@@ -101,9 +103,40 @@ func (x *xWorld) do(t testing.TB, c *xCaller, method, path string, body []byte, 
 			req.Header.Set("Content-Type", "application/json")
 		}
 	}
+	if method == http.MethodGet && (path == "/api/v1/events" || path == "/events") {
+		// An event stream never ends by itself: read what it sends in a
+		// moment, from the outbox's start (every change of the world).
+		ctx, cancel := context.WithTimeout(req.Context(), streamRead)
+		defer cancel()
+		req = req.WithContext(ctx)
+		req.Header.Set("Last-Event-ID", "0")
+	}
 	rec := httptest.NewRecorder()
 	x.srv.Handler.ServeHTTP(rec, req)
 	return rec.Code, rec.Header(), rec.Body.Bytes()
+}
+
+// streamedRequests reads the request ids of an event stream's events.
+func streamedRequests(t testing.TB, what string, body []byte) map[string]bool {
+	t.Helper()
+	heard := map[string]bool{}
+	for _, line := range strings.Split(string(body), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Data struct {
+				RequestID string `json:"request_id"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Errorf("%s: event data %q: %v", what, data, err)
+			continue
+		}
+		heard[ev.Data.RequestID] = true
+	}
+	return heard
 }
 
 func (x *xWorld) signIn(t *testing.T, c *xCaller, password string) {
@@ -134,6 +167,7 @@ func newXWorld(t *testing.T, db testdb.Backend) *xWorld {
 	ctx := context.Background()
 	tw := testworld.New(t, db, testworld.Options{})
 	x := &xWorld{
+		tw:      tw,
 		srv:     exercisetest.New(t, tw.Store, tw.Auth, tw.Workflow, &exercisetest.Engine{}, nil),
 		secrets: map[string]string{}, reqs: map[string]string{}, ids: map[string]string{},
 	}
@@ -151,7 +185,7 @@ func newXWorld(t *testing.T, db testdb.Backend) *xWorld {
 	}
 	x.reqs["live"] = live.ID
 	for _, a := range actors {
-		c := &xCaller{name: a.name, world: "live", role: a.role}
+		c := &xCaller{name: a.name, world: "live", role: a.role, authority: a.authority}
 		if a.role != anonymous {
 			x.signIn(t, c, demo.Password)
 		}
@@ -176,7 +210,7 @@ func newXWorld(t *testing.T, db testdb.Backend) *xWorld {
 		if status, _, body := x.do(t, trainer, "POST", "/api/v1/exercises/"+created.ID+"/clock", b, false); status != 200 {
 			t.Fatalf("start %s: %d %s", w, status, body)
 		}
-		c := &xCaller{name: created.Accounts[0].Username, world: w, role: workflow.RoleSupervisor}
+		c := &xCaller{name: created.Accounts[0].Username, world: w, role: workflow.RoleSupervisor, authority: "IT"}
 		x.signIn(t, c, created.Accounts[0].Password)
 		b, _ = json.Marshal(map[string]any{"kind": "mla", "requested_authority": "ES", "title": x.secrets[w]})
 		status, _, body = x.do(t, c, "POST", "/api/v1/requests", b, false)
@@ -317,6 +351,50 @@ func TestIsolation_exercises(t *testing.T) {
 				}
 			}
 		})
+
+		t.Run("event_streams", func(t *testing.T) {
+			// Every caller's stream, API and pages, from the outbox's
+			// start: a trainee hears the case of its own world and none
+			// of another world's or of live; a live user hears no
+			// world's; every signed-in caller gets a stream (a world's is
+			// served by its own hub, not refused for want of one).
+			checked := 0
+			for _, c := range x.callers {
+				if c.role == anonymous {
+					continue
+				}
+				for _, web := range []bool{false, true} {
+					path := "/api/v1/events"
+					if web {
+						path = "/events"
+					}
+					what := fmt.Sprintf("%s (%s) GET %s", c.name, c.world, path)
+					status, h, body := x.do(t, c, http.MethodGet, path, nil, web)
+					if c.world != "live" && (status != http.StatusOK || h.Get("Content-Type") != "text/event-stream") {
+						t.Errorf("%s: %d %q, want the world's stream", what, status, h.Get("Content-Type"))
+						continue
+					}
+					if status != http.StatusOK {
+						continue // a live role without the case pages' stream
+					}
+					heard := streamedRequests(t, what, body)
+					for world, id := range x.reqs {
+						checked++
+						switch {
+						case world != c.world && heard[id]:
+							t.Errorf("LEAK: %s carries the case of world %s (%s)", what, world, id)
+						case world == c.world && c.world != "live" && !heard[id]:
+							t.Errorf("%s: the trainee's own case (%s) is not in its world's stream", what, id)
+						}
+					}
+				}
+			}
+			if checked == 0 {
+				t.Fatal("no stream was read")
+			}
+		})
+
+		t.Run("audit_of_integrations_and_exercises", x.testAuditOfIntegrations)
 
 		t.Run("end_and_delete", func(t *testing.T) {
 			trainer := x.callers[10]

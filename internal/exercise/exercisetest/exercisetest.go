@@ -23,6 +23,7 @@ import (
 
 	"github.com/mla-flow/mla-flow/internal/auth"
 	"github.com/mla-flow/mla-flow/internal/blob"
+	"github.com/mla-flow/mla-flow/internal/events"
 	"github.com/mla-flow/mla-flow/internal/exercise"
 	"github.com/mla-flow/mla-flow/internal/httpapi"
 	"github.com/mla-flow/mla-flow/internal/law"
@@ -30,6 +31,10 @@ import (
 	"github.com/mla-flow/mla-flow/internal/workflow"
 	"github.com/mla-flow/mla-flow/web"
 )
+
+// EventPoll is how often the event hubs, live and the worlds', read their
+// outbox's head: quick, so that a test hears a change in a moment.
+const EventPoll = 20 * time.Millisecond
 
 // CSRFKey signs the pages' forms, live and in the worlds.
 var CSRFKey = []byte("exercise test csrf key of 32 bytes!!")
@@ -58,10 +63,11 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 		Blobs:     func(world string) (workflow.Blobs, error) { return blob.NewDir(filepath.Join(docs, world)) },
 		DropBlobs: func(world string) error { return os.RemoveAll(filepath.Join(docs, world)) },
 		Hasher:    auth.NewHasher(bcrypt.MinCost), Now: now, Logger: logger,
+		Events: events.Options{Poll: EventPoll},
 		Routers: func(w *exercise.World) http.Handler {
-			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, Idempotency: w.Store})
+			e := httpapi.New(httpapi.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, Idempotency: w.Store, Events: w.Events})
 			web.New(web.Deps{Workflow: w.Service, Auth: w.Auth, Logger: logger, CSRFKey: CSRFKey, Now: now,
-				Exercise: &web.ExerciseBanner{Title: w.Title, Now: w.Clock.Now}}).Register(e)
+				Exercise: &web.ExerciseBanner{Title: w.Title, Now: w.Clock.Now}, Events: w.Events}).Register(e)
 			return e
 		},
 	})
@@ -79,8 +85,10 @@ func New(tb testing.TB, st *store.Store, live *auth.Authenticator, wf *workflow.
 			}
 		}
 	})
-	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: live, Logger: logger, Exercises: m, Idempotency: st})
-	web.New(web.Deps{Workflow: wf, Auth: live, Logger: logger, CSRFKey: CSRFKey, Now: now, Exercises: m}).Register(e)
+	hub := events.NewHub(st, events.Options{Poll: EventPoll, Logger: logger})
+	tb.Cleanup(hub.Close)
+	e := httpapi.New(httpapi.Deps{Workflow: wf, Auth: live, Logger: logger, Exercises: m, Idempotency: st, Events: hub})
+	web.New(web.Deps{Workflow: wf, Auth: live, Logger: logger, CSRFKey: CSRFKey, Now: now, Exercises: m, Events: hub}).Register(e)
 	return &Server{Manager: m, Handler: m.Dispatch(e), Live: e}
 }
 
