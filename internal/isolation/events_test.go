@@ -1,9 +1,6 @@
 package isolation
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -34,24 +31,7 @@ func (w *world) testEvents(t *testing.T) {
 			if ct := ans.header.Get("Content-Type"); ct != "text/event-stream" {
 				t.Errorf("%s: Content-Type %q", what, ct)
 			}
-			heard := map[string]bool{}
-			sc := bufio.NewScanner(bytes.NewReader(ans.body))
-			for sc.Scan() {
-				line, ok := strings.CutPrefix(sc.Text(), "data: ")
-				if !ok {
-					continue
-				}
-				var ev struct {
-					Data struct {
-						RequestID string `json:"request_id"`
-					} `json:"data"`
-				}
-				if err := json.Unmarshal([]byte(line), &ev); err != nil {
-					t.Errorf("%s: event data %q: %v", what, line, err)
-					continue
-				}
-				heard[ev.Data.RequestID] = true
-			}
+			heard := streamedRequests(t, what, ans.body)
 			for _, r := range w.requests {
 				w.checks.Add(1)
 				if seen := sees(a, r); heard[r.id] != seen {

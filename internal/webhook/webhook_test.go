@@ -371,21 +371,21 @@ type dropFinishes struct {
 	dead bool
 }
 
-func (d *dropFinishes) FinishDeliveries(ctx context.Context, fs []webhook.Finished) error {
+func (d *dropFinishes) isDead() bool {
 	d.mu.Lock()
-	dead := d.dead
-	d.mu.Unlock()
-	if dead {
+	defer d.mu.Unlock()
+	return d.dead
+}
+
+func (d *dropFinishes) FinishDeliveries(ctx context.Context, fs []webhook.Finished) error {
+	if d.isDead() {
 		return nil
 	}
 	return d.Store.FinishDeliveries(ctx, fs)
 }
 
 func (d *dropFinishes) RecordTurn(ctx context.Context, turn webhook.Turn) error {
-	d.mu.Lock()
-	dead := d.dead
-	d.mu.Unlock()
-	if dead {
+	if d.isDead() {
 		return nil
 	}
 	return d.Store.RecordTurn(ctx, turn)
