@@ -684,3 +684,35 @@ func TestPruneDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// TestDelivery_subscribedWhileRunning: a webhook made while a run is
+// under way gets the changes written after it from that same run, and an
+// earlier webhook's deliveries go on meanwhile.
+func TestDelivery_subscribedWhileRunning(t *testing.T) {
+	f := newFixture(t, testdb.SQLite)
+	first, second := newReceiver(t, nil), newReceiver(t, nil)
+	f.subscribe(t, "it.supervisor", first.URL, "*")
+	opts := quickOptions()
+	opts.Window = 3 * time.Second
+	w := webhook.NewWorker(f.w.Store, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	f.draft(t, "it.officer", "ES")
+	waitFor(t, func() bool { return len(first.got()) == 1 })
+	f.subscribe(t, "it.supervisor", second.URL, "*")
+	f.draft(t, "it.officer", "NG")
+	waitFor(t, func() bool { return len(first.got()) == 2 && len(second.got()) == 1 })
+}
+
+// waitFor waits up to five seconds for ok.
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not within 5 s")
+		}
+	}
+}

@@ -209,7 +209,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		now := time.Now()
 		starting := ctx.Err() == nil && !stopped && now.Before(lastStart)
 		if starting {
-			note(r.refresh(ctx))
+			note(r.refresh(ctx, false))
 			// The loop comes round at every outcome: the outbox and the
 			// due rows are looked at only so often, which bounds the
 			// lag, rather than at each.
@@ -319,7 +319,7 @@ func (w *Worker) newRound(ctx context.Context) (*round, error) {
 		return nil, fmt.Errorf("webhook cursor: %w", err)
 	}
 	r := &round{w: w, cursor: cursor, head: cursor, chains: map[Chain]*chain{}}
-	if err := r.refresh(ctx); err != nil {
+	if err := r.refresh(ctx, true); err != nil {
 		return nil, err
 	}
 	if r.open, err = w.store.Open(ctx); err != nil {
@@ -331,10 +331,11 @@ func (w *Worker) newRound(ctx context.Context) (*round, error) {
 	return r, nil
 }
 
-// refresh reads the active subscriptions, at most every refreshSenders;
-// the chains of one no longer active are dropped (settled, unsent).
-func (r *round) refresh(ctx context.Context) error {
-	if time.Since(r.readAt) < refreshSenders {
+// refresh reads the active subscriptions, at most every refreshSenders
+// unless forced (when messages were just read); the chains of one no
+// longer active are dropped (settled, unsent).
+func (r *round) refresh(ctx context.Context, force bool) error {
+	if !force && time.Since(r.readAt) < refreshSenders {
 		return nil
 	}
 	senders, err := r.w.store.Senders(ctx)
@@ -371,6 +372,11 @@ func (r *round) read(ctx context.Context) error {
 	for r.backlog < maxBacklog {
 		entries, err := r.w.store.OutboxAfter(ctx, r.head, fanOutPage)
 		if err != nil || len(entries) == 0 {
+			return err
+		}
+		// The subscriptions as they are now, after the messages were
+		// read: one made before a message was written is known here.
+		if err := r.refresh(ctx, true); err != nil {
 			return err
 		}
 		now := r.w.opt.Now().UTC()
