@@ -63,7 +63,8 @@ const fanOutPage = 500
 
 // Worker turns outbox messages into deliveries and sends them. Its Run is
 // a job of the leased runner (internal/jobs): one server at a time runs
-// it, and the claims (FOR UPDATE SKIP LOCKED on PostgreSQL, with a claim
+// it. A run records only while the cursor is where it read it, and the
+// claims of rows (FOR UPDATE SKIP LOCKED on PostgreSQL, with a claim
 // token) keep a lease handed over mid-run from sending one delivery twice
 // at once.
 type Worker struct {
