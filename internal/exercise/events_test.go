@@ -138,10 +138,7 @@ func newExercise(t *testing.T, trainer client, perRole int) (string, []client) {
 // nothing of it, while each hears the changes of its own world.
 func TestExerciseWorld_events(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, b testdb.Backend) {
-		w := testworld.New(t, b, testworld.Options{})
-		srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, &exercisetest.Engine{}, nil)
-		ts := httptest.NewServer(srv.Handler)
-		t.Cleanup(ts.Close) // after the streams' cleanups: Close waits for open connections
+		ts, _ := streamingServer(t, b)
 		trainer := login(t, ts.URL, "trainer", demo.Password)
 		liveOfficer := login(t, ts.URL, "it.officer", demo.Password)
 		_, inA := newExercise(t, trainer, 2)
@@ -232,10 +229,7 @@ func waitHubGoroutines(t *testing.T, what string, pollers, streams int) {
 // behind.
 func TestExerciseWorld_eventHubLifetime(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, b testdb.Backend) {
-		w := testworld.New(t, b, testworld.Options{})
-		srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, &exercisetest.Engine{}, nil)
-		ts := httptest.NewServer(srv.Handler)
-		t.Cleanup(ts.Close) // after the streams' cleanups: Close waits for open connections
+		ts, srv := streamingServer(t, b)
 		trainer := login(t, ts.URL, "trainer", demo.Password)
 		basePollers, baseStreams := hubGoroutines() // the live hub's, and those of other tests
 
@@ -270,4 +264,15 @@ func TestExerciseWorld_eventHubLifetime(t *testing.T) {
 		srv.Manager.Close()
 		waitHubGoroutines(t, "the manager closed", basePollers, baseStreams)
 	})
+}
+
+// streamingServer is a server of exercises on backend b for tests that
+// open event streams.
+func streamingServer(t *testing.T, b testdb.Backend) (*httptest.Server, *exercisetest.Server) {
+	t.Helper()
+	w := testworld.New(t, b, testworld.Options{})
+	srv := exercisetest.New(t, w.Store, w.Auth, w.Workflow, &exercisetest.Engine{}, nil)
+	ts := httptest.NewServer(srv.Handler)
+	t.Cleanup(ts.Close) // after the streams' cleanups: Close waits for open connections
+	return ts, srv
 }

@@ -175,6 +175,20 @@ func quickOptions() webhook.Options {
 	}
 }
 
+// afterCursor is the sender's cursor and the one outbox message after it.
+func (f *fixture) afterCursor(t *testing.T) (int64, []workflow.OutboxEntry) {
+	t.Helper()
+	cursor, err := f.w.Store.WebhookCursor(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := f.w.Store.OutboxAfter(f.ctx, cursor, 10)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("outbox after the cursor: %v %v", entries, err)
+	}
+	return cursor, entries
+}
+
 // runUntil runs the worker's windows one after the other, as the job
 // runner does, until done says so or the time is up.
 func runUntil(t *testing.T, w *webhook.Worker, within time.Duration, done func() bool) {
@@ -546,14 +560,7 @@ func TestDelivery_deletedWebhookGetsNothing(t *testing.T) {
 		r := f.draft(t, "it.officer", "ES")
 		sup := f.actor(t, "it.supervisor")
 		// Queue the draft's delivery, then delete before it is sent.
-		cursor, err := f.w.Store.WebhookCursor(f.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries, err := f.w.Store.OutboxAfter(f.ctx, cursor, 10)
-		if err != nil || len(entries) != 1 {
-			t.Fatalf("outbox: %v %v", entries, err)
-		}
+		cursor, entries := f.afterCursor(t)
 		queue := func(id string, from, to int64) {
 			t.Helper()
 			err := f.w.Store.EnqueueDeliveries(f.ctx, from, to, []webhook.NewDelivery{{
@@ -601,16 +608,9 @@ func TestClaims_lapseAndTokens(t *testing.T) {
 		f.subscribe(t, "it.supervisor", "http://127.0.0.1:9/unused", "*")
 		r := f.draft(t, "it.officer", "ES")
 		// A delivery queued as a row, as one behind a failed attempt is.
-		cursor, err := f.w.Store.WebhookCursor(f.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries, err := f.w.Store.OutboxAfter(f.ctx, cursor, 10)
-		if err != nil || len(entries) != 1 {
-			t.Fatalf("outbox: %v %v", entries, err)
-		}
+		cursor, entries := f.afterCursor(t)
 		subs0, _ := f.w.Store.Webhooks(f.ctx, "")
-		err = f.w.Store.EnqueueDeliveries(f.ctx, cursor, entries[0].ID, []webhook.NewDelivery{{
+		err := f.w.Store.EnqueueDeliveries(f.ctx, cursor, entries[0].ID, []webhook.NewDelivery{{
 			ID: webhook.DeliveryID(subs0[0].ID, entries[0].ID), WebhookID: subs0[0].ID, OutboxID: entries[0].ID,
 			RequestID: r.ID, EventType: entries[0].Action, Body: webhook.Body(entries[0]), CreatedAt: time.Now(),
 		}})
